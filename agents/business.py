@@ -1,0 +1,73 @@
+"""Local businesses (cafes, pubs, shops) and community-owned assets (ODD 7.7)."""
+
+from __future__ import annotations
+
+import numpy as np
+from mesa.discrete_space import FixedAgent
+
+from agents.resident import weekly
+
+
+def engagement_change(engagement, grant_share, p):
+    """Weekly change of a business's engagement with the community (0-1).
+
+    ``+ grant_effect * grant_share * (1 - engagement) - engagement_decay * engagement``:
+    grants raise engagement towards 1; without support it slowly fades.
+    """
+    return p.grant_effect * grant_share * (1.0 - engagement) - p.engagement_decay * engagement
+
+
+def hosts_activity(engagement, p):
+    """A business hosts a weekly activity when its engagement reaches ``host_threshold``."""
+    return engagement >= p.host_threshold
+
+
+def closure_probability(p):
+    """Weekly chance that an open business closes: the weekly form of ``closure_rate``."""
+    return weekly(p.closure_rate)
+
+
+def asset_probability(civic_potential, nearby_volunteers, p):
+    """Chance a closing business becomes a community-owned asset (after the Ivy House pub).
+
+    ``asset_conversion * civic_potential * min(1, nearby active volunteers / 3)``: it takes
+    civic energy -- potential and people already active -- to buy and run a closing pub.
+    """
+    return p.asset_conversion * civic_potential * np.minimum(1.0, nearby_volunteers / 3.0)
+
+
+def employee_volunteer_target(engagement, p):
+    """Employee volunteers a business supports: engagement x employee_hours_max / mean capacity."""
+    return np.floor(engagement * p.employee_hours_max / p.volunteer_capacity_mean + 0.5)
+
+
+class Business(FixedAgent):
+    """A cafe, pub or shop at a fixed cell; state is a row of ``model.businesses``."""
+
+    def __init__(self, model, slot: int, cell):
+        super().__init__(model)
+        self.slot = int(slot)
+        self.cell = cell
+
+    def _get(self, column):
+        return getattr(self.model.businesses, column)[self.slot]
+
+    @property
+    def engagement(self) -> float:
+        """Engagement with the community, 0-1."""
+        return float(self._get("engagement"))
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the business (or community asset) is open."""
+        return bool(self._get("open"))
+
+    @property
+    def hosts(self) -> bool:
+        """Whether it hosts a weekly activity."""
+        return bool(self._get("hosts"))
+
+    @property
+    def community_owned(self) -> bool:
+        """Whether it is a community-owned asset."""
+        return bool(self._get("community_owned"))

@@ -1,0 +1,174 @@
+"""Older residents (65+) and the rules of ageing, death, need and connection.
+
+ODD sections 2 (state), 7.1 (demography), 7.2 (need dynamics) and 7.6 (connection).
+Need levels follow Gostoli & Silverman (2020): none, low, moderate, substantial,
+critical, with 0/8/16/32/80 hours of care a week.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from mesa.discrete_space import FixedAgent
+
+WEEKS_PER_YEAR = 52.0
+
+
+def weekly(yearly_probability):
+    """Convert a yearly probability to the equivalent weekly one: 1 - (1 - p)^(1/52)."""
+    p = np.clip(yearly_probability, 0.0, 1.0)
+    return 1.0 - (1.0 - p) ** (1.0 / WEEKS_PER_YEAR)
+
+
+# --- demography (ODD 7.1) -------------------------------------------------------------
+def death_probability(age, need_level, p):
+    """Weekly chance of death, rising with age and with need (ODD 7.1).
+
+    Yearly: ``q = mortality_at_65 * exp(mortality_age_slope * (age - 65))
+    * exp(mortality_need_factor * need_level)``, capped at 1 (a Gompertz law;
+    defaults from ONS life tables, need factor invented so that critical need about
+    quadruples mortality).
+    """
+    yearly = (
+        p.mortality_at_65
+        * np.exp(p.mortality_age_slope * (age - 65.0))
+        * np.exp(p.mortality_need_factor * need_level)
+    )
+    return weekly(yearly)
+
+
+def initial_need_probability(age, p):
+    """Chance that a resident of this age has some care need (HSE 2021 logistic fit).
+
+    ``P(need > 0) = 1 / (1 + exp(-(age - initial_need_age50) / initial_need_age_spread))``:
+    about 21% at 65-69 and about 52% at 80+ with the defaults.
+    """
+    return 1.0 / (1.0 + np.exp(-(age - p.initial_need_age50) / p.initial_need_age_spread))
+
+
+# --- need dynamics (ODD 7.2) -------------------------------------------------------------
+def deterioration_probability(age, recent_unmet, loneliness, low_support, p):
+    """Weekly chance of moving up one need level (ODD 7.2).
+
+    Yearly base (Gostoli & Silverman 2020):
+    ``need_onset_base + need_onset_scale * exp(age / need_onset_age_scale)``, multiplied by
+
+    * ``(1 + unmet_onset_factor * recent_unmet)`` -- unmet need makes things worse,
+    * ``(1 + loneliness_factor * loneliness)`` -- loneliness (1 - connection) too,
+    * ``(1 - prevention_factor * low_support)`` -- met low-level support prevents
+      (``low_support`` is the share of low-level need met last week, by anyone; 1 for
+      residents with no need, who lack nothing).
+    """
+    base = p.need_onset_base + p.need_onset_scale * np.exp(age / p.need_onset_age_scale)
+    yearly = (
+        base
+        * (1.0 + p.unmet_onset_factor * recent_unmet)
+        * (1.0 + p.loneliness_factor * loneliness)
+        * (1.0 - p.prevention_factor * low_support)
+    )
+    return weekly(yearly)
+
+
+def reablement_probability(fully_supported, p):
+    """Weekly chance of moving down one level: ``reablement_rate`` if all need was met."""
+    return np.where(fully_supported, p.reablement_rate, 0.0)
+
+
+def need_hours(need_level, p):
+    """Weekly hours needed at a level, split into (personal care, low-level support)."""
+    hours = np.asarray(p.need_hours_by_level)[need_level]
+    personal = hours * np.asarray(p.personal_share_by_level)[need_level]
+    return personal, hours - personal
+
+
+def family_care(personal, low, family_hours):
+    """Family carers give what they can, up to the need, split in proportion to it.
+
+    Returns (personal hours met by family, low-level hours met by family).
+    """
+    need = personal + low
+    given = np.minimum(family_hours, need)
+    share = np.divide(given, need, out=np.zeros_like(need), where=need > 0)
+    return personal * share, low * share
+
+
+# --- connection (ODD 7.6) --------------------------------------------------------------
+def connection_target(ties, visited, attends_activity, p):
+    """The connection a resident tends to this week (0-1).
+
+    ``connection_base + min(connection_tie_cap, connection_per_tie * ties)
+    + connection_visit * (has a volunteer visiting) + connection_activity * (attends an
+    activity)``, capped at 1.
+    """
+    target = (
+        p.connection_base
+        + np.minimum(p.connection_tie_cap, p.connection_per_tie * ties)
+        + p.connection_visit * visited
+        + p.connection_activity * attends_activity
+    )
+    return np.minimum(target, 1.0)
+
+
+def updated_connection(connection, target, p):
+    """Connection moves a fraction ``connection_rate`` of the way to its target each week."""
+    return connection + p.connection_rate * (target - connection)
+
+
+class Resident(FixedAgent):
+    """An older resident (65+) living at a fixed home cell.
+
+    The resident's state is one row of ``model.residents`` (see ``model/population.py``);
+    the properties below read it, so Mesa tools, the workshop page and students can treat
+    a resident as an ordinary Mesa agent.
+    """
+
+    def __init__(self, model, slot: int, cell):
+        super().__init__(model)
+        self.slot = int(slot)
+        self.cell = cell
+
+    def _get(self, column):
+        return getattr(self.model.residents, column)[self.slot]
+
+    @property
+    def person_id(self) -> int:
+        """Number of this person, unique over the run."""
+        return int(self._get("person_id"))
+
+    @property
+    def age(self) -> float:
+        """Age in years."""
+        return float(self._get("age"))
+
+    @property
+    def need_level(self) -> int:
+        """Need level 0-4 (none, low, moderate, substantial, critical)."""
+        return int(self._get("level"))
+
+    @property
+    def need_hours(self) -> float:
+        """Hours of care needed this week."""
+        return float(self._get("need_personal") + self._get("need_low"))
+
+    @property
+    def met_hours(self) -> float:
+        """Hours of care met this week, by all sources."""
+        r = self.model.residents
+        return float(
+            r.fam_personal[self.slot] + r.fam_low[self.slot] + r.paid_personal[self.slot]
+            + r.vol_low[self.slot] + r.biz_low[self.slot]
+        )
+
+    @property
+    def unmet_hours(self) -> float:
+        """Hours of care needed but not met this week."""
+        return max(0.0, self.need_hours - self.met_hours)
+
+    @property
+    def connection(self) -> float:
+        """Social connection, 0 (isolated) to 1 (well connected)."""
+        return float(self._get("connection"))
+
+    @property
+    def family_hours(self) -> float:
+        """Hours a week a family carer can give."""
+        return float(self._get("family_hours"))

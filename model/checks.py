@@ -1,0 +1,212 @@
+"""Invariant checks that explain what broke (opt-in: ``CivicModel(check=True)``).
+
+After each week every invariant is verified over whole arrays (cheap enough to leave on
+in the workshop page). When a changed rule breaks one, :class:`InvariantError` says
+which invariant, which agent, which week and the values involved -- not a bare
+assertion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+TOLERANCE = 1e-6
+
+
+class InvariantError(AssertionError):
+    """A model invariant was broken.
+
+    Attributes:
+        invariant: Name of the invariant.
+        week: Week in which it broke.
+        agent: Description of the first agent that breaks it (or None).
+        values: The values involved.
+    """
+
+    def __init__(self, invariant: str, week: int, explanation: str, agent=None, values=None):
+        self.invariant = invariant
+        self.week = week
+        self.agent = agent
+        self.values = values or {}
+        detail = ", ".join(f"{k}={_fmt(v)}" for k, v in self.values.items())
+        who = f" for {agent}" if agent else ""
+        super().__init__(
+            f"invariant '{invariant}' broken in week {week}{who}: {explanation}"
+            + (f" ({detail})" if detail else "")
+            + ". A rule changed recently is the likely cause; see docs/ODD.md."
+        )
+
+
+def _fmt(v):
+    return f"{v:.4g}" if isinstance(v, float | np.floating) else str(v)
+
+
+@dataclass(frozen=True)
+class Invariant:
+    """A named check: ``check(model)`` returns None or raises InvariantError."""
+
+    name: str
+    description: str
+    check: Callable
+
+
+_INVARIANTS: list[Invariant] = []
+
+
+def invariant(name: str, description: str):
+    """Decorator registering an invariant check."""
+
+    def wrap(func):
+        _INVARIANTS.append(Invariant(name, description, func))
+        return func
+
+    return wrap
+
+
+def invariants() -> list[Invariant]:
+    """All registered invariants."""
+    return list(_INVARIANTS)
+
+
+def check_invariants(model) -> None:
+    """Run every invariant; raise :class:`InvariantError` at the first broken one."""
+    for inv in _INVARIANTS:
+        inv.check(model)
+
+
+def _resident(model, slot) -> str:
+    r = model.residents
+    return (f"resident #{int(r.person_id[slot])} (slot {int(slot)}, age {r.age[slot]:.1f}, "
+            f"need level {int(r.level[slot])}, cell ({int(r.x[slot])}, {int(r.y[slot])}))")
+
+
+def _first_bad(mask: np.ndarray, slots: np.ndarray):
+    bad = np.flatnonzero(mask)
+    return None if bad.size == 0 else slots[bad[0]]
+
+
+@invariant("no negative hours", "Every hours quantity of every resident is >= 0")
+def _no_negative_hours(model):
+    r = model.residents
+    live = r.live
+    for column in ("need_personal", "need_low", "fam_personal", "fam_low", "paid_personal",
+                   "vol_low", "biz_low", "family_hours"):
+        values = getattr(r, column)[live]
+        slot = _first_bad(~(values >= -TOLERANCE), live)
+        if slot is not None:
+            raise InvariantError("no negative hours", model.steps,
+                                 f"{column} is negative or not a number", _resident(model, slot),
+                                 {column: float(getattr(r, column)[slot])})
+
+
+@invariant("met <= need (personal)",
+           "Personal care met by family and paid carers never exceeds personal need")
+def _met_personal(model):
+    r = model.residents
+    live = r.live
+    met = r.fam_personal[live] + r.paid_personal[live]
+    slot = _first_bad(met > r.need_personal[live] + TOLERANCE, live)
+    if slot is not None:
+        raise InvariantError(
+            "met <= need (personal)", model.steps,
+            "more personal care was delivered than needed", _resident(model, slot),
+            {"need_personal": float(r.need_personal[slot]),
+             "family": float(r.fam_personal[slot]), "paid": float(r.paid_personal[slot])})
+
+
+@invariant("met <= need (low-level)",
+           "Low-level support met by family, volunteers and businesses never exceeds need")
+def _met_low(model):
+    r = model.residents
+    live = r.live
+    met = r.fam_low[live] + r.vol_low[live] + r.biz_low[live]
+    slot = _first_bad(met > r.need_low[live] + TOLERANCE, live)
+    if slot is not None:
+        raise InvariantError(
+            "met <= need (low-level)", model.steps,
+            "more low-level support was delivered than needed", _resident(model, slot),
+            {"need_low": float(r.need_low[slot]), "family": float(r.fam_low[slot]),
+             "volunteer": float(r.vol_low[slot]), "business": float(r.biz_low[slot])})
+
+
+@invariant("family <= family hours", "Family carers never give more than they can")
+def _family(model):
+    r = model.residents
+    live = r.live
+    given = r.fam_personal[live] + r.fam_low[live]
+    slot = _first_bad(given > r.family_hours[live] + TOLERANCE, live)
+    if slot is not None:
+        raise InvariantError(
+            "family <= family hours", model.steps, "family gave more hours than they have",
+            _resident(model, slot),
+            {"family_hours": float(r.family_hours[slot]), "given": float(given[live == slot][0])})
+
+
+@invariant("volunteer hours <= capacity", "No volunteer gives more than their capacity")
+def _capacity(model):
+    v = model.volunteers
+    live = v.live
+    slot = _first_bad(v.hours_given[live] > v.capacity[live] + TOLERANCE, live)
+    if slot is not None:
+        raise InvariantError(
+            "volunteer hours <= capacity", model.steps, "a volunteer gave more than capacity",
+            f"volunteer {v.agent[slot].unique_id} (slot {int(slot)})",
+            {"hours_given": float(v.hours_given[slot]), "capacity": float(v.capacity[slot])})
+    bad = (v.energy[live] < -TOLERANCE) | (v.energy[live] > 1 + TOLERANCE)
+    slot = _first_bad(bad, live)
+    if slot is not None:
+        raise InvariantError("civic energy in 0-1", model.steps, "energy left 0-1",
+                             f"volunteer slot {int(slot)}", {"energy": float(v.energy[slot])})
+
+
+@invariant("spend <= budget", "The council never spends more than this week's budget")
+def _budget(model):
+    w = model.week
+    spend = w.spend_paid_care + w.spend_facilitation
+    if spend > w.budget * (1 + 1e-9) + TOLERANCE or min(
+        w.spend_paid_care, w.spend_coordinators, w.spend_volunteer_support, w.spend_outreach,
+        w.spend_grants,
+    ) < -TOLERANCE:
+        raise InvariantError("spend <= budget", model.steps,
+                             "the council spent more than its budget (or a negative amount)",
+                             "the council",
+                             {"budget": w.budget, "paid care": w.spend_paid_care,
+                              "facilitation": w.spend_facilitation})
+
+
+@invariant("need = met + unmet", "Hours needed equal hours met by all sources plus unmet hours")
+def _balance(model):
+    from model import metrics
+
+    need = metrics.need_hours_of(model).sum()
+    by_source = sum(
+        metrics.reporters()[name](model)
+        for name in ("met_hours_family", "met_hours_paid", "met_hours_volunteer",
+                     "met_hours_business", "unmet_hours")
+    )
+    if abs(need - by_source) > TOLERANCE * max(1.0, need):
+        raise InvariantError("need = met + unmet", model.steps,
+                             "hours do not add up", "the whole population",
+                             {"need": float(need), "met + unmet": float(by_source)})
+
+
+@invariant("pairings consistent",
+           "Each volunteer's match count equals their live pairings, at most max_matches")
+def _pairings(model):
+    v, pairs = model.volunteers, model.pairs
+    counts = np.bincount(pairs.vol[pairs.live], minlength=v.n_slots)
+    live = v.live
+    slot = _first_bad((counts[live] != v.matches[live]) | (v.matches[live] > model.p.max_matches),
+                      live)
+    if slot is not None:
+        raise InvariantError("pairings consistent", model.steps,
+                             "match count disagrees with pairings or exceeds max_matches",
+                             f"volunteer slot {int(slot)}",
+                             {"matches": int(v.matches[slot]), "pairings": int(counts[slot])})
+    dead = ~model.residents.alive[pairs.res[pairs.live]] | ~v.alive[pairs.vol[pairs.live]]
+    if dead.any():
+        raise InvariantError("pairings consistent", model.steps,
+                             "a pairing outlived its resident or volunteer", None, {})

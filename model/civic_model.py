@@ -1,0 +1,314 @@
+"""CivicModel: civic energy and the demand for care (the Mesa model).
+
+Older residents, volunteers, council hubs and local businesses on a neighbourhood grid.
+The council either delivers care directly or acts as a facilitator hub (the "synaptic
+public services" idea of the LGIU essays in ``../shared/seeds/``). ``docs/ODD.md``
+describes the model in full; this file holds the weekly schedule and the bookkeeping of
+who is in the world. The rules are in ``agents/``; each phase of the week is in
+``model/phases/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from mesa import DataCollector, Model
+from mesa.discrete_space import OrthogonalMooreGrid, PropertyLayer
+
+from agents import Business, Hub, Resident, Volunteer
+from model import metrics, world
+from model.checks import check_invariants
+from model.parameters import Parameters
+from model.phases import (
+    businesses,
+    care_delivery,
+    civic_energy,
+    council,
+    demography,
+    matching,
+    need_dynamics,
+)
+from model.population import Population
+from model.space import civic_potential_layer, grid_size, hub_positions
+from model.strategies import get_strategy
+from model.streams import RandomStreams
+from model.ties import TieNetwork
+
+#: The weekly phases, in the documented order (MODEL.md section 3, ODD section 3).
+PHASES = (
+    ("demography", demography.run),
+    ("need dynamics", need_dynamics.run),
+    ("council strategy", council.run),
+    ("matching", matching.run),
+    ("care delivery", care_delivery.run),
+    ("civic energy", civic_energy.run),
+    ("businesses", businesses.run),
+)
+
+RESIDENT_COLUMNS = {
+    "person_id": (np.int64, -1),
+    "x": (np.int32, 0),
+    "y": (np.int32, 0),
+    "age": (np.float64, 0.0),
+    "level": (np.int8, 0),
+    "family_hours": (np.float64, 0.0),
+    "connection": (np.float64, 0.0),
+    "recent_unmet": (np.float64, 0.0),
+    "low_support": (np.float64, 0.0),
+    "fully_supported": (bool, False),
+    "waiting": (np.int32, 0),
+    "has_package": (bool, False),
+    "hub": (np.int16, 0),
+    "need_personal": (np.float64, 0.0),
+    "need_low": (np.float64, 0.0),
+    "fam_personal": (np.float64, 0.0),
+    "fam_low": (np.float64, 0.0),
+    "paid_personal": (np.float64, 0.0),
+    "vol_low": (np.float64, 0.0),
+    "biz_low": (np.float64, 0.0),
+    "attends": (bool, False),
+    "visited": (bool, False),
+    "volunteer": (np.int32, -1),
+    "near_business": (np.int32, -1),
+}
+
+VOLUNTEER_COLUMNS = {
+    "x": (np.int32, 0),
+    "y": (np.int32, 0),
+    "capacity": (np.float64, 0.0),
+    "energy": (np.float64, 1.0),
+    "hours_given": (np.float64, 0.0),
+    "matches": (np.int16, 0),
+    "resident_slot": (np.int32, -1),
+    "employer": (np.int32, -1),
+    "hub": (np.int16, 0),
+    "weeks_active": (np.int32, 0),
+}
+
+BUSINESS_COLUMNS = {
+    "business_id": (np.int64, -1),
+    "x": (np.int32, 0),
+    "y": (np.int32, 0),
+    "engagement": (np.float64, 0.0),
+    "hosts": (bool, False),
+    "open": (bool, True),
+    "community_owned": (bool, False),
+    "grant_share": (np.float64, 0.0),
+    "employees": (np.int16, 0),
+    "attendees": (np.int32, 0),
+}
+
+PAIR_COLUMNS = {
+    "vol": (np.int32, -1),
+    "res": (np.int32, -1),
+    "hours": (np.float64, 0.0),
+    "brokered": (bool, False),
+}
+
+
+@dataclass
+class WeekTally:
+    """Counts and money of the current week, reset at the start of each step."""
+
+    deaths: int = 0
+    arrivals: int = 0
+    recruits: int = 0
+    quits: int = 0
+    matches_brokered: int = 0
+    matches_found: int = 0
+    budget: float = 0.0
+    paid_hours: float = 0.0
+    spend_paid_care: float = 0.0
+    spend_coordinators: float = 0.0
+    spend_volunteer_support: float = 0.0
+    spend_outreach: float = 0.0
+    spend_grants: float = 0.0
+
+    @property
+    def spend_facilitation(self) -> float:
+        """Money spent on all facilitation lines."""
+        return (
+            self.spend_coordinators
+            + self.spend_volunteer_support
+            + self.spend_outreach
+            + self.spend_grants
+        )
+
+
+class CivicModel(Model):
+    """A neighbourhood of older residents, volunteers, hubs and businesses.
+
+    Args:
+        params: Full parameters; if omitted they are resolved from ``scenario`` and the
+            keyword overrides (``CivicModel(strategy="facilitator", residents=800, seed=3)``).
+        seed_sequence: A ``numpy.random.SeedSequence`` to use instead of ``seed``
+            (experiments pass ``SeedSequence(root, spawn_key=(r,))`` for replicate r).
+        check: Verify the invariants after every week and raise an explanatory
+            :class:`model.checks.InvariantError` if a rule breaks one.
+        **overrides: Parameter values by name (including ``scenario`` and ``seed``).
+    """
+
+    def __init__(
+        self,
+        params: Parameters | None = None,
+        *,
+        seed_sequence: np.random.SeedSequence | None = None,
+        check: bool = False,
+        **overrides,
+    ):
+        if params is None:
+            params = Parameters.resolve(**overrides)
+        elif overrides:
+            params = params.replace(**overrides)
+        self.p = params
+        self.streams = RandomStreams(seed_sequence if seed_sequence is not None else params.seed)
+        super().__init__(seed=self.streams.mesa_seed)
+        self.check = check
+        self.strategy = get_strategy(params.strategy)
+        self.week = WeekTally()
+        self.cumulative_unmet_hours = 0.0
+
+        width, height = grid_size(params)
+        self.grid = OrthogonalMooreGrid((width, height), torus=False, random=self.random)
+        self.civic = civic_potential_layer(
+            (width, height),
+            params.civic_potential,
+            params.civic_spread,
+            params.civic_patchiness,
+            self.streams.setup,
+        )
+        self.grid.add_property_layer(PropertyLayer.from_data("civic_potential", self.civic))
+        self.grid.add_property_layer(
+            PropertyLayer("unmet_need", (width, height), default_value=0.0, dtype=float)
+        )
+
+        self.residents = Population(RESIDENT_COLUMNS, capacity=params.residents)
+        self.volunteers = Population(VOLUNTEER_COLUMNS, capacity=max(64, params.residents // 8))
+        self.businesses = Population(BUSINESS_COLUMNS, capacity=64)
+        self.pairs = Population(PAIR_COLUMNS, capacity=max(64, params.residents // 8))
+        self.ties = TieNetwork()
+        self.next_person_id = 0
+
+        n_hubs = max(1, -(-params.residents // params.residents_per_hub))
+        self.hub_xy = np.array(hub_positions(width, height, n_hubs), dtype=np.int32)
+        self.hubs = [Hub(self, i, self.grid[tuple(xy)]) for i, xy in enumerate(self.hub_xy)]
+        self.council = council.Council(n_hubs)
+
+        world.populate(self)
+        self.initial_residents = self.residents.count
+        self.reference_mortality = world.mean_yearly_mortality(self)
+
+        self.datacollector = DataCollector(model_reporters=metrics.reporters())
+
+    # --- the week ------------------------------------------------------------------------
+    def step(self):
+        """One week: the phases in their documented order, then collect the metrics."""
+        self.week = WeekTally()
+        for _name, phase in PHASES:
+            phase(self)
+        self.strategy.after_week(self)
+        self.cumulative_unmet_hours += float(metrics.unmet_hours(self))
+        if self.check:
+            check_invariants(self)
+        self.datacollector.collect(self)
+
+    def run(self, steps: int, progress=None) -> pd.DataFrame:
+        """Run ``steps`` weeks and return the metrics table (one row per week).
+
+        Args:
+            steps: Number of weeks.
+            progress: Optional callable invoked with the week number after each step.
+        """
+        for _ in range(steps):
+            self.step()
+            if progress is not None:
+                progress(self.steps)
+        return self.metrics_frame()
+
+    def metrics_frame(self) -> pd.DataFrame:
+        """The collected metrics as a DataFrame with a ``step`` column."""
+        frame = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+        return frame
+
+    # --- who is in the world -------------------------------------------------------------
+    def add_residents(self, **columns) -> np.ndarray:
+        """Add older residents (arrays per column) and their Mesa agents; return slots."""
+        n = len(columns["x"])
+        ids = np.arange(self.next_person_id, self.next_person_id + n, dtype=np.int64)
+        self.next_person_id += n
+        slots = self.residents.add(n, person_id=ids, **columns)
+        r = self.residents
+        for slot in slots:
+            r.agent[slot] = Resident(self, slot, self.grid[(int(r.x[slot]), int(r.y[slot]))])
+        return slots
+
+    def remove_residents(self, slots: np.ndarray) -> None:
+        """Remove residents (death): their pairings, ties and volunteering end too."""
+        if len(slots) == 0:
+            return
+        r = self.residents
+        as_volunteers = r.volunteer[slots]
+        self.remove_volunteers(as_volunteers[as_volunteers >= 0])
+        self.end_pairings(np.isin(self.pairs.res, slots) & self.pairs.alive)
+        self.ties.drop_residents(slots)
+        for agent in r.agent[slots]:
+            agent.remove()
+        r.remove(slots)
+
+    def add_volunteers(self, **columns) -> np.ndarray:
+        """Add volunteers and their Mesa agents; return slots."""
+        n = len(columns["x"])
+        slots = self.volunteers.add(n, **columns)
+        v = self.volunteers
+        for slot in slots:
+            v.agent[slot] = Volunteer(self, slot, self.grid[(int(v.x[slot]), int(v.y[slot]))])
+            if v.resident_slot[slot] >= 0:
+                self.residents.volunteer[v.resident_slot[slot]] = slot
+        return slots
+
+    def remove_volunteers(self, slots: np.ndarray) -> None:
+        """Remove volunteers (quitting): their pairings and ties end."""
+        slots = np.asarray(slots, dtype=np.int64)
+        if slots.size == 0:
+            return
+        v = self.volunteers
+        self.end_pairings(np.isin(self.pairs.vol, slots) & self.pairs.alive)
+        self.ties.drop_volunteers(slots)
+        as_resident = v.resident_slot[slots]
+        self.residents.volunteer[as_resident[as_resident >= 0]] = -1
+        employers = v.employer[slots]
+        np.subtract.at(self.businesses.employees, employers[employers >= 0], 1)
+        for agent in v.agent[slots]:
+            agent.remove()
+        v.remove(slots)
+
+    def add_pairings(self, vols: np.ndarray, res: np.ndarray, brokered: bool) -> None:
+        """Pair volunteers with residents (a persistent match) and tie them."""
+        if len(vols) == 0:
+            return
+        self.pairs.add(len(vols), vol=vols, res=res, brokered=brokered)
+        np.add.at(self.volunteers.matches, vols, 1)
+        self.ties.add_volunteer_ties(vols, res)
+
+    def end_pairings(self, mask: np.ndarray) -> None:
+        """End the pairings selected by a mask over pair slots."""
+        ended = np.flatnonzero(mask)
+        if ended.size == 0:
+            return
+        np.subtract.at(self.volunteers.matches, self.pairs.vol[ended], 1)
+        self.pairs.remove(ended)
+
+    # --- convenience for views and students ------------------------------------------------
+    @property
+    def year(self) -> int:
+        """Current year of the run (0 in the first 52 weeks)."""
+        return max(0, self.steps - 1) // 52
+
+    def agents_of(self, kind: type) -> list:
+        """Mesa agents of one type (Resident, Volunteer, Hub or Business)."""
+        return list(self.agents_by_type.get(kind, []))
+
+
+__all__ = ["Business", "CivicModel", "Hub", "Resident", "Volunteer", "PHASES"]

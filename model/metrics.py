@@ -1,0 +1,281 @@
+"""Metrics collected every week (MODEL.md section 7), and the registry to add more.
+
+Each metric is a function of the model returning a number; the model's Mesa
+``DataCollector`` calls every registered metric after each week. Register a new column
+with :func:`register_metric` (or the ``@metric`` decorator) and it is collected in every
+run, kept by experiment specs, and offered by the workshop page. Every ratio is 0 where
+its denominator is 0: no metric is ever NaN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A named column collected every week.
+
+    Attributes:
+        name: Column name.
+        func: ``func(model) -> float``.
+        doc: One line on what it measures (units included).
+    """
+
+    name: str
+    func: Callable
+    doc: str
+
+
+_METRICS: dict[str, Metric] = {}
+
+
+def register_metric(name: str, func: Callable, doc: str, *, replace: bool = False) -> Metric:
+    """Add a metric column collected every week.
+
+    Raises:
+        ValueError: If the name is not an identifier or is already taken.
+    """
+    if not name.isidentifier():
+        raise ValueError(f"metric name {name!r} must be an identifier")
+    if name in _METRICS and not replace:
+        raise ValueError(f"metric '{name}' is already registered")
+    _METRICS[name] = Metric(name, func, doc)
+    return _METRICS[name]
+
+
+def metric(doc: str, name: str | None = None):
+    """Decorator form of :func:`register_metric` (name defaults to the function's)."""
+
+    def wrap(func):
+        register_metric(name or func.__name__, func, doc)
+        return func
+
+    return wrap
+
+
+def metric_names() -> list[str]:
+    """Registered metric names, in collection order."""
+    return list(_METRICS)
+
+
+def metric_docs() -> dict[str, str]:
+    """Metric name to its one-line description."""
+    return {m.name: m.doc for m in _METRICS.values()}
+
+
+def reporters() -> dict[str, Callable]:
+    """Model reporters for Mesa's ``DataCollector`` (all registered metrics)."""
+    return {m.name: m.func for m in _METRICS.values()}
+
+
+def ratio(num: float, den: float) -> float:
+    """num / den, or 0.0 when den is 0."""
+    return float(num) / float(den) if den else 0.0
+
+
+def gini(values: np.ndarray) -> float:
+    """Gini coefficient of non-negative values (0 equal, towards 1 concentrated; 0 if empty
+    or all zero)."""
+    values = np.sort(np.asarray(values, dtype=float))
+    n = values.size
+    total = values.sum()
+    if n == 0 or total <= 0:
+        return 0.0
+    ranks = np.arange(1, n + 1)
+    return float((2.0 * (ranks * values).sum()) / (n * total) - (n + 1.0) / n)
+
+
+# --- helpers over live residents -------------------------------------------------------------
+def _live(model):
+    r = model.residents
+    return r, r.live
+
+
+def need_hours_of(model) -> np.ndarray:
+    """Hours needed this week, per live resident."""
+    r, live = _live(model)
+    return r.need_personal[live] + r.need_low[live]
+
+
+def met_hours_of(model) -> np.ndarray:
+    """Hours met this week by all sources, per live resident."""
+    r, live = _live(model)
+    return (r.fam_personal[live] + r.fam_low[live] + r.paid_personal[live] + r.vol_low[live]
+            + r.biz_low[live])
+
+
+def unmet_hours_of(model) -> np.ndarray:
+    """Hours needed but not met this week, per live resident."""
+    return np.maximum(need_hours_of(model) - met_hours_of(model), 0.0)
+
+
+def unmet_hours(model) -> float:
+    """Total unmet hours this week."""
+    return float(unmet_hours_of(model).sum())
+
+
+def _sum(column: str):
+    def total(model):
+        r, live = _live(model)
+        return float(getattr(r, column)[live].sum())
+
+    return total
+
+
+# --- the columns -----------------------------------------------------------------------------
+register_metric("step", lambda m: m.steps, "Week number (1 = first week)")
+register_metric("year", lambda m: m.year, "Year of the run (0 = first 52 weeks)")
+register_metric("need_hours", lambda m: float(need_hours_of(m).sum()),
+                "Care hours needed this week (personal + low-level)")
+register_metric("need_personal_hours", _sum("need_personal"), "Personal-care hours needed")
+register_metric("need_low_level_hours", _sum("need_low"), "Low-level support hours needed")
+register_metric("met_hours_family",
+                lambda m: _sum("fam_personal")(m) + _sum("fam_low")(m),
+                "Hours met by family (informal) carers")
+register_metric("met_hours_paid", _sum("paid_personal"), "Hours met by paid carers")
+register_metric("met_hours_volunteer", _sum("vol_low"), "Hours met by volunteers")
+register_metric("met_hours_business", _sum("biz_low"),
+                "Hours met by businesses (activities and employee volunteers)")
+register_metric("unmet_hours", unmet_hours, "Hours needed but not met this week")
+
+
+@metric("Personal-care hours not met")
+def unmet_personal_hours(model):
+    r, live = _live(model)
+    return float(np.maximum(r.need_personal[live] - r.fam_personal[live]
+                            - r.paid_personal[live], 0.0).sum())
+
+
+@metric("Low-level support hours not met")
+def unmet_low_level_hours(model):
+    r, live = _live(model)
+    return float(np.maximum(r.need_low[live] - r.fam_low[live] - r.vol_low[live]
+                            - r.biz_low[live], 0.0).sum())
+
+
+@metric("Share of needed hours not met (0-1)")
+def unmet_share(model):
+    return ratio(unmet_hours(model), need_hours_of(model).sum())
+
+
+@metric("Share of older residents with any care need (0-1)")
+def share_with_any_need(model):
+    r, live = _live(model)
+    return ratio((r.level[live] > 0).sum(), live.size)
+
+
+@metric("Older residents with some unmet need")
+def residents_with_unmet_need(model):
+    return int((unmet_hours_of(model) > 1e-9).sum())
+
+
+@metric("Share of older residents with some unmet need (0-1)")
+def share_with_unmet_need(model):
+    return ratio(residents_with_unmet_need(model), model.residents.count)
+
+
+register_metric("residents", lambda m: m.residents.count, "Older residents alive")
+for _level, _name in enumerate(("none", "low", "moderate", "substantial", "critical")):
+    register_metric(
+        f"residents_{_name}",
+        lambda m, lv=_level: int((m.residents.level[m.residents.live] == lv).sum()),
+        f"Residents at need level {_level} ({_name})",
+    )
+register_metric("deaths", lambda m: m.week.deaths, "Deaths this week")
+register_metric("arrivals", lambda m: m.week.arrivals, "Arrivals this week")
+register_metric("active_volunteers", lambda m: m.volunteers.count, "Active volunteers")
+register_metric("volunteer_recruits", lambda m: m.week.recruits, "Volunteers recruited this week")
+register_metric("volunteer_quits", lambda m: m.week.quits, "Volunteers who quit this week")
+
+
+@metric("Mean civic energy of active volunteers (0-1; 0 if none)")
+def mean_civic_energy(model):
+    v = model.volunteers
+    return float(v.energy[v.live].mean()) if v.count else 0.0
+
+
+@metric("Hours given by volunteers this week (including employee volunteers)")
+def volunteer_hours(model):
+    v = model.volunteers
+    return float(v.hours_given[v.live].sum())
+
+
+register_metric("pairings", lambda m: m.pairs.count, "Volunteer-resident pairings")
+register_metric("matches_brokered", lambda m: m.week.matches_brokered,
+                "New pairings brokered by coordinators this week")
+register_metric("matches_found", lambda m: m.week.matches_found,
+                "New pairings volunteers found themselves this week")
+register_metric("budget", lambda m: m.week.budget, "Council budget this week (GBP)")
+register_metric("spend_paid_care", lambda m: m.week.spend_paid_care,
+                "Spend on paid care this week (GBP)")
+register_metric("spend_facilitation", lambda m: m.week.spend_facilitation,
+                "Spend on all facilitation lines this week (GBP)")
+register_metric("spend_coordinators", lambda m: m.week.spend_coordinators,
+                "Spend on coordinators (GBP)")
+register_metric("spend_volunteer_support", lambda m: m.week.spend_volunteer_support,
+                "Spend on volunteer support (GBP)")
+register_metric("spend_outreach", lambda m: m.week.spend_outreach, "Spend on outreach (GBP)")
+register_metric("spend_grants", lambda m: m.week.spend_grants, "Spend on grants (GBP)")
+register_metric("spend_total", lambda m: m.week.spend_paid_care + m.week.spend_facilitation,
+                "Total council spend this week (GBP)")
+register_metric("eligibility_floor", lambda m: m.council.plan.eligibility_floor,
+                "Lowest need level eligible for paid care this week")
+
+
+@metric("Council spend per hour met by paid carers, volunteers or businesses (GBP; 0 if none)")
+def cost_per_met_hour(model):
+    r, live = _live(model)
+    hours = r.paid_personal[live].sum() + r.vol_low[live].sum() + r.biz_low[live].sum()
+    return ratio(model.week.spend_paid_care + model.week.spend_facilitation, hours)
+
+
+@metric("Mean social connection of older residents (0-1)")
+def mean_connection(model):
+    r, live = _live(model)
+    return float(r.connection[live].mean()) if live.size else 0.0
+
+
+@metric("Share of older residents who are lonely (connection below lonely_threshold)")
+def share_lonely(model):
+    r, live = _live(model)
+    return ratio((r.connection[live] < model.p.lonely_threshold).sum(), live.size)
+
+
+#: Side of the square blocks of cells over which spatial inequality is measured.
+GINI_BLOCK = 10
+
+
+@metric("Gini of unmet hours per resident across 10x10-cell blocks (0 equal)")
+def unmet_gini(model):
+    r, live = _live(model)
+    if live.size == 0:
+        return 0.0
+    width, _height = model.grid.dimensions
+    blocks_x = -(-width // GINI_BLOCK)
+    block = (r.x[live] // GINI_BLOCK) + blocks_x * (r.y[live] // GINI_BLOCK)
+    unmet = np.bincount(block, weights=unmet_hours_of(model))
+    people = np.bincount(block)
+    has = people > 0
+    return gini(unmet[has] / people[has])
+
+
+@metric("Open businesses engaged enough to host an activity")
+def engaged_businesses(model):
+    b = model.businesses
+    live = b.live
+    return int((b.open[live] & b.hosts[live] & ~b.community_owned[live]).sum())
+
+
+@metric("Community-owned assets open")
+def community_assets(model):
+    b = model.businesses
+    live = b.live
+    return int((b.open[live] & b.community_owned[live]).sum())
+
+
+register_metric("cumulative_unmet_hours", lambda m: m.cumulative_unmet_hours,
+                "Unmet hours summed since the start of the run")

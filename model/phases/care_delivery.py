@@ -1,0 +1,104 @@
+"""Phase 5, care delivery: family, then paid, then volunteers and businesses (ODD 7.5).
+
+Family hours were assessed in phase 2 and paid hours bought in phase 3; here
+volunteers give their hours to the residents they are paired with, and businesses
+welcome residents to hosted activities. Hours given never exceed a volunteer's capacity;
+hours met never exceed need, per resident and type. Then unmet need is counted and each
+resident's connection moves towards its target.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agents.resident import connection_target, updated_connection
+
+
+def run(model) -> None:
+    """Deliver volunteer and business support, then count unmet need and connection."""
+    r = model.residents
+    live = r.live
+    r.vol_low[live] = 0.0
+    r.biz_low[live] = 0.0
+    volunteer_visits(model)
+    hosted_activities(model)
+    record_outcomes(model)
+
+
+def volunteer_visits(model) -> None:
+    """Each volunteer splits their capacity evenly over their pairings; a resident with
+    more offered than they lack takes only what they lack (each offer scaled down alike).
+    Hours from employee volunteers count as business hours."""
+    r, v, pairs = model.residents, model.volunteers, model.pairs
+    v.hours_given[v.live] = 0.0
+    live = pairs.live
+    if live.size == 0:
+        r.visited[r.live] = False
+        return
+    vol, res = pairs.vol[live], pairs.res[live]
+    offered = v.capacity[vol] / np.maximum(v.matches[vol], 1)
+    gap = np.maximum(r.need_low - r.fam_low, 0.0)
+    total_offered = np.bincount(res, weights=offered, minlength=r.n_slots)
+    scale = np.divide(gap, total_offered, out=np.zeros(r.n_slots), where=total_offered > 0)
+    hours = offered * np.minimum(1.0, scale[res])
+    pairs.hours[live] = hours
+    employee = v.employer[vol] >= 0
+    r.vol_low += np.bincount(res[~employee], weights=hours[~employee], minlength=r.n_slots)
+    r.biz_low += np.bincount(res[employee], weights=hours[employee], minlength=r.n_slots)
+    v.hours_given += np.bincount(vol, weights=hours, minlength=v.n_slots)
+    visited = np.zeros(r.n_slots, dtype=bool)
+    visited[res[hours > 0]] = True
+    r.visited[:] = visited
+
+
+def hosted_activities(model) -> None:
+    """Each open business that hosts an activity welcomes up to ``activity_places`` of
+    the residents whose nearest business it is, loneliest first. Attendees gain company
+    and, if they lack low-level support, up to ``activity_hours`` of it."""
+    r, b, p = model.residents, model.businesses, model.p
+    live = r.live
+    r.attends[live] = False
+    b.attendees[b.live] = 0
+    near = r.near_business[live]
+    has = near >= 0
+    hosting = np.zeros(b.n_slots, dtype=bool)
+    hosting[b.live] = b.open[b.live] & b.hosts[b.live]
+    cand = live[has][hosting[near[has]]]
+    if cand.size == 0 or p.activity_places == 0:
+        return
+    venue = r.near_business[cand]
+    order = np.lexsort((r.person_id[cand], r.connection[cand], venue))
+    cand, venue = cand[order], venue[order]
+    first = np.searchsorted(venue, venue, side="left")
+    place = np.arange(cand.size) - first
+    attendees = cand[place < p.activity_places]
+    r.attends[attendees] = True
+    b.attendees[b.live] = np.bincount(r.near_business[attendees], minlength=b.n_slots)[b.live]
+    left = np.maximum(r.need_low[attendees] - r.fam_low[attendees] - r.vol_low[attendees]
+                      - r.biz_low[attendees], 0.0)
+    r.biz_low[attendees] += np.minimum(p.activity_hours, left)
+
+
+def record_outcomes(model) -> None:
+    """Unmet need, the running 'recent unmet share', the share of low-level need met
+    (1 for residents with none: they lack nothing), and the weekly move of connection
+    towards its target."""
+    r, p = model.residents, model.p
+    live = r.live
+    need = r.need_personal[live] + r.need_low[live]
+    met = (r.fam_personal[live] + r.paid_personal[live] + r.fam_low[live] + r.vol_low[live]
+           + r.biz_low[live])
+    unmet = np.maximum(need - met, 0.0)
+    share = np.divide(unmet, need, out=np.zeros_like(need), where=need > 0)
+    r.recent_unmet[live] += p.unmet_memory * (share - r.recent_unmet[live])
+    r.fully_supported[live] = unmet <= 1e-9
+    low_met = r.fam_low[live] + r.vol_low[live] + r.biz_low[live]
+    low_need = r.need_low[live]
+    r.low_support[live] = np.divide(low_met, low_need, out=np.ones_like(low_need),
+                                    where=low_need > 0)
+    degree = model.ties.resident_degree(r.n_slots)[live]
+    target = connection_target(degree, r.visited[live], r.attends[live], p)
+    r.connection[live] = updated_connection(r.connection[live], target, p)
+    cells = np.zeros(model.grid.dimensions)
+    np.add.at(cells, (r.x[live], r.y[live]), unmet)
+    model.grid.unmet_need.data = cells

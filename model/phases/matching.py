@@ -1,0 +1,150 @@
+"""Phase 4, matching: volunteers are paired with residents who lack low-level support.
+
+ODD 7.4. Pairings persist until the volunteer quits, the resident dies or the need
+goes. Without a hub, a volunteer finds someone only within ``discovery_radius`` or
+through ties; with a hub, coordinators broker matches within each hub's catchment up
+to their capacity, neediest first, each with the nearest volunteer who has room and
+lives within ``travel_radius``. Matching is done in bulk with a k-d tree, never by
+scanning all pairs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+
+def run(model) -> None:
+    """End pairings whose need has gone, then find and broker new ones."""
+    end_finished_pairings(model)
+    seeking = residents_seeking_help(model)
+    if seeking.size == 0:
+        return
+    broker_matches(model, seeking)
+    seeking = residents_seeking_help(model)
+    if seeking.size:
+        discover_matches(model, seeking)
+
+
+def end_finished_pairings(model) -> None:
+    """A pairing ends when the resident no longer needs low-level support from others."""
+    pairs, r = model.pairs, model.residents
+    live = pairs.live
+    res = pairs.res[live]
+    done = (r.need_low[res] - r.fam_low[res]) <= 1e-9
+    mask = np.zeros(pairs.n_slots, dtype=bool)
+    mask[live[done]] = True
+    model.end_pairings(mask)
+
+
+def residents_seeking_help(model) -> np.ndarray:
+    """Residents with low-level need left after family and no volunteer yet, neediest
+    first (highest level, then the largest gap, then lowest person number)."""
+    r, pairs = model.residents, model.pairs
+    live = r.live
+    paired = np.zeros(r.n_slots, dtype=bool)
+    paired[pairs.res[pairs.live]] = True
+    gap = r.need_low[live] - r.fam_low[live]
+    seeking = live[(gap > 1e-9) & ~paired[live]]
+    order = np.lexsort((r.person_id[seeking], -gap[np.searchsorted(live, seeking)],
+                        -r.level[seeking]))
+    return seeking[order]
+
+
+def volunteers_with_room(model) -> np.ndarray:
+    """Volunteers who can take another match (fewer than ``max_matches``)."""
+    v = model.volunteers
+    live = v.live
+    return live[v.matches[live] < model.p.max_matches]
+
+
+def broker_matches(model, seeking: np.ndarray) -> None:
+    """Coordinators broker up to ``broker_capacity`` matches, split over hubs by where
+    the volunteers are; neediest residents first, nearest volunteer with room."""
+    c = model.council
+    capacity = int(c.broker_capacity)
+    if capacity <= 0:
+        return
+    r, v, p = model.residents, model.volunteers, model.p
+    quota = np.floor(capacity * c.hub_share + 1e-9).astype(int)
+    quota[: capacity - quota.sum()] += 1  # hand out the remainder, lowest hub first
+    made_v, made_r = [], []
+    for hub in range(c.hubs):
+        if quota[hub] <= 0:
+            continue
+        free = volunteers_with_room(model)
+        free = free[v.hub[free] == hub]
+        residents = seeking[r.hub[seeking] == hub]
+        if free.size == 0 or residents.size == 0:
+            continue
+        vs, rs = _greedy_nearest(
+            model, residents[: quota[hub] * 4], free, quota[hub], p.travel_radius
+        )
+        made_v.extend(vs)
+        made_r.extend(rs)
+    model.add_pairings(np.array(made_v, dtype=np.int64), np.array(made_r, dtype=np.int64), True)
+    model.week.matches_brokered = len(made_v)
+
+
+def _greedy_nearest(model, residents, volunteers, limit, radius):
+    """Greedy assignment: each resident in order takes the nearest volunteer with room."""
+    r, v, p = model.residents, model.volunteers, model.p
+    k = min(8, volunteers.size)
+    tree = cKDTree(np.stack([v.x[volunteers], v.y[volunteers]], axis=1))
+    dist, idx = tree.query(
+        np.stack([r.x[residents], r.y[residents]], axis=1), k=k, distance_upper_bound=radius
+    )
+    dist = dist.reshape(residents.size, k)
+    idx = idx.reshape(residents.size, k)
+    room = (p.max_matches - v.matches[volunteers]).astype(int)
+    made_v, made_r = [], []
+    for i, resident in enumerate(residents):
+        if len(made_v) >= limit:
+            break
+        for d, j in zip(dist[i], idx[i], strict=True):
+            if not np.isfinite(d):
+                break
+            if room[j] > 0:
+                room[j] -= 1
+                made_v.append(int(volunteers[j]))
+                made_r.append(int(resident))
+                break
+    return made_v, made_r
+
+
+def discover_matches(model, seeking: np.ndarray) -> None:
+    """Without brokerage: each volunteer with room, with weekly chance ``discovery_rate``,
+    finds the neediest resident still seeking help within ``discovery_radius`` or among
+    the residents they reach through ties (and living within ``travel_radius``)."""
+    r, v, p = model.residents, model.volunteers, model.p
+    rng = model.streams.decisions
+    free = volunteers_with_room(model)
+    looking = free[rng.random(free.size) < p.discovery_rate]
+    if looking.size == 0:
+        return
+    looking = looking[rng.permutation(looking.size)]
+    rank = np.full(r.n_slots, np.iinfo(np.int64).max, dtype=np.int64)
+    rank[seeking] = np.arange(seeking.size)  # lower rank = needier
+    tree = cKDTree(np.stack([r.x[seeking], r.y[seeking]], axis=1))
+    near_lists = tree.query_ball_point(
+        np.stack([v.x[looking], v.y[looking]], axis=1), r=p.discovery_radius + 0.5
+    )
+    taken = np.zeros(r.n_slots, dtype=bool)
+    made_v, made_r = [], []
+    for vol, near in zip(looking, near_lists, strict=True):
+        candidates = seeking[np.asarray(near, dtype=np.int64)]
+        through_ties = model.ties.residents_reachable(int(vol), r.n_slots)
+        if through_ties.size:
+            close = (np.abs(r.x[through_ties] - v.x[vol]) <= p.travel_radius) & (
+                np.abs(r.y[through_ties] - v.y[vol]) <= p.travel_radius
+            )
+            candidates = np.concatenate([candidates, through_ties[close]])
+        candidates = candidates[(rank[candidates] < seeking.size) & ~taken[candidates]]
+        if candidates.size == 0:
+            continue
+        chosen = candidates[np.argmin(rank[candidates])]
+        taken[chosen] = True
+        made_v.append(int(vol))
+        made_r.append(int(chosen))
+    model.add_pairings(np.array(made_v, dtype=np.int64), np.array(made_r, dtype=np.int64), False)
+    model.week.matches_found = len(made_v)

@@ -1,0 +1,44 @@
+"""Phase 2, need dynamics: deterioration, reablement and this week's hours (ODD 7.2)."""
+
+from __future__ import annotations
+
+from agents.resident import (
+    deterioration_probability,
+    family_care,
+    need_hours,
+    reablement_probability,
+)
+
+
+def run(model) -> None:
+    """Need levels move up or down; then each resident's need is assessed."""
+    change_levels(model)
+    assess_needs(model)
+
+
+def change_levels(model) -> None:
+    """Each resident may move up a level (hazard rises with age, recent unmet need and
+    loneliness, falls with met low-level support) or, if fully supported last week,
+    down a level (reablement). Both draws are exogenous (common random numbers)."""
+    r, p, week = model.residents, model.p, model.steps
+    live = r.live
+    level = r.level[live]
+    ids = r.person_id[live]
+    p_up = deterioration_probability(
+        r.age[live], r.recent_unmet[live], 1.0 - r.connection[live], r.low_support[live], p
+    )
+    up = (level < 4) & (model.streams.exogenous_uniform("need_up", ids, week) < p_up)
+    p_down = reablement_probability(r.fully_supported[live] & (level > 0), p)
+    down = ~up & (model.streams.exogenous_uniform("need_down", ids, week) < p_down)
+    r.level[live] = level + up.astype(level.dtype) - down.astype(level.dtype)
+
+
+def assess_needs(model) -> None:
+    """This week's hours of personal care and low-level support needed, and what family
+    carers give (they come first and depend on nothing the council does)."""
+    r, p = model.residents, model.p
+    live = r.live
+    personal, low = need_hours(r.level[live], p)
+    r.need_personal[live] = personal
+    r.need_low[live] = low
+    r.fam_personal[live], r.fam_low[live] = family_care(personal, low, r.family_hours[live])

@@ -1,0 +1,99 @@
+"""Struct-of-arrays storage for a population of agents.
+
+Each population (residents, volunteers, businesses, pairings) keeps its state as one
+numpy array per attribute, indexed by *slot*. Slots of removed members are reused by
+later arrivals (lowest first, so runs are deterministic); arrays grow by doubling.
+The Mesa agent objects are thin views of one slot (see ``agents/``): rules are written
+as formulas over whole arrays, so a phase applies them to everyone at numpy speed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Population:
+    """Named columns over slots, with an ``alive`` mask.
+
+    Args:
+        columns: Column name to (dtype, fill value for new slots).
+        capacity: Initial number of slots.
+    """
+
+    def __init__(self, columns: dict[str, tuple[type, object]], capacity: int = 16):
+        self._spec = dict(columns)
+        capacity = max(int(capacity), 1)
+        self.alive = np.zeros(capacity, dtype=bool)
+        self.agent = np.empty(capacity, dtype=object)
+        for name, (dtype, fill) in self._spec.items():
+            setattr(self, name, np.full(capacity, fill, dtype=dtype))
+        self._live_cache: np.ndarray | None = None
+
+    @property
+    def n_slots(self) -> int:
+        """Number of slots (alive or free)."""
+        return len(self.alive)
+
+    @property
+    def count(self) -> int:
+        """Number of live members."""
+        return int(self.live.size)
+
+    @property
+    def live(self) -> np.ndarray:
+        """Slots of live members, ascending (cached until the next add/remove)."""
+        if self._live_cache is None:
+            self._live_cache = np.flatnonzero(self.alive)
+        return self._live_cache
+
+    def _grow(self, needed: int) -> None:
+        new_cap = self.n_slots
+        while new_cap < needed:
+            new_cap *= 2
+        extra = new_cap - self.n_slots
+        self.alive = np.concatenate([self.alive, np.zeros(extra, dtype=bool)])
+        self.agent = np.concatenate([self.agent, np.empty(extra, dtype=object)])
+        for name, (dtype, fill) in self._spec.items():
+            old = getattr(self, name)
+            setattr(self, name, np.concatenate([old, np.full(extra, fill, dtype=dtype)]))
+
+    def add_column(self, name: str, dtype: type, fill: object) -> None:
+        """Add a column (e.g. from a strategy or a student's extension); no-op if present."""
+        if name in self._spec:
+            return
+        self._spec[name] = (dtype, fill)
+        setattr(self, name, np.full(self.n_slots, fill, dtype=dtype))
+
+    def add(self, n: int, **values) -> np.ndarray:
+        """Claim ``n`` slots (lowest free first), fill columns, and return the slots.
+
+        Args:
+            n: How many members to add.
+            **values: Column values (scalars or arrays of length ``n``).
+        """
+        if n <= 0:
+            return np.zeros(0, dtype=np.int64)
+        free = np.flatnonzero(~self.alive)
+        if free.size < n:
+            self._grow(self.count + n)
+            free = np.flatnonzero(~self.alive)
+        slots = free[:n]
+        for name, (dtype, fill) in self._spec.items():
+            getattr(self, name)[slots] = values.get(name, fill)
+        unknown = set(values) - set(self._spec)
+        if unknown:
+            raise KeyError(f"unknown columns {sorted(unknown)}")
+        self.alive[slots] = True
+        self._live_cache = None
+        return slots
+
+    def remove(self, slots: np.ndarray) -> None:
+        """Free slots (their Mesa agents, if any, must be removed by the caller)."""
+        slots = np.asarray(slots, dtype=np.int64)
+        if slots.size == 0:
+            return
+        self.alive[slots] = False
+        self.agent[slots] = None
+        for name, (_dtype, fill) in self._spec.items():
+            getattr(self, name)[slots] = fill
+        self._live_cache = None

@@ -1,0 +1,126 @@
+"""Scenarios: named, documented presets of parameters (MODEL.md section 6).
+
+A scenario is only a set of parameter values applied on top of the calibrated
+defaults; anything set explicitly by the user wins over the preset. Register a new
+one with :func:`register_scenario` and it appears in the CLI, experiment specs and
+the workshop page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named preset of parameter values.
+
+    Attributes:
+        name: Registry name (used on the command line and in specs).
+        title: Short plain-language title for the workshop page.
+        description: What the preset represents and why its values.
+        values: Parameter values the preset sets.
+    """
+
+    name: str
+    title: str
+    description: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+_SCENARIOS: dict[str, Scenario] = {}
+
+
+def register_scenario(scenario: Scenario, *, replace: bool = False) -> Scenario:
+    """Add a scenario to the registry.
+
+    Args:
+        scenario: The preset to add.
+        replace: Allow replacing an existing preset of the same name.
+
+    Returns:
+        The scenario, so the call can be used as an expression.
+
+    Raises:
+        ValueError: If the name is taken (and ``replace`` is false) or a value names an
+            unknown parameter.
+    """
+    from model.parameters import PARAMETER_FIELDS
+
+    if scenario.name in _SCENARIOS and not replace:
+        raise ValueError(f"scenario '{scenario.name}' is already registered")
+    for key in scenario.values:
+        if key not in PARAMETER_FIELDS or key in ("scenario", "seed"):
+            raise ValueError(f"scenario '{scenario.name}' sets unknown parameter '{key}'")
+    _SCENARIOS[scenario.name] = scenario
+    return scenario
+
+
+def get_scenario(name: str) -> Scenario:
+    """Look a scenario up by name; ValueError lists the allowed names."""
+    try:
+        return _SCENARIOS[name]
+    except KeyError:
+        raise ValueError(
+            f"parameter 'scenario' must be one of {', '.join(scenario_names())}, got {name!r}"
+        ) from None
+
+
+def scenario_names() -> list[str]:
+    """Registered scenario names, in registration order."""
+    return list(_SCENARIOS)
+
+
+register_scenario(
+    Scenario(
+        "baseline",
+        "Baseline",
+        "Calibrated defaults: flat real-terms budget, older population +1% a year, "
+        "average civic potential.",
+    )
+)
+register_scenario(
+    Scenario(
+        "austerity",
+        "Austerity",
+        "The care budget falls 2% a year in real terms (IFS: about -18% per resident since "
+        "2010-11), so about 3% a year per older resident as the population grows.",
+        {"budget_cut_rate": 0.02},
+    )
+)
+register_scenario(
+    Scenario(
+        "ageing_wave",
+        "Ageing wave",
+        "The older population grows 2.5% a year (ONS: 85+ population 1.7m to 3.1m by "
+        "2045) on an unchanged budget.",
+        {"older_growth_rate": 0.025},
+    )
+)
+register_scenario(
+    Scenario(
+        "asset_rich",
+        "Asset-rich community",
+        "High civic potential and engaged local businesses: many people willing to help.",
+        {"civic_potential": 0.8, "business_engagement_mean": 0.45},
+    )
+)
+register_scenario(
+    Scenario(
+        "asset_poor",
+        "Asset-poor community",
+        "Little civic potential and few engaged businesses: facilitation has little to "
+        "work with.",
+        {"civic_potential": 0.15, "business_engagement_mean": 0.15},
+    )
+)
+register_scenario(
+    Scenario(
+        "business_shock",
+        "Business shock",
+        "In year 2 an extra 40% of local businesses close (a recession or high-street "
+        "collapse); some closures become community-owned assets.",
+        {"shock_closure_share": 0.4, "shock_year": 2},
+    )
+)

@@ -1,0 +1,72 @@
+"""Space: grid size, the civic-potential layer, hub placement and distance helpers.
+
+A cell is a street block of about 100 m (MODEL.md section 2). The grid is a Mesa
+``OrthogonalMooreGrid``; civic potential is a Mesa ``PropertyLayer`` on it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import ndimage
+
+
+def grid_size(p) -> tuple[int, int]:
+    """Width and height: as given, or a square that holds residents at ``resident_density``."""
+    if p.width is not None and p.height is not None:
+        return p.width, p.height
+    cells = max(25, math.ceil(p.residents / p.resident_density))
+    if p.width is not None:
+        return p.width, max(5, math.ceil(cells / p.width))
+    if p.height is not None:
+        return max(5, math.ceil(cells / p.height)), p.height
+    side = max(5, math.ceil(math.sqrt(cells)))
+    return side, side
+
+
+def civic_potential_layer(shape, mean, spread, patchiness, rng) -> np.ndarray:
+    """A spatially autocorrelated field in [0, 1] with the given mean.
+
+    Gaussian noise smoothed over ``patchiness`` cells, put through a logistic curve
+    around ``logit(mean)`` with spread ``spread / (mean (1 - mean))`` in logit units, then
+    rescaled to the exact mean. ``mean`` 0 gives 0 everywhere and 1 gives 1 everywhere.
+    """
+    if mean <= 0.0:
+        return np.zeros(shape)
+    if mean >= 1.0:
+        return np.ones(shape)
+    noise = rng.standard_normal(shape)
+    if patchiness > 0:
+        noise = ndimage.gaussian_filter(noise, sigma=patchiness, mode="reflect")
+    sd = noise.std()
+    z = (noise - noise.mean()) / sd if sd > 0 else np.zeros(shape)
+    logit_sd = spread / (mean * (1.0 - mean))
+    field = 1.0 / (1.0 + np.exp(-(math.log(mean / (1.0 - mean)) + logit_sd * z)))
+    field *= mean / field.mean()
+    return np.clip(field, 0.0, 1.0)
+
+
+def hub_positions(width: int, height: int, n: int) -> list[tuple[int, int]]:
+    """``n`` hub cells on a regular lattice covering the grid (one in the centre if n = 1)."""
+    cols = max(1, round(math.sqrt(n * width / height)))
+    rows = math.ceil(n / cols)
+    spots = []
+    for k in range(n):
+        i, j = k % cols, k // cols
+        spots.append((int((i + 0.5) * width / cols), int((j + 0.5) * height / rows)))
+    return spots
+
+
+def nearest_hub(x: np.ndarray, y: np.ndarray, hubs: np.ndarray) -> np.ndarray:
+    """Index of the nearest hub for each (x, y) (ties to the lower index)."""
+    d = (x[:, None] - hubs[None, :, 0]) ** 2 + (y[:, None] - hubs[None, :, 1]) ** 2
+    return np.argmin(d, axis=1).astype(np.int16)
+
+
+def box_sum(counts: np.ndarray, radius: int) -> np.ndarray:
+    """Sum of ``counts`` over the (2r+1) x (2r+1) square around every cell (edges clipped)."""
+    if radius <= 0:
+        return counts.astype(float)
+    size = 2 * radius + 1
+    return ndimage.uniform_filter(counts.astype(float), size=size, mode="constant") * size * size

@@ -1,0 +1,80 @@
+"""Random streams: common random numbers for exogenous shocks, a separate stream for decisions.
+
+MODEL.md section 4 asks for separate ``SeedSequence`` children for exogenous processes
+(demography, need onset, business closures) and for decisions, so that two strategies
+run on one seed face the same population shocks.
+
+Exogenous per-person draws are *counter-based*: the uniform number a resident gets for
+"death in week t" is a hash of (stream key, purpose, person number, week). It does not
+depend on how many numbers anything else drew, so the same person faces the same shock
+in the same week under every strategy, even when the populations have drifted apart.
+Arrivals (how many, their age, home, family) come from their own generator, whose draws
+never depend on the model state.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+
+# One number per purpose, so that e.g. death and need-onset draws are independent.
+PURPOSES = {
+    "death": 1,
+    "need_up": 2,
+    "need_down": 3,
+    "closure": 4,
+    "shock": 5,
+    "asset": 6,
+}
+
+
+def _splitmix(x: np.ndarray) -> np.ndarray:
+    """SplitMix64 finaliser over uint64 arrays (wrapping arithmetic)."""
+    x = (x ^ (x >> np.uint64(30))) * _M1
+    x = (x ^ (x >> np.uint64(27))) * _M2
+    return x ^ (x >> np.uint64(31))
+
+
+def to_seed_sequence(seed: int | np.random.SeedSequence | None) -> np.random.SeedSequence:
+    """A SeedSequence from an int, an existing SeedSequence, or fresh OS entropy."""
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    return np.random.SeedSequence(seed)
+
+
+class RandomStreams:
+    """The model's independent random streams, spawned from one SeedSequence.
+
+    Attributes:
+        setup: Generator for the initial world (layer, population, ties, businesses).
+        arrivals: Generator for arrivals (count, age, home, family); state-independent.
+        decisions: Generator for everything that depends on model state and choices
+            (matching, recruitment, quitting, activities).
+        mesa_seed: Integer seed for Mesa's own ``random`` (grid helpers).
+    """
+
+    def __init__(self, seed: int | np.random.SeedSequence | None):
+        self.seed_sequence = to_seed_sequence(seed)
+        setup, arrivals, exogenous, decisions, mesa = self.seed_sequence.spawn(5)
+        self.setup = np.random.default_rng(setup)
+        self.arrivals = np.random.default_rng(arrivals)
+        self.decisions = np.random.default_rng(decisions)
+        self._key = np.uint64(exogenous.generate_state(1, dtype=np.uint64)[0])
+        self.mesa_seed = int(mesa.generate_state(1, dtype=np.uint32)[0])
+
+    def exogenous_uniform(self, purpose: str, ids: np.ndarray, week: int) -> np.ndarray:
+        """Uniform numbers in [0, 1) for each id, the same under every strategy.
+
+        Args:
+            purpose: One of :data:`PURPOSES` (what the draw is for).
+            ids: Person (or business) numbers, unique for the whole run.
+            week: The week of the draw.
+        """
+        with np.errstate(over="ignore"):
+            tag = np.uint64(PURPOSES[purpose]) * _GOLDEN + np.uint64(week) * _M2
+            x = np.asarray(ids, dtype=np.uint64) * _GOLDEN + (tag ^ self._key)
+            x = _splitmix(_splitmix(x) ^ self._key)
+        return (x >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)

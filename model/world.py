@@ -1,0 +1,245 @@
+"""The initial world: residents, their ties, businesses and the volunteers already active.
+
+Everything here draws from the *setup* stream, so two strategies on one seed start from
+the same neighbourhood. Arrivals later in the run are made by :func:`new_residents`
+from the *arrivals* stream, which never depends on model state.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from agents.business import employee_volunteer_target, hosts_activity
+from agents.resident import connection_target, death_probability, initial_need_probability
+from model.space import box_sum, nearest_hub
+
+#: Age structure of the 65+ population of England (ONS mid-2022 estimates):
+#: shares of 65-69, 70-74, 75-79, 80-84, 85-89 and 90+. Data, not a tunable.
+AGE_BANDS = ((65, 70, 0.28), (70, 75, 0.27), (75, 80, 0.20), (80, 85, 0.13),
+             (85, 90, 0.08), (90, 100, 0.04))
+
+#: Ranges of weekly hours for the three Census 2021 bands of unpaid care.
+FAMILY_HOUR_BANDS = ((1.0, 19.0), (20.0, 49.0), (50.0, 80.0))
+
+#: Share of the potential volunteers already active when the run starts.
+INITIAL_ACTIVE_SHARE = 0.5
+
+
+def draw_ages(n: int, rng) -> np.ndarray:
+    """Ages of ``n`` older residents from the ONS age structure."""
+    lows, highs, shares = (np.array(col, dtype=float) for col in zip(*AGE_BANDS, strict=True))
+    band = rng.choice(len(shares), size=n, p=shares / shares.sum())
+    return lows[band] + rng.random(n) * (highs[band] - lows[band])
+
+
+def draw_need_levels(ages: np.ndarray, rng, p) -> np.ndarray:
+    """Need level of residents of these ages: any need by the HSE curve, then its level."""
+    has_need = rng.random(ages.size) < initial_need_probability(ages, p)
+    shares = np.asarray(p.initial_level_shares, dtype=float)
+    level = 1 + rng.choice(4, size=ages.size, p=shares / shares.sum())
+    return np.where(has_need, level, 0).astype(np.int8)
+
+
+def draw_family_hours(n: int, rng, p) -> np.ndarray:
+    """Hours a week family carers can give (0 for residents without one; Census bands)."""
+    has_carer = rng.random(n) < p.family_carer_share
+    shares = np.asarray(p.family_hours_band_shares, dtype=float)
+    band = rng.choice(3, size=n, p=shares / shares.sum())
+    lo = np.array([b[0] for b in FAMILY_HOUR_BANDS])[band]
+    hi = np.array([b[1] for b in FAMILY_HOUR_BANDS])[band]
+    return np.where(has_carer, lo + rng.random(n) * (hi - lo), 0.0)
+
+
+def new_residents(model, n: int, ages: np.ndarray, rng) -> dict:
+    """Columns for ``n`` new residents of the given ages, placed at random cells."""
+    p = model.p
+    width, height = model.grid.dimensions
+    x = rng.integers(0, width, n).astype(np.int32)
+    y = rng.integers(0, height, n).astype(np.int32)
+    return {
+        "x": x,
+        "y": y,
+        "age": ages,
+        "level": draw_need_levels(ages, rng, p),
+        "family_hours": draw_family_hours(n, rng, p),
+        "connection": np.full(n, p.connection_base),
+        "hub": nearest_hub(x, y, model.hub_xy),
+    }
+
+
+def populate(model) -> None:
+    """Build the initial world on ``model`` (grid, layer and hubs already exist)."""
+    p, rng = model.p, model.streams.setup
+    columns = new_residents(model, p.residents, draw_ages(p.residents, rng), rng)
+    slots = model.add_residents(**columns)
+    _initial_ties(model, slots, rng)
+    _businesses(model, rng)
+    assign_nearest_business(model, slots)
+    _initial_volunteers(model, rng)
+    r = model.residents
+    degree = model.ties.resident_degree(r.n_slots)
+    r.connection[slots] = connection_target(degree[slots], False, False, p)
+
+
+def _jittered_xy(x, y, rng) -> np.ndarray:
+    return np.stack([x + rng.random(x.size), y + rng.random(y.size)], axis=1)
+
+
+def _initial_ties(model, slots: np.ndarray, rng) -> None:
+    """Small-world ties: each resident to ``local_ties`` nearest neighbours within
+    ``tie_radius``, each rewired to a random resident with ``long_tie_share``."""
+    p = model.p
+    k = p.local_ties
+    if k == 0 or slots.size < 2:
+        return
+    r = model.residents
+    xy = _jittered_xy(r.x[slots], r.y[slots], rng)
+    tree = cKDTree(xy)
+    kk = min(k + 1, slots.size)
+    dist, idx = tree.query(xy, k=kk, distance_upper_bound=p.tie_radius + 1.0)
+    idx = np.atleast_2d(idx)[:, 1:]
+    dist = np.atleast_2d(dist)[:, 1:]
+    src = np.repeat(np.arange(slots.size), idx.shape[1])
+    dst = idx.ravel()
+    ok = np.isfinite(dist.ravel())
+    src, dst = src[ok], dst[ok]
+    rewire = rng.random(dst.size) < p.long_tie_share
+    dst = np.where(rewire, rng.integers(0, slots.size, dst.size), dst)
+    model.ties.add_resident_ties(slots[src], slots[dst])
+
+
+def _businesses(model, rng) -> None:
+    """Cafes, pubs and shops at random cells; engagement follows local civic potential."""
+    p = model.p
+    n = int(round(p.businesses_per_1000 * p.residents / 1000.0))
+    if n == 0:
+        return
+    width, height = model.grid.dimensions
+    x = rng.integers(0, width, n).astype(np.int32)
+    y = rng.integers(0, height, n).astype(np.int32)
+    local = model.civic[x, y]
+    engagement = np.clip(
+        p.business_engagement_mean * (local / 0.5) * rng.uniform(0.5, 1.5, n), 0.0, 1.0
+    )
+    slots = model.businesses.add(
+        n,
+        business_id=np.arange(n),
+        x=x,
+        y=y,
+        engagement=engagement,
+        hosts=hosts_activity(engagement, p),
+    )
+    from agents import Business
+
+    b = model.businesses
+    for slot in slots:
+        b.agent[slot] = Business(model, slot, model.grid[(int(b.x[slot]), int(b.y[slot]))])
+
+
+def assign_nearest_business(model, slots: np.ndarray) -> None:
+    """Each resident's nearest business within ``activity_radius`` (or -1): where they
+    would go to a hosted activity. Businesses never move, so this is done once."""
+    b = model.businesses
+    if b.count == 0 or len(slots) == 0:
+        return
+    r = model.residents
+    live = b.live
+    tree = cKDTree(np.stack([b.x[live], b.y[live]], axis=1))
+    dist, idx = tree.query(
+        np.stack([r.x[slots], r.y[slots]], axis=1), k=1,
+        distance_upper_bound=model.p.activity_radius + 0.5,
+    )
+    found = np.isfinite(dist)
+    r.near_business[slots] = np.where(found, live[np.minimum(idx, live.size - 1)], -1)
+
+
+def potential_volunteers(model) -> np.ndarray:
+    """Potential volunteers living in each cell (fractional): adults x share x potential."""
+    p = model.p
+    width, height = model.grid.dimensions
+    adults_per_cell = p.adults_per_older_resident * p.residents / (width * height)
+    return adults_per_cell * p.max_volunteer_share * model.civic
+
+
+def _initial_volunteers(model, rng) -> None:
+    """Volunteers already active at the start: a share of the potential ones, plus the
+    employee volunteers of engaged businesses."""
+    p = model.p
+    counts = rng.poisson(potential_volunteers(model) * INITIAL_ACTIVE_SHARE)
+    xs, ys = np.nonzero(counts)
+    reps = counts[xs, ys]
+    x = np.repeat(xs, reps).astype(np.int32)
+    y = np.repeat(ys, reps).astype(np.int32)
+    n = x.size
+    if n:
+        model.add_volunteers(
+            x=x, y=y,
+            capacity=draw_capacity(n, rng, p),
+            energy=rng.uniform(0.5, 1.0, n),
+            hub=nearest_hub(x, y, model.hub_xy),
+        )
+        tie_new_volunteers(model, model.volunteers.live, rng)
+    b = model.businesses
+    targets = employee_volunteer_target(b.engagement[b.live], p).astype(int)
+    for slot, target in zip(b.live, targets, strict=True):
+        add_employee_volunteers(model, slot, target, rng)
+
+
+def draw_capacity(n: int, rng, p) -> np.ndarray:
+    """Weekly hours volunteers offer: lognormal with mean ``volunteer_capacity_mean``."""
+    sigma = 0.5
+    mu = np.log(p.volunteer_capacity_mean) - sigma**2 / 2
+    return rng.lognormal(mu, sigma, n)
+
+
+def add_employee_volunteers(model, business_slot: int, n: int, rng) -> None:
+    """Add ``n`` employee volunteers of a business, living at its cell."""
+    if n <= 0:
+        return
+    b, p = model.businesses, model.p
+    x = np.full(n, b.x[business_slot], dtype=np.int32)
+    y = np.full(n, b.y[business_slot], dtype=np.int32)
+    slots = model.add_volunteers(
+        x=x, y=y, capacity=draw_capacity(n, rng, p), energy=rng.uniform(0.6, 1.0, n),
+        employer=business_slot, hub=nearest_hub(x, y, model.hub_xy),
+    )
+    b.employees[business_slot] += n
+    tie_new_volunteers(model, slots, rng)
+
+
+def tie_new_volunteers(model, vol_slots: np.ndarray, rng, k: int = 2) -> None:
+    """A new volunteer knows ``k`` older residents living within ``tie_radius``."""
+    r, v = model.residents, model.volunteers
+    live = r.live
+    if live.size == 0 or len(vol_slots) == 0:
+        return
+    tree = cKDTree(_jittered_xy(r.x[live], r.y[live], rng))
+    vxy = _jittered_xy(v.x[vol_slots], v.y[vol_slots], rng)
+    kk = min(k, live.size)
+    dist, idx = tree.query(vxy, k=kk, distance_upper_bound=model.p.tie_radius + 1.0)
+    dist, idx = np.atleast_2d(dist).reshape(len(vol_slots), kk), np.atleast_2d(idx).reshape(
+        len(vol_slots), kk
+    )
+    ok = np.isfinite(dist)
+    vols = np.repeat(np.asarray(vol_slots), kk).reshape(len(vol_slots), kk)[ok]
+    model.ties.add_volunteer_ties(vols, live[idx[ok]])
+
+
+def mean_yearly_mortality(model) -> float:
+    """Mean yearly death probability of the initial population (sets arrival numbers)."""
+    r = model.residents
+    live = r.live
+    if live.size == 0:
+        return 0.0
+    weekly = death_probability(r.age[live], r.level[live], model.p)
+    return float(1.0 - (1.0 - weekly.mean()) ** 52)
+
+
+def nearby_volunteer_counts(model) -> np.ndarray:
+    """Active volunteers within ``contagion_radius`` of every cell (a grid of counts)."""
+    v = model.volunteers
+    counts = np.zeros(model.grid.dimensions)
+    live = v.live
+    np.add.at(counts, (v.x[live], v.y[live]), 1)
+    return box_sum(counts, model.p.contagion_radius)
