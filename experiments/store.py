@@ -1,0 +1,195 @@
+"""The result store: one Parquet file per finished run, and a JSON manifest.
+
+Layout of an experiment folder::
+
+    DIR/manifest.json                       spec, seeds, versions, every run's status
+    DIR/runs/run_id=<id>/part.parquet       one finished run (Hive-style partition)
+    DIR/tmp/                                files being written (never read)
+
+Every write goes to a temporary file first and is moved into place with
+:func:`os.replace`, so a reader (or a resumed sweep) never sees half a file. The
+whole store reads with ``pandas.read_parquet(DIR / "runs")`` or with DuckDB's
+``read_parquet('DIR/runs/*/*.parquet', hive_partitioning = true)``; the partition
+gives the ``run_id`` column.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+MANIFEST = "manifest.json"
+RUNS = "runs"
+PART = "part.parquet"
+FORMAT = 1
+
+
+def now() -> str:
+    """Return the current UTC time in ISO 8601."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the packages results depend on."""
+    versions = {}
+    for name in ("civic-sim", "mesa", "numpy", "pandas", "scipy", "pyarrow"):
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def git_commit() -> str | None:
+    """Return the git commit of the source (with ``-dirty`` if it has changes)."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
+        )
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def atomic_write_bytes(path: Path, data: bytes, tmp_dir: Path | None = None) -> None:
+    """Write bytes to ``path`` through a temporary file and :func:`os.replace`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp_dir = tmp_dir or path.parent
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=tmp_dir)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_frame(frame: pd.DataFrame, path: Path, tmp_dir: Path | None = None) -> None:
+    """Write a DataFrame atomically as Parquet or CSV (by the file's extension)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp_dir = tmp_dir or path.parent
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=tmp_dir)
+    os.close(fd)
+    try:
+        if path.suffix == ".csv":
+            frame.to_csv(tmp, index=False)
+        else:
+            frame.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class Store:
+    """An experiment folder: the runs and the manifest.
+
+    Args:
+        root: The folder (created when something is written).
+    """
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    @property
+    def manifest_path(self) -> Path:
+        """Path of the manifest."""
+        return self.root / MANIFEST
+
+    @property
+    def runs_dir(self) -> Path:
+        """Folder holding one partition per run."""
+        return self.root / RUNS
+
+    @property
+    def tmp_dir(self) -> Path:
+        """Folder for files being written."""
+        return self.root / "tmp"
+
+    def run_path(self, run_id: str) -> Path:
+        """Parquet file of one run."""
+        return self.runs_dir / f"run_id={run_id}" / PART
+
+    def has_run(self, run_id: str) -> bool:
+        """Whether the run's file exists."""
+        return self.run_path(run_id).is_file()
+
+    def write_run(self, run_id: str, frame: pd.DataFrame) -> Path:
+        """Write one run's table atomically; return its path."""
+        path = self.run_path(run_id)
+        write_frame(frame, path, self.tmp_dir)
+        return path
+
+    def read_manifest(self) -> dict[str, Any] | None:
+        """Read the manifest (None if there is none yet).
+
+        Raises:
+            ValueError: If the manifest exists but cannot be read.
+        """
+        if not self.manifest_path.is_file():
+            return None
+        try:
+            return json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValueError(
+                f"manifest {str(self.manifest_path)!r} cannot be read: {exc}"
+            ) from None
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        """Rewrite the manifest atomically."""
+        manifest["updated"] = now()
+        data = json.dumps(manifest, indent=1, sort_keys=False, default=str).encode("utf-8")
+        atomic_write_bytes(self.manifest_path, data, self.tmp_dir)
+
+    def done_run_ids(self, manifest: dict[str, Any] | None = None) -> list[str]:
+        """List the runs recorded as done whose file exists."""
+        manifest = manifest if manifest is not None else self.read_manifest()
+        if not manifest:
+            return []
+        return [
+            run_id
+            for run_id, run in manifest.get("runs", {}).items()
+            if run.get("status") == "done" and self.has_run(run_id)
+        ]
+
+    def read_runs(self, columns: list[str] | None = None) -> pd.DataFrame:
+        """All finished runs as one DataFrame (``run_id`` as a string column).
+
+        Args:
+            columns: Columns to read (``run_id`` is always included).
+
+        Raises:
+            ValueError: If the store holds no finished run.
+        """
+        ids = self.done_run_ids()
+        if not ids:
+            raise ValueError(f"{str(self.root)!r} holds no finished runs")
+        frames = []
+        for run_id in sorted(ids):
+            frame = pd.read_parquet(self.run_path(run_id), columns=columns)
+            frame.insert(0, "run_id", run_id)
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
