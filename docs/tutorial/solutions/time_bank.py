@@ -18,8 +18,9 @@ Everything is built with the extension hooks, without editing the model core:
      they gave this week;
   2. *spend*: hours a member received through a time-bank pairing are taken from their
      credits; a pairing ends when the credits run out;
-  3. *broker*: members with credits who lack low-level support and have no volunteer are
-     paired with the nearest volunteer who has room, within ``travel_radius``.
+  3. *broker*: members with credits whose low-level need was not all met are paired with
+     one more volunteer -- the nearest who has room, within ``travel_radius`` -- so idle
+     volunteer capacity becomes hours for the bank's members.
 
 The new pairings deliver care next week through the ordinary care-delivery phase, so
 capacity, "met <= need" and the other invariants hold without any special code.
@@ -34,7 +35,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from model.metrics import register_metric
-from model.phases.matching import residents_seeking_help, volunteers_with_room
+from model.phases.matching import volunteers_with_room
 from model.strategies import FacilitatorHub, register_strategy
 
 #: Credits banked per hour given (1 = an hour for an hour, as in most UK time banks).
@@ -104,18 +105,31 @@ def spend_credits(model) -> float:
     return spent
 
 
-def broker_for_members(model) -> int:
-    """Pair members who have credits and lack low-level support with nearby volunteers.
+def members_lacking_support(model):
+    """Members with credits whose low-level need was not all met this week, and who have
+    no time-bank pairing yet: neediest first (level, then hours lacking, then person)."""
+    r, pairs = model.residents, model.pairs
+    live = r.live
+    lacking = r.need_low[live] - r.fam_low[live] - r.vol_low[live] - r.biz_low[live]
+    has_bank_pairing = np.zeros(r.n_slots, dtype=bool)
+    has_bank_pairing[pairs.res[pairs.live[pairs.time_bank[pairs.live]]]] = True
+    want = (r.credits[live] > 1e-9) & (lacking > 1e-9) & ~has_bank_pairing[live]
+    members, lacking = live[want], lacking[want]
+    return members[np.lexsort((r.person_id[members], -lacking, -r.level[members]))]
 
-    Members are served neediest first (the order of ``residents_seeking_help``); each takes
-    the nearest volunteer with room within ``travel_radius``.
+
+def broker_for_members(model) -> int:
+    """Pair each member who lacks support with the nearest volunteer who has room.
+
+    The member may already have an ordinary volunteer; the bank adds one more (not the
+    same one), within ``travel_radius``. It uses volunteers who have room -- capacity the
+    ordinary matching left idle.
 
     Returns:
         Number of new pairings.
     """
     r, v, pairs, p = model.residents, model.volunteers, model.pairs, model.p
-    seeking = residents_seeking_help(model)
-    members = seeking[r.credits[seeking] > 1e-9]
+    members = members_lacking_support(model)
     free = volunteers_with_room(model)
     if members.size == 0 or free.size == 0:
         return 0
@@ -127,7 +141,8 @@ def broker_for_members(model) -> int:
     made_v, made_r = [], []
     for member, candidates in zip(members, near, strict=True):
         candidates = np.asarray(candidates, dtype=np.int64)
-        candidates = candidates[room[candidates] > 0]
+        already = pairs.vol[pairs.live[pairs.res[pairs.live] == member]]
+        candidates = candidates[(room[candidates] > 0) & ~np.isin(free[candidates], already)]
         if candidates.size == 0:
             continue
         distance = np.hypot(

@@ -1,0 +1,123 @@
+"""Checking mode: a deliberately broken rule is caught with an explanation.
+
+Each test breaks one rule the way a student might (with ``monkeypatch``, so the shipped
+rule is back afterwards) and asserts that ``CivicModel(check=True)`` stops with an
+:class:`InvariantError` naming the invariant, the week and the agent, and that the same
+run with the shipped rule passes every check.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from agents import resident
+from model import CivicModel
+from model.checks import InvariantError, invariants
+from model.phases import care_delivery, need_dynamics
+
+SMALL = {"residents": 600, "seed": 11}
+
+
+def run_until_error(model, weeks):
+    """Step ``model`` up to ``weeks`` weeks; return the InvariantError raised, or None."""
+    for _ in range(weeks):
+        try:
+            model.step()
+        except InvariantError as err:
+            return err
+    return None
+
+
+@pytest.mark.parametrize("strategy", ["direct", "facilitator", "hybrid"])
+def test_shipped_rules_pass_every_check(strategy):
+    model = CivicModel(strategy=strategy, check=True, **SMALL)
+    assert run_until_error(model, 104) is None
+    assert model.steps == 104
+
+
+def test_every_invariant_is_named_and_described():
+    names = [inv.name for inv in invariants()]
+    assert len(names) == len(set(names))
+    for expected in ("no negative hours", "volunteer hours <= capacity", "family <= family hours"):
+        assert expected in names
+    assert all(inv.description for inv in invariants())
+
+
+def test_family_giving_negative_hours_is_caught(monkeypatch):
+    """A sign slip in the family-care rule: carers "give" minus the hours they have."""
+
+    def family_care_with_sign_slip(personal, low, family_hours):
+        given_personal, given_low = resident.family_care(personal, low, family_hours)
+        return given_personal - family_hours, given_low  # the bug
+
+    monkeypatch.setattr(need_dynamics, "family_care", family_care_with_sign_slip)
+    err = run_until_error(CivicModel(strategy="direct", check=True, **SMALL), 5)
+
+    assert err is not None, "a negative family contribution went unnoticed"
+    assert err.invariant == "no negative hours"
+    assert err.week == 1
+    assert err.agent.startswith("resident #")
+    assert "fam_personal" in err.values and err.values["fam_personal"] < 0
+    message = str(err)
+    assert "invariant 'no negative hours' broken in week 1 for resident #" in message
+    assert re.search(r"fam_personal=-\d", message)
+
+
+def test_family_giving_more_than_they_have_is_caught(monkeypatch):
+    """Family carers cover every hour of need, whatever hours they actually have."""
+
+    def family_covers_everything(personal, low, family_hours):
+        return personal, low  # the bug: family_hours ignored
+
+    monkeypatch.setattr(need_dynamics, "family_care", family_covers_everything)
+    err = run_until_error(CivicModel(strategy="direct", check=True, **SMALL), 5)
+
+    assert err is not None
+    assert err.invariant == "family <= family hours"
+    assert err.week == 1
+    assert err.agent.startswith("resident #")
+    assert err.values["given"] > err.values["family_hours"]
+
+
+def test_volunteers_giving_more_than_capacity_is_caught(monkeypatch):
+    """"Double shifts": each volunteer offers twice their weekly capacity."""
+    shipped = care_delivery.volunteer_visits
+
+    def double_shifts(model):
+        v = model.volunteers
+        live = v.live
+        saved = v.capacity[live].copy()
+        v.capacity[live] *= 2.0  # volunteers offer twice what they have...
+        shipped(model)
+        v.capacity[live] = saved  # ...but their capacity is what it always was
+
+    monkeypatch.setattr(care_delivery, "volunteer_visits", double_shifts)
+    err = run_until_error(CivicModel(strategy="facilitator", check=True, **SMALL), 10)
+
+    assert err is not None, "volunteers gave more than their capacity unnoticed"
+    assert err.invariant == "volunteer hours <= capacity"
+    assert 1 <= err.week <= 10
+    assert err.agent.startswith("volunteer ")
+    assert err.values["hours_given"] > err.values["capacity"]
+    assert f"broken in week {err.week} for volunteer" in str(err)
+
+
+def test_without_check_mode_the_broken_rule_runs_silently(monkeypatch):
+    """Why checking mode exists: the same bug without it gives numbers, not an error."""
+
+    def family_care_with_sign_slip(personal, low, family_hours):
+        given_personal, given_low = resident.family_care(personal, low, family_hours)
+        return given_personal - family_hours, given_low
+
+    monkeypatch.setattr(need_dynamics, "family_care", family_care_with_sign_slip)
+    frame = CivicModel(strategy="direct", check=False, **SMALL).run(3)
+    assert len(frame) == 3
+    assert (frame["met_hours_family"] < 0).all()  # nonsense, but no error
+
+
+def test_monkeypatch_restored_the_shipped_rule():
+    # runs after the tests above in file order; a leaked patch would fail here
+    assert need_dynamics.family_care is resident.family_care
+    assert care_delivery.volunteer_visits.__module__ == "model.phases.care_delivery"
