@@ -154,8 +154,11 @@ class Resident(FixedAgent):
         """Hours of care met this week, by all sources."""
         r = self.model.residents
         return float(
-            r.fam_personal[self.slot] + r.fam_low[self.slot] + r.paid_personal[self.slot]
-            + r.vol_low[self.slot] + r.biz_low[self.slot]
+            r.fam_personal[self.slot]
+            + r.fam_low[self.slot]
+            + r.paid_personal[self.slot]
+            + r.vol_low[self.slot]
+            + r.biz_low[self.slot]
         )
 
     @property

@@ -13,33 +13,31 @@ from mesa.discrete_space import FixedAgent
 from agents.resident import weekly
 
 
-def load_share(hours_given, capacity):
-    """Share of weekly capacity used: hours given / capacity (0 when capacity is 0)."""
-    return np.divide(hours_given, capacity, out=np.zeros_like(hours_given), where=capacity > 0)
+def load(demand, capacity):
+    """How much is asked of a volunteer: need falling on them / hours they offer."""
+    return np.divide(demand, capacity, out=np.zeros_like(demand), where=capacity > 0)
 
 
 def energy_change(energy, load, support, matched, p):
-    """Weekly change of a volunteer's civic energy (ODD 7.5).
+    """Weekly change of a volunteer's civic energy (ODD 7.6).
 
-    * Load beyond ``comfortable_load`` drains energy:
-      ``- burnout_rate * (load - comfortable_load) / (1 - comfortable_load)``.
-    * At or below the comfortable load a matched volunteer rests:
+    * Load beyond ``comfortable_load`` drains energy, up to ``burnout_rate`` a week at
+      twice the comfortable load: ``- burnout_rate * min(1, (load - comfortable_load) /
+      comfortable_load)``.
+    * A matched volunteer at or below the comfortable load rests:
       ``+ rest_rate * (1 - energy)``.
-    * A volunteer with no one to help loses interest at the same rate as a light
-      burnout: ``- burnout_rate / 2``.
+    * A volunteer with no one to help slowly loses interest: ``- idle_energy_loss``.
     * Hub support and recognition restore energy: ``+ support_gain * support``
       (``support`` is 0-1, from the council's coordination and support spending).
     """
-    spare = max(1e-9, 1.0 - p.comfortable_load)
-    overload = np.clip((load - p.comfortable_load) / spare, 0.0, 1.0)
+    overload = np.clip((load - p.comfortable_load) / max(p.comfortable_load, 1e-9), 0.0, 1.0)
     resting = matched & (load <= p.comfortable_load)
-    change = (
+    return (
         -p.burnout_rate * overload
         + p.rest_rate * (1.0 - energy) * resting
-        - 0.5 * p.burnout_rate * (~matched)
+        - p.idle_energy_loss * (~matched)
         + p.support_gain * support
     )
-    return change
 
 
 def quits(energy, attrition_draw, p):

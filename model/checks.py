@@ -79,8 +79,10 @@ def check_invariants(model) -> None:
 
 def _resident(model, slot) -> str:
     r = model.residents
-    return (f"resident #{int(r.person_id[slot])} (slot {int(slot)}, age {r.age[slot]:.1f}, "
-            f"need level {int(r.level[slot])}, cell ({int(r.x[slot])}, {int(r.y[slot])}))")
+    return (
+        f"resident #{int(r.person_id[slot])} (slot {int(slot)}, age {r.age[slot]:.1f}, "
+        f"need level {int(r.level[slot])}, cell ({int(r.x[slot])}, {int(r.y[slot])}))"
+    )
 
 
 def _first_bad(mask: np.ndarray, slots: np.ndarray):
@@ -92,18 +94,32 @@ def _first_bad(mask: np.ndarray, slots: np.ndarray):
 def _no_negative_hours(model):
     r = model.residents
     live = r.live
-    for column in ("need_personal", "need_low", "fam_personal", "fam_low", "paid_personal",
-                   "vol_low", "biz_low", "family_hours"):
+    for column in (
+        "need_personal",
+        "need_low",
+        "fam_personal",
+        "fam_low",
+        "paid_personal",
+        "vol_low",
+        "biz_low",
+        "family_hours",
+    ):
         values = getattr(r, column)[live]
         slot = _first_bad(~(values >= -TOLERANCE), live)
         if slot is not None:
-            raise InvariantError("no negative hours", model.steps,
-                                 f"{column} is negative or not a number", _resident(model, slot),
-                                 {column: float(getattr(r, column)[slot])})
+            raise InvariantError(
+                "no negative hours",
+                model.steps,
+                f"{column} is negative or not a number",
+                _resident(model, slot),
+                {column: float(getattr(r, column)[slot])},
+            )
 
 
-@invariant("met <= need (personal)",
-           "Personal care met by family and paid carers never exceeds personal need")
+@invariant(
+    "met <= need (personal)",
+    "Personal care met by family and paid carers never exceeds personal need",
+)
 def _met_personal(model):
     r = model.residents
     live = r.live
@@ -111,14 +127,22 @@ def _met_personal(model):
     slot = _first_bad(met > r.need_personal[live] + TOLERANCE, live)
     if slot is not None:
         raise InvariantError(
-            "met <= need (personal)", model.steps,
-            "more personal care was delivered than needed", _resident(model, slot),
-            {"need_personal": float(r.need_personal[slot]),
-             "family": float(r.fam_personal[slot]), "paid": float(r.paid_personal[slot])})
+            "met <= need (personal)",
+            model.steps,
+            "more personal care was delivered than needed",
+            _resident(model, slot),
+            {
+                "need_personal": float(r.need_personal[slot]),
+                "family": float(r.fam_personal[slot]),
+                "paid": float(r.paid_personal[slot]),
+            },
+        )
 
 
-@invariant("met <= need (low-level)",
-           "Low-level support met by family, volunteers and businesses never exceeds need")
+@invariant(
+    "met <= need (low-level)",
+    "Low-level support met by family, volunteers and businesses never exceeds need",
+)
 def _met_low(model):
     r = model.residents
     live = r.live
@@ -126,10 +150,17 @@ def _met_low(model):
     slot = _first_bad(met > r.need_low[live] + TOLERANCE, live)
     if slot is not None:
         raise InvariantError(
-            "met <= need (low-level)", model.steps,
-            "more low-level support was delivered than needed", _resident(model, slot),
-            {"need_low": float(r.need_low[slot]), "family": float(r.fam_low[slot]),
-             "volunteer": float(r.vol_low[slot]), "business": float(r.biz_low[slot])})
+            "met <= need (low-level)",
+            model.steps,
+            "more low-level support was delivered than needed",
+            _resident(model, slot),
+            {
+                "need_low": float(r.need_low[slot]),
+                "family": float(r.fam_low[slot]),
+                "volunteer": float(r.vol_low[slot]),
+                "business": float(r.biz_low[slot]),
+            },
+        )
 
 
 @invariant("family <= family hours", "Family carers never give more than they can")
@@ -140,9 +171,12 @@ def _family(model):
     slot = _first_bad(given > r.family_hours[live] + TOLERANCE, live)
     if slot is not None:
         raise InvariantError(
-            "family <= family hours", model.steps, "family gave more hours than they have",
+            "family <= family hours",
+            model.steps,
+            "family gave more hours than they have",
             _resident(model, slot),
-            {"family_hours": float(r.family_hours[slot]), "given": float(given[live == slot][0])})
+            {"family_hours": float(r.family_hours[slot]), "given": float(given[live == slot][0])},
+        )
 
 
 @invariant("volunteer hours <= capacity", "No volunteer gives more than their capacity")
@@ -152,29 +186,50 @@ def _capacity(model):
     slot = _first_bad(v.hours_given[live] > v.capacity[live] + TOLERANCE, live)
     if slot is not None:
         raise InvariantError(
-            "volunteer hours <= capacity", model.steps, "a volunteer gave more than capacity",
+            "volunteer hours <= capacity",
+            model.steps,
+            "a volunteer gave more than capacity",
             f"volunteer {v.agent[slot].unique_id} (slot {int(slot)})",
-            {"hours_given": float(v.hours_given[slot]), "capacity": float(v.capacity[slot])})
+            {"hours_given": float(v.hours_given[slot]), "capacity": float(v.capacity[slot])},
+        )
     bad = (v.energy[live] < -TOLERANCE) | (v.energy[live] > 1 + TOLERANCE)
     slot = _first_bad(bad, live)
     if slot is not None:
-        raise InvariantError("civic energy in 0-1", model.steps, "energy left 0-1",
-                             f"volunteer slot {int(slot)}", {"energy": float(v.energy[slot])})
+        raise InvariantError(
+            "civic energy in 0-1",
+            model.steps,
+            "energy left 0-1",
+            f"volunteer slot {int(slot)}",
+            {"energy": float(v.energy[slot])},
+        )
 
 
 @invariant("spend <= budget", "The council never spends more than this week's budget")
 def _budget(model):
     w = model.week
     spend = w.spend_paid_care + w.spend_facilitation
-    if spend > w.budget * (1 + 1e-9) + TOLERANCE or min(
-        w.spend_paid_care, w.spend_coordinators, w.spend_volunteer_support, w.spend_outreach,
-        w.spend_grants,
-    ) < -TOLERANCE:
-        raise InvariantError("spend <= budget", model.steps,
-                             "the council spent more than its budget (or a negative amount)",
-                             "the council",
-                             {"budget": w.budget, "paid care": w.spend_paid_care,
-                              "facilitation": w.spend_facilitation})
+    if (
+        spend > w.budget * (1 + 1e-9) + TOLERANCE
+        or min(
+            w.spend_paid_care,
+            w.spend_coordinators,
+            w.spend_volunteer_support,
+            w.spend_outreach,
+            w.spend_grants,
+        )
+        < -TOLERANCE
+    ):
+        raise InvariantError(
+            "spend <= budget",
+            model.steps,
+            "the council spent more than its budget (or a negative amount)",
+            "the council",
+            {
+                "budget": w.budget,
+                "paid care": w.spend_paid_care,
+                "facilitation": w.spend_facilitation,
+            },
+        )
 
 
 @invariant("need = met + unmet", "Hours needed equal hours met by all sources plus unmet hours")
@@ -184,29 +239,49 @@ def _balance(model):
     need = metrics.need_hours_of(model).sum()
     by_source = sum(
         metrics.reporters()[name](model)
-        for name in ("met_hours_family", "met_hours_paid", "met_hours_volunteer",
-                     "met_hours_business", "unmet_hours")
+        for name in (
+            "met_hours_family",
+            "met_hours_paid",
+            "met_hours_volunteer",
+            "met_hours_business",
+            "unmet_hours",
+        )
     )
     if abs(need - by_source) > TOLERANCE * max(1.0, need):
-        raise InvariantError("need = met + unmet", model.steps,
-                             "hours do not add up", "the whole population",
-                             {"need": float(need), "met + unmet": float(by_source)})
+        raise InvariantError(
+            "need = met + unmet",
+            model.steps,
+            "hours do not add up",
+            "the whole population",
+            {"need": float(need), "met + unmet": float(by_source)},
+        )
 
 
-@invariant("pairings consistent",
-           "Each volunteer's match count equals their live pairings, at most max_matches")
+@invariant(
+    "pairings consistent",
+    "Each volunteer's match count equals their live pairings, at most max_matches",
+)
 def _pairings(model):
     v, pairs = model.volunteers, model.pairs
     counts = np.bincount(pairs.vol[pairs.live], minlength=v.n_slots)
     live = v.live
-    slot = _first_bad((counts[live] != v.matches[live]) | (v.matches[live] > model.p.max_matches),
-                      live)
+    slot = _first_bad(
+        (counts[live] != v.matches[live]) | (v.matches[live] > model.p.max_matches), live
+    )
     if slot is not None:
-        raise InvariantError("pairings consistent", model.steps,
-                             "match count disagrees with pairings or exceeds max_matches",
-                             f"volunteer slot {int(slot)}",
-                             {"matches": int(v.matches[slot]), "pairings": int(counts[slot])})
+        raise InvariantError(
+            "pairings consistent",
+            model.steps,
+            "match count disagrees with pairings or exceeds max_matches",
+            f"volunteer slot {int(slot)}",
+            {"matches": int(v.matches[slot]), "pairings": int(counts[slot])},
+        )
     dead = ~model.residents.alive[pairs.res[pairs.live]] | ~v.alive[pairs.vol[pairs.live]]
     if dead.any():
-        raise InvariantError("pairings consistent", model.steps,
-                             "a pairing outlived its resident or volunteer", None, {})
+        raise InvariantError(
+            "pairings consistent",
+            model.steps,
+            "a pairing outlived its resident or volunteer",
+            None,
+            {},
+        )

@@ -31,7 +31,7 @@ from model.phases import (
     need_dynamics,
 )
 from model.population import Population
-from model.space import civic_potential_layer, grid_size, hub_positions
+from model.space import CellIndex, civic_potential_layer, grid_size, hub_positions
 from model.strategies import get_strategy
 from model.streams import RandomStreams
 from model.ties import TieNetwork
@@ -80,6 +80,7 @@ VOLUNTEER_COLUMNS = {
     "capacity": (np.float64, 0.0),
     "energy": (np.float64, 1.0),
     "hours_given": (np.float64, 0.0),
+    "demand": (np.float64, 0.0),
     "matches": (np.int16, 0),
     "resident_slot": (np.int32, -1),
     "employer": (np.int32, -1),
@@ -189,7 +190,9 @@ class CivicModel(Model):
         self.businesses = Population(BUSINESS_COLUMNS, capacity=64)
         self.pairs = Population(PAIR_COLUMNS, capacity=max(64, params.residents // 8))
         self.ties = TieNetwork()
+        self.cell_index = CellIndex(width, height)
         self.next_person_id = 0
+        self.arrivals_so_far = 0
 
         n_hubs = max(1, -(-params.residents // params.residents_per_hub))
         self.hub_xy = np.array(hub_positions(width, height, n_hubs), dtype=np.int32)
@@ -198,7 +201,6 @@ class CivicModel(Model):
 
         world.populate(self)
         self.initial_residents = self.residents.count
-        self.reference_mortality = world.mean_yearly_mortality(self)
 
         self.datacollector = DataCollector(model_reporters=metrics.reporters())
 
@@ -240,6 +242,7 @@ class CivicModel(Model):
         self.next_person_id += n
         slots = self.residents.add(n, person_id=ids, **columns)
         r = self.residents
+        self.cell_index.add(slots, r.x[slots], r.y[slots])
         for slot in slots:
             r.agent[slot] = Resident(self, slot, self.grid[(int(r.x[slot]), int(r.y[slot]))])
         return slots
@@ -255,6 +258,7 @@ class CivicModel(Model):
         self.ties.drop_residents(slots)
         for agent in r.agent[slots]:
             agent.remove()
+        self.cell_index.remove(slots, r.x[slots], r.y[slots])
         r.remove(slots)
 
     def add_volunteers(self, **columns) -> np.ndarray:
@@ -289,7 +293,9 @@ class CivicModel(Model):
         if len(vols) == 0:
             return
         self.pairs.add(len(vols), vol=vols, res=res, brokered=brokered)
-        np.add.at(self.volunteers.matches, vols, 1)
+        self.volunteers.matches += np.bincount(vols, minlength=self.volunteers.n_slots).astype(
+            np.int16
+        )
         self.ties.add_volunteer_ties(vols, res)
 
     def end_pairings(self, mask: np.ndarray) -> None:
@@ -297,7 +303,9 @@ class CivicModel(Model):
         ended = np.flatnonzero(mask)
         if ended.size == 0:
             return
-        np.subtract.at(self.volunteers.matches, self.pairs.vol[ended], 1)
+        self.volunteers.matches -= np.bincount(
+            self.pairs.vol[ended], minlength=self.volunteers.n_slots
+        ).astype(np.int16)
         self.pairs.remove(ended)
 
     # --- convenience for views and students ------------------------------------------------

@@ -73,7 +73,7 @@ def reporters() -> dict[str, Callable]:
 
 
 def ratio(num: float, den: float) -> float:
-    """num / den, or 0.0 when den is 0."""
+    """Num / den, or 0.0 when den is 0."""
     return float(num) / float(den) if den else 0.0
 
 
@@ -89,83 +89,110 @@ def gini(values: np.ndarray) -> float:
     return float((2.0 * (ranks * values).sum()) / (n * total) - (n + 1.0) / n)
 
 
-# --- helpers over live residents -------------------------------------------------------------
+# --- a snapshot of this week's hours, computed once per week and shared by all metrics ----
+class Snapshot:
+    """Per-resident hours of the current week, computed once and shared by the metrics."""
+
+    def __init__(self, model):
+        r = model.residents
+        live = r.live
+        self.live = live
+        self.need_personal = r.need_personal[live]
+        self.need_low = r.need_low[live]
+        self.fam_personal = r.fam_personal[live]
+        self.fam_low = r.fam_low[live]
+        self.paid = r.paid_personal[live]
+        self.vol = r.vol_low[live]
+        self.biz = r.biz_low[live]
+        self.need = self.need_personal + self.need_low
+        self.unmet_personal = np.maximum(self.need_personal - self.fam_personal - self.paid, 0.0)
+        self.unmet_low = np.maximum(self.need_low - self.fam_low - self.vol - self.biz, 0.0)
+        self.unmet = self.unmet_personal + self.unmet_low
+        self.level_counts = np.bincount(r.level[live], minlength=5)
+
+
+def snapshot(model) -> Snapshot:
+    """This week's :class:`Snapshot` (recomputed when the week or population changes)."""
+    key = (model.steps, model.residents.count, id(model.residents.live))
+    cached = getattr(model, "_metric_snapshot", None)
+    if cached is None or cached[0] != key:
+        cached = (key, Snapshot(model))
+        model._metric_snapshot = cached
+    return cached[1]
+
+
+def need_hours_of(model) -> np.ndarray:
+    """Hours needed this week, per live resident."""
+    return snapshot(model).need
+
+
+def met_hours_of(model) -> np.ndarray:
+    """Hours met this week by all sources, per live resident."""
+    s = snapshot(model)
+    return s.fam_personal + s.fam_low + s.paid + s.vol + s.biz
+
+
+def unmet_hours_of(model) -> np.ndarray:
+    """Hours needed but not met this week, per live resident."""
+    return snapshot(model).unmet
+
+
+def unmet_hours(model) -> float:
+    """Total unmet hours this week."""
+    return float(snapshot(model).unmet.sum())
+
+
+def _total(attr: str):
+    def total(model):
+        return float(getattr(snapshot(model), attr).sum())
+
+    return total
+
+
 def _live(model):
     r = model.residents
     return r, r.live
 
 
-def need_hours_of(model) -> np.ndarray:
-    """Hours needed this week, per live resident."""
-    r, live = _live(model)
-    return r.need_personal[live] + r.need_low[live]
-
-
-def met_hours_of(model) -> np.ndarray:
-    """Hours met this week by all sources, per live resident."""
-    r, live = _live(model)
-    return (r.fam_personal[live] + r.fam_low[live] + r.paid_personal[live] + r.vol_low[live]
-            + r.biz_low[live])
-
-
-def unmet_hours_of(model) -> np.ndarray:
-    """Hours needed but not met this week, per live resident."""
-    return np.maximum(need_hours_of(model) - met_hours_of(model), 0.0)
-
-
-def unmet_hours(model) -> float:
-    """Total unmet hours this week."""
-    return float(unmet_hours_of(model).sum())
-
-
-def _sum(column: str):
-    def total(model):
-        r, live = _live(model)
-        return float(getattr(r, column)[live].sum())
-
-    return total
-
-
 # --- the columns -----------------------------------------------------------------------------
 register_metric("step", lambda m: m.steps, "Week number (1 = first week)")
 register_metric("year", lambda m: m.year, "Year of the run (0 = first 52 weeks)")
-register_metric("need_hours", lambda m: float(need_hours_of(m).sum()),
-                "Care hours needed this week (personal + low-level)")
-register_metric("need_personal_hours", _sum("need_personal"), "Personal-care hours needed")
-register_metric("need_low_level_hours", _sum("need_low"), "Low-level support hours needed")
-register_metric("met_hours_family",
-                lambda m: _sum("fam_personal")(m) + _sum("fam_low")(m),
-                "Hours met by family (informal) carers")
-register_metric("met_hours_paid", _sum("paid_personal"), "Hours met by paid carers")
-register_metric("met_hours_volunteer", _sum("vol_low"), "Hours met by volunteers")
-register_metric("met_hours_business", _sum("biz_low"),
-                "Hours met by businesses (activities and employee volunteers)")
+register_metric(
+    "need_hours",
+    lambda m: float(need_hours_of(m).sum()),
+    "Care hours needed this week (personal + low-level)",
+)
+register_metric("need_personal_hours", _total("need_personal"), "Personal-care hours needed")
+register_metric("need_low_level_hours", _total("need_low"), "Low-level support hours needed")
+register_metric(
+    "met_hours_family",
+    lambda m: _total("fam_personal")(m) + _total("fam_low")(m),
+    "Hours met by family (informal) carers",
+)
+register_metric("met_hours_paid", _total("paid"), "Hours met by paid carers")
+register_metric("met_hours_volunteer", _total("vol"), "Hours met by volunteers")
+register_metric(
+    "met_hours_business",
+    _total("biz"),
+    "Hours met by businesses (activities and employee volunteers)",
+)
 register_metric("unmet_hours", unmet_hours, "Hours needed but not met this week")
 
 
-@metric("Personal-care hours not met")
-def unmet_personal_hours(model):
-    r, live = _live(model)
-    return float(np.maximum(r.need_personal[live] - r.fam_personal[live]
-                            - r.paid_personal[live], 0.0).sum())
-
-
-@metric("Low-level support hours not met")
-def unmet_low_level_hours(model):
-    r, live = _live(model)
-    return float(np.maximum(r.need_low[live] - r.fam_low[live] - r.vol_low[live]
-                            - r.biz_low[live], 0.0).sum())
+register_metric("unmet_personal_hours", _total("unmet_personal"), "Personal-care hours not met")
+register_metric("unmet_low_level_hours", _total("unmet_low"), "Low-level support hours not met")
 
 
 @metric("Share of needed hours not met (0-1)")
 def unmet_share(model):
-    return ratio(unmet_hours(model), need_hours_of(model).sum())
+    s = snapshot(model)
+    return ratio(s.unmet.sum(), s.need.sum())
 
 
 @metric("Share of older residents with any care need (0-1)")
 def share_with_any_need(model):
-    r, live = _live(model)
-    return ratio((r.level[live] > 0).sum(), live.size)
+    counts = snapshot(model).level_counts
+    return ratio(counts[1:].sum(), counts.sum())
 
 
 @metric("Older residents with some unmet need")
@@ -182,7 +209,7 @@ register_metric("residents", lambda m: m.residents.count, "Older residents alive
 for _level, _name in enumerate(("none", "low", "moderate", "substantial", "critical")):
     register_metric(
         f"residents_{_name}",
-        lambda m, lv=_level: int((m.residents.level[m.residents.live] == lv).sum()),
+        lambda m, lv=_level: int(snapshot(m).level_counts[lv]),
         f"Residents at need level {_level} ({_name})",
     )
 register_metric("deaths", lambda m: m.week.deaths, "Deaths this week")
@@ -205,31 +232,51 @@ def volunteer_hours(model):
 
 
 register_metric("pairings", lambda m: m.pairs.count, "Volunteer-resident pairings")
-register_metric("matches_brokered", lambda m: m.week.matches_brokered,
-                "New pairings brokered by coordinators this week")
-register_metric("matches_found", lambda m: m.week.matches_found,
-                "New pairings volunteers found themselves this week")
+register_metric(
+    "matches_brokered",
+    lambda m: m.week.matches_brokered,
+    "New pairings brokered by coordinators this week",
+)
+register_metric(
+    "matches_found",
+    lambda m: m.week.matches_found,
+    "New pairings volunteers found themselves this week",
+)
 register_metric("budget", lambda m: m.week.budget, "Council budget this week (GBP)")
-register_metric("spend_paid_care", lambda m: m.week.spend_paid_care,
-                "Spend on paid care this week (GBP)")
-register_metric("spend_facilitation", lambda m: m.week.spend_facilitation,
-                "Spend on all facilitation lines this week (GBP)")
-register_metric("spend_coordinators", lambda m: m.week.spend_coordinators,
-                "Spend on coordinators (GBP)")
-register_metric("spend_volunteer_support", lambda m: m.week.spend_volunteer_support,
-                "Spend on volunteer support (GBP)")
+register_metric(
+    "spend_paid_care", lambda m: m.week.spend_paid_care, "Spend on paid care this week (GBP)"
+)
+register_metric(
+    "spend_facilitation",
+    lambda m: m.week.spend_facilitation,
+    "Spend on all facilitation lines this week (GBP)",
+)
+register_metric(
+    "spend_coordinators", lambda m: m.week.spend_coordinators, "Spend on coordinators (GBP)"
+)
+register_metric(
+    "spend_volunteer_support",
+    lambda m: m.week.spend_volunteer_support,
+    "Spend on volunteer support (GBP)",
+)
 register_metric("spend_outreach", lambda m: m.week.spend_outreach, "Spend on outreach (GBP)")
 register_metric("spend_grants", lambda m: m.week.spend_grants, "Spend on grants (GBP)")
-register_metric("spend_total", lambda m: m.week.spend_paid_care + m.week.spend_facilitation,
-                "Total council spend this week (GBP)")
-register_metric("eligibility_floor", lambda m: m.council.plan.eligibility_floor,
-                "Lowest need level eligible for paid care this week")
+register_metric(
+    "spend_total",
+    lambda m: m.week.spend_paid_care + m.week.spend_facilitation,
+    "Total council spend this week (GBP)",
+)
+register_metric(
+    "eligibility_floor",
+    lambda m: m.council.plan.eligibility_floor,
+    "Lowest need level eligible for paid care this week",
+)
 
 
 @metric("Council spend per hour met by paid carers, volunteers or businesses (GBP; 0 if none)")
 def cost_per_met_hour(model):
-    r, live = _live(model)
-    hours = r.paid_personal[live].sum() + r.vol_low[live].sum() + r.biz_low[live].sum()
+    s = snapshot(model)
+    hours = s.paid.sum() + s.vol.sum() + s.biz.sum()
     return ratio(model.week.spend_paid_care + model.week.spend_facilitation, hours)
 
 
@@ -277,5 +324,8 @@ def community_assets(model):
     return int((b.open[live] & b.community_owned[live]).sum())
 
 
-register_metric("cumulative_unmet_hours", lambda m: m.cumulative_unmet_hours,
-                "Unmet hours summed since the start of the run")
+register_metric(
+    "cumulative_unmet_hours",
+    lambda m: m.cumulative_unmet_hours,
+    "Unmet hours summed since the start of the run",
+)

@@ -61,281 +61,524 @@ class Parameters:
         5000, "Initial older residents (65+)", lo=20, hi=1_000_000, unit="people", group="public"
     )
     width: int | None = _p(
-        None, "Grid width in cells (default: scales with residents)", lo=5, hi=4000,
-        unit="cells", group="public",
+        None,
+        "Grid width in cells (default: scales with residents)",
+        lo=5,
+        hi=4000,
+        unit="cells",
+        group="public",
     )
     height: int | None = _p(
-        None, "Grid height in cells (default: scales with residents)", lo=5, hi=4000,
-        unit="cells", group="public",
+        None,
+        "Grid height in cells (default: scales with residents)",
+        lo=5,
+        hi=4000,
+        unit="cells",
+        group="public",
     )
     budget_scale: float = _p(
         1.0, "Multiplier on the calibrated care budget", lo=0.0, hi=5.0, unit="x", group="public"
     )
     budget_cut_rate: float = _p(
-        0.0, "Yearly real-terms cut of the council budget (negative = growth)",
-        lo=-0.10, hi=0.50, unit="per year",
-        source="IFS 2019/2024; NAO 2018 (austerity scenario uses 0.02)", group="public",
+        0.0,
+        "Yearly real-terms cut of the council budget (negative = growth)",
+        lo=-0.10,
+        hi=0.50,
+        unit="per year",
+        source="IFS 2019/2024; NAO 2018 (austerity scenario uses 0.02)",
+        group="public",
     )
     older_growth_rate: float = _p(
-        0.01, "Yearly growth of the older population", lo=-0.05, hi=0.10, unit="per year",
+        0.01,
+        "Yearly growth of the older population",
+        lo=-0.05,
+        hi=0.10,
+        unit="per year",
         source="ONS 2020-based projections (85+ about +2.5%/yr; 65+ about +1%/yr)",
         group="public",
     )
     civic_potential: float = _p(
-        0.5, "Mean civic potential of the neighbourhood (0 none, 1 very high)",
-        lo=0.0, hi=1.0, unit="0-1", group="public",
+        0.5,
+        "Mean civic potential of the neighbourhood (0 none, 1 very high)",
+        lo=0.0,
+        hi=1.0,
+        unit="0-1",
+        group="public",
     )
     seed: int | None = _p(
-        None, "Random seed (same seed and parameters give identical output)",
-        lo=0, hi=2**63 - 1, group="public",
+        None,
+        "Random seed (same seed and parameters give identical output)",
+        lo=0,
+        hi=2**63 - 1,
+        group="public",
     )
 
     # --- space ------------------------------------------------------------------
     resident_density: float = _p(
-        0.5, "Older residents per cell (street block of about 100 m) when the grid scales",
-        lo=0.05, hi=10.0, unit="per cell", group="space",
+        0.5,
+        "Older residents per cell (street block of about 100 m) when the grid scales",
+        lo=0.05,
+        hi=10.0,
+        unit="per cell",
+        group="space",
     )
     civic_patchiness: float = _p(
-        6.0, "Spatial correlation length of the civic potential layer",
-        lo=0.0, hi=100.0, unit="cells", group="space",
+        6.0,
+        "Spatial correlation length of the civic potential layer",
+        lo=0.0,
+        hi=100.0,
+        unit="cells",
+        group="space",
     )
     civic_spread: float = _p(
-        0.2, "Spread (sd) of civic potential between areas", lo=0.0, hi=0.5, unit="0-1",
+        0.2,
+        "Spread (sd) of civic potential between areas",
+        lo=0.0,
+        hi=0.5,
+        unit="0-1",
         group="space",
     )
     residents_per_hub: int = _p(
-        5000, "Older residents per council hub (one hub at least)", lo=100, hi=1_000_000,
-        unit="people", group="space",
+        5000,
+        "Older residents per council hub (one hub at least)",
+        lo=100,
+        hi=1_000_000,
+        unit="people",
+        group="space",
     )
 
     # --- demography -------------------------------------------------------------
     mortality_at_65: float = _p(
-        0.011, "Yearly death probability at age 65 with no care need", lo=0.0, hi=0.5,
-        unit="per year", source="ONS National Life Tables 2020-22 (about 1.1% at 65)",
+        0.011,
+        "Yearly death probability at age 65 with no care need",
+        lo=0.0,
+        hi=0.5,
+        unit="per year",
+        source="ONS National Life Tables 2020-22 (about 1.1% at 65)",
         group="demography",
     )
     mortality_age_slope: float = _p(
-        0.095, "Gompertz slope: yearly mortality rises by exp(slope) per year of age",
-        lo=0.0, hi=0.3, unit="per year of age", source="ONS life tables (Gompertz fit)",
+        0.095,
+        "Gompertz slope: yearly mortality rises by exp(slope) per year of age",
+        lo=0.0,
+        hi=0.3,
+        unit="per year of age",
+        source="ONS life tables (Gompertz fit)",
         group="demography",
     )
     mortality_need_factor: float = _p(
-        0.35, "Mortality multiplies by exp(factor x need level)", lo=0.0, hi=2.0,
-        source="invented; critical need about 4x mortality", group="demography",
+        0.35,
+        "Mortality multiplies by exp(factor x need level)",
+        lo=0.0,
+        hi=2.0,
+        source="invented; critical need about 4x mortality",
+        group="demography",
     )
     arrival_mean_years_over_65: float = _p(
-        2.0, "Mean age above 65 of arriving residents (exponential)", lo=0.0, hi=20.0,
-        unit="years", group="demography",
+        2.0,
+        "Mean age above 65 of arriving residents (exponential)",
+        lo=0.0,
+        hi=20.0,
+        unit="years",
+        group="demography",
     )
     max_age: float = _p(
-        105.0, "Age at which residents leave the model", lo=80.0, hi=120.0, unit="years",
+        105.0,
+        "Age at which residents leave the model",
+        lo=80.0,
+        hi=120.0,
+        unit="years",
         group="demography",
     )
 
     # --- need -------------------------------------------------------------------
     need_hours_by_level: tuple = _p(
-        (0.0, 8.0, 16.0, 32.0, 80.0), "Weekly care hours needed at levels 0-4",
-        unit="hours/week", source="Gostoli & Silverman 2020 (defaultParameters.csv)",
+        (0.0, 8.0, 16.0, 32.0, 80.0),
+        "Weekly care hours needed at levels 0-4",
+        unit="hours/week",
+        source="Gostoli & Silverman 2020 (defaultParameters.csv)",
         group="need",
     )
     personal_share_by_level: tuple = _p(
-        (0.0, 0.25, 0.4, 0.6, 0.8), "Share of need that is personal care, levels 0-4",
-        unit="share", group="need",
+        (0.0, 0.25, 0.4, 0.6, 0.8),
+        "Share of need that is personal care, levels 0-4",
+        unit="share",
+        group="need",
     )
     initial_need_age50: float = _p(
-        84.0, "Age at which half of residents have some need (initial logistic curve)",
-        lo=60.0, hi=110.0, unit="years", source="HSE 2021: 21% at 65-69, 52% at 80+",
+        88.0,
+        "Age at which half of residents have some need (initial logistic curve)",
+        lo=60.0,
+        hi=110.0,
+        unit="years",
+        source="HSE 2021: 21% at 65-69, 52% at 80+",
         group="need",
     )
     initial_need_age_spread: float = _p(
-        12.8, "Spread of the initial need-by-age logistic curve", lo=1.0, hi=50.0,
-        unit="years", source="HSE 2021 (fit)", group="need",
+        15.0,
+        "Spread of the initial need-by-age logistic curve",
+        lo=1.0,
+        hi=50.0,
+        unit="years",
+        source="HSE 2021 (fit)",
+        group="need",
     )
     initial_level_shares: tuple = _p(
-        (0.40, 0.30, 0.20, 0.10), "Shares of levels 1-4 among residents with need",
-        unit="share", group="need",
+        (0.40, 0.30, 0.20, 0.10),
+        "Shares of levels 1-4 among residents with need",
+        unit="share",
+        group="need",
     )
     need_onset_base: float = _p(
-        0.0002, "Yearly need-onset probability, constant term", lo=0.0, hi=0.5,
-        unit="per year", source="Gostoli & Silverman 2020", group="need",
+        0.0002,
+        "Yearly need-onset probability, constant term",
+        lo=0.0,
+        hi=0.5,
+        unit="per year",
+        source="Gostoli & Silverman 2020",
+        group="need",
     )
     need_onset_scale: float = _p(
-        0.0008, "Yearly need-onset probability, exponential term", lo=0.0, hi=0.1,
-        unit="per year", source="Gostoli & Silverman 2020", group="need",
+        0.0008,
+        "Yearly need-onset probability, exponential term",
+        lo=0.0,
+        hi=0.1,
+        unit="per year",
+        source="Gostoli & Silverman 2020",
+        group="need",
     )
     need_onset_age_scale: float = _p(
-        18.0, "Age scale of need onset (exp(age / scale))", lo=5.0, hi=100.0, unit="years",
-        source="Gostoli & Silverman 2020 (men 18, women 19)", group="need",
+        18.0,
+        "Age scale of need onset (exp(age / scale))",
+        lo=5.0,
+        hi=100.0,
+        unit="years",
+        source="Gostoli & Silverman 2020 (men 18, women 19)",
+        group="need",
     )
     unmet_onset_factor: float = _p(
-        1.0, "Deterioration hazard multiplies by (1 + factor x recent unmet share)",
-        lo=0.0, hi=10.0, source="Gostoli & Silverman 2020 (higher after unmet need)",
+        1.0,
+        "Deterioration hazard multiplies by (1 + factor x recent unmet share)",
+        lo=0.0,
+        hi=10.0,
+        source="Gostoli & Silverman 2020 (higher after unmet need)",
         group="need",
     )
     loneliness_factor: float = _p(
-        0.5, "Deterioration hazard multiplies by (1 + factor x loneliness)", lo=0.0, hi=10.0,
+        0.5,
+        "Deterioration hazard multiplies by (1 + factor x loneliness)",
+        lo=0.0,
+        hi=10.0,
         group="need",
     )
     prevention_factor: float = _p(
-        0.4, "Deterioration hazard multiplies by (1 - factor x met low-level share)",
-        lo=0.0, hi=1.0, group="need",
+        0.4,
+        "Deterioration hazard multiplies by (1 - factor x met low-level share)",
+        lo=0.0,
+        hi=1.0,
+        group="need",
     )
     reablement_rate: float = _p(
-        0.004, "Weekly chance of moving down a level when fully supported", lo=0.0, hi=0.2,
-        unit="per week", group="need",
+        0.004,
+        "Weekly chance of moving down a level when fully supported",
+        lo=0.0,
+        hi=0.2,
+        unit="per week",
+        group="need",
     )
     unmet_memory: float = _p(
-        0.1, "Weight of this week in the running 'recent unmet share'", lo=0.01, hi=1.0,
+        0.1,
+        "Weight of this week in the running 'recent unmet share'",
+        lo=0.01,
+        hi=1.0,
         group="need",
     )
 
     # --- family care --------------------------------------------------------------
     family_carer_share: float = _p(
-        0.55, "Share of residents with a family (informal) carer", lo=0.0, hi=1.0,
-        source="HSE 2013/14; Census 2021 (calibrated to year-0 unmet need)", group="family",
+        0.6,
+        "Share of residents with a family (informal) carer",
+        lo=0.0,
+        hi=1.0,
+        source="HSE 2013/14; Census 2021 (calibrated to year-0 unmet need)",
+        group="family",
     )
     family_hours_band_shares: tuple = _p(
-        (0.49, 0.21, 0.30), "Shares of carers giving 1-19, 20-49 and 50+ hours a week",
-        unit="share", source="Census 2021 (2.30m / 0.97m / 1.40m)", group="family",
+        (0.49, 0.21, 0.30),
+        "Shares of carers giving 1-19, 20-49 and 50+ hours a week",
+        unit="share",
+        source="Census 2021 (2.30m / 0.97m / 1.40m)",
+        group="family",
     )
 
     # --- council budget -------------------------------------------------------------
     budget_per_resident_week: float = _p(
-        13.4, "Calibrated community-care budget per initial older resident per week",
-        lo=0.0, hi=1000.0, unit="GBP/week",
+        13.4,
+        "Calibrated community-care budget per initial older resident per week",
+        lo=0.0,
+        hi=1000.0,
+        unit="GBP/week",
         source="NHS England ASC Finance 2023-24 (about 2.8% of 65+ long-term community "
-        "clients x GBP 24,900 a year / 52)", group="council",
+        "clients x GBP 24,900 a year / 52)",
+        group="council",
     )
     care_hour_price: float = _p(
-        28.53, "Price of one hour of paid home care", lo=1.0, hi=200.0, unit="GBP/hour",
-        source="Homecare Association minimum price 2024-25", group="council",
+        28.53,
+        "Price of one hour of paid home care",
+        lo=1.0,
+        hi=200.0,
+        unit="GBP/hour",
+        source="Homecare Association minimum price 2024-25",
+        group="council",
     )
     eligibility_threshold: int = _p(
-        3, "Lowest need level eligible for paid care (3 substantial, 4 critical)",
-        lo=1, hi=4, source="Care Act / FACS practice", group="council",
+        3,
+        "Lowest need level eligible for paid care (3 substantial, 4 critical)",
+        lo=1,
+        hi=4,
+        source="Care Act / FACS practice",
+        group="council",
     )
     safety_net_share: float = _p(
-        0.5, "Facilitator: share of budget kept for critical personal care", lo=0.0, hi=1.0,
+        0.5,
+        "Facilitator: share of budget kept for critical personal care",
+        lo=0.0,
+        hi=1.0,
         group="council",
     )
     hybrid_facilitation_share: float = _p(
-        0.3, "Hybrid: share of budget spent on facilitation (rest on direct care)",
-        lo=0.0, hi=1.0, group="council",
+        0.3,
+        "Hybrid: share of budget spent on facilitation (rest on direct care)",
+        lo=0.0,
+        hi=1.0,
+        group="council",
     )
     share_coordinators: float = _p(
         0.45, "Facilitation budget share for coordinators", lo=0.0, hi=1.0, group="council"
     )
     share_volunteer_support: float = _p(
-        0.20, "Facilitation budget share for volunteer support", lo=0.0, hi=1.0,
+        0.20,
+        "Facilitation budget share for volunteer support",
+        lo=0.0,
+        hi=1.0,
         group="council",
     )
     share_outreach: float = _p(
-        0.15, "Facilitation budget share for outreach (recruitment)", lo=0.0, hi=1.0,
+        0.15,
+        "Facilitation budget share for outreach (recruitment)",
+        lo=0.0,
+        hi=1.0,
         group="council",
     )
     share_grants: float = _p(
-        0.20, "Facilitation budget share for grants to businesses and assets", lo=0.0, hi=1.0,
+        0.20,
+        "Facilitation budget share for grants to businesses and assets",
+        lo=0.0,
+        hi=1.0,
         group="council",
     )
     coordinator_weekly_cost: float = _p(
-        700.0, "Weekly cost of one coordinator (salary and on-costs)", lo=1.0, hi=10000.0,
-        unit="GBP/week", source="rough: about GBP 36k a year with on-costs", group="council",
+        700.0,
+        "Weekly cost of one coordinator (salary and on-costs)",
+        lo=1.0,
+        hi=10000.0,
+        unit="GBP/week",
+        source="rough: about GBP 36k a year with on-costs",
+        group="council",
     )
     matches_per_coordinator: float = _p(
-        8.0, "Matches one coordinator can broker in a week", lo=0.0, hi=200.0,
-        unit="matches/week", source="rough: Local Area Coordination caseloads", group="council",
+        8.0,
+        "Matches one coordinator can broker in a week",
+        lo=0.0,
+        hi=200.0,
+        unit="matches/week",
+        source="rough: Local Area Coordination caseloads",
+        group="council",
     )
     volunteers_per_coordinator: float = _p(
-        40.0, "Volunteers one coordinator can support", lo=0.0, hi=1000.0, unit="volunteers",
+        40.0,
+        "Volunteers one coordinator can support",
+        lo=0.0,
+        hi=1000.0,
+        unit="volunteers",
         group="council",
     )
     support_cost_per_volunteer: float = _p(
-        8.0, "Weekly support spend for full support of one volunteer", lo=0.1, hi=1000.0,
-        unit="GBP/week", source="VIVA audits (GBP 2-8 return per GBP 1)", group="council",
+        8.0,
+        "Weekly support spend for full support of one volunteer",
+        lo=0.1,
+        hi=1000.0,
+        unit="GBP/week",
+        source="VIVA audits (GBP 2-8 return per GBP 1)",
+        group="council",
     )
     outreach_half_effect_spend: float = _p(
-        2.0, "Outreach spend per older resident a year that gives half the full effect",
-        lo=0.01, hi=1000.0, unit="GBP/resident/year", group="council",
+        2.0,
+        "Outreach spend per older resident a year that gives half the full effect",
+        lo=0.01,
+        hi=1000.0,
+        unit="GBP/resident/year",
+        group="council",
     )
     outreach_effect: float = _p(
-        1.5, "Maximum multiplier gain of recruitment from outreach", lo=0.0, hi=10.0,
+        1.5,
+        "Maximum multiplier gain of recruitment from outreach",
+        lo=0.0,
+        hi=10.0,
         group="council",
     )
     grant_per_business_week: float = _p(
-        40.0, "Weekly grant that fully supports one business or community asset",
-        lo=1.0, hi=10000.0, unit="GBP/week", group="council",
+        40.0,
+        "Weekly grant that fully supports one business or community asset",
+        lo=1.0,
+        hi=10000.0,
+        unit="GBP/week",
+        group="council",
     )
 
     # --- volunteers -----------------------------------------------------------------
     adults_per_older_resident: float = _p(
-        3.2, "Working-age adults living per older resident", lo=0.0, hi=20.0,
-        source="ONS mid-year estimates (65+ about 19% of population)", group="volunteers",
+        3.2,
+        "Working-age adults living per older resident",
+        lo=0.0,
+        hi=20.0,
+        source="ONS mid-year estimates (65+ about 19% of population)",
+        group="volunteers",
     )
     max_volunteer_share: float = _p(
-        0.04, "Share of adults who could volunteer in care at civic potential 1", lo=0.0,
-        hi=1.0, source="Community Life Survey 2021/22 (16% formal monthly, part in care)",
+        0.04,
+        "Share of adults who could volunteer in care at civic potential 1",
+        lo=0.0,
+        hi=1.0,
+        source="Community Life Survey 2021/22 (16% formal monthly, part in care)",
         group="volunteers",
     )
     recruitment_rate: float = _p(
-        0.004, "Weekly recruitment chance of a potential volunteer at civic potential 1",
-        lo=0.0, hi=1.0, unit="per week", group="volunteers",
+        0.004,
+        "Weekly recruitment chance of a potential volunteer at civic potential 1",
+        lo=0.0,
+        hi=1.0,
+        unit="per week",
+        group="volunteers",
     )
     contagion_strength: float = _p(
-        0.15, "Recruitment multiplies by (1 + strength x active volunteers nearby)",
-        lo=0.0, hi=5.0, group="volunteers",
+        0.15,
+        "Recruitment multiplies by (1 + strength x active volunteers nearby)",
+        lo=0.0,
+        hi=5.0,
+        group="volunteers",
     )
     contagion_radius: int = _p(
-        2, "Radius (cells) within which active volunteers inspire neighbours", lo=0, hi=50,
-        unit="cells", group="volunteers",
+        2,
+        "Radius (cells) within which active volunteers inspire neighbours",
+        lo=0,
+        hi=50,
+        unit="cells",
+        group="volunteers",
     )
     older_volunteer_rate: float = _p(
-        0.0008, "Weekly chance a young-old resident without need starts volunteering "
-        "(at civic potential 1)", lo=0.0, hi=1.0, unit="per week", group="volunteers",
+        0.0008,
+        "Weekly chance a young-old resident without need starts volunteering "
+        "(at civic potential 1)",
+        lo=0.0,
+        hi=1.0,
+        unit="per week",
+        group="volunteers",
     )
     tie_contagion: float = _p(
-        0.5, "Young-old recruitment multiplies by (1 + this x tied volunteers)", lo=0.0,
-        hi=10.0, group="volunteers",
+        0.5,
+        "Young-old recruitment multiplies by (1 + this x tied volunteers)",
+        lo=0.0,
+        hi=10.0,
+        group="volunteers",
     )
     volunteer_capacity_mean: float = _p(
-        3.0, "Mean weekly hours a volunteer offers", lo=0.1, hi=40.0, unit="hours/week",
-        source="NCVO Time Well Spent 2023 (rough)", group="volunteers",
+        3.0,
+        "Mean weekly hours a volunteer offers",
+        lo=0.1,
+        hi=40.0,
+        unit="hours/week",
+        source="NCVO Time Well Spent 2023 (rough)",
+        group="volunteers",
     )
     comfortable_load: float = _p(
-        0.6, "Share of capacity a volunteer can give without losing energy", lo=0.0, hi=1.0,
-        source="NCVO: 'too much like paid work' 26%", group="volunteers",
+        8.0,
+        "Need falling on a volunteer, relative to the hours they offer, that they carry "
+        "without losing energy",
+        lo=0.0,
+        hi=20.0,
+        unit="x offered hours",
+        source="NCVO Time Well Spent 2023: 'too much like paid work' 26% (calibrated)",
+        group="volunteers",
     )
     burnout_rate: float = _p(
-        0.06, "Energy lost per week per unit of overload", lo=0.0, hi=1.0, unit="per week",
+        0.02,
+        "Energy lost per week at full overload (twice the comfortable load or more)",
+        lo=0.0,
+        hi=1.0,
+        unit="per week",
+        group="volunteers",
+    )
+    idle_energy_loss: float = _p(
+        0.004,
+        "Energy lost per week by a volunteer with no one to help",
+        lo=0.0,
+        hi=1.0,
+        unit="per week",
         group="volunteers",
     )
     rest_rate: float = _p(
-        0.03, "Energy regained per week below comfortable load (towards 1)", lo=0.0, hi=1.0,
-        unit="per week", group="volunteers",
+        0.03,
+        "Energy regained per week below comfortable load (towards 1)",
+        lo=0.0,
+        hi=1.0,
+        unit="per week",
+        group="volunteers",
     )
     support_gain: float = _p(
-        0.05, "Energy regained per week with full hub support and recognition", lo=0.0,
-        hi=1.0, unit="per week", group="volunteers",
+        0.015,
+        "Energy regained per week with full hub support and recognition",
+        lo=0.0,
+        hi=1.0,
+        unit="per week",
+        group="volunteers",
     )
     quit_threshold: float = _p(
         0.2, "Civic energy below which a volunteer quits", lo=0.0, hi=1.0, group="volunteers"
     )
     baseline_attrition: float = _p(
-        0.15, "Yearly chance of quitting for life reasons (moves, jobs, health)", lo=0.0,
-        hi=1.0, unit="per year", source="NCVO Time Well Spent 2023 (about 24% a year in all)",
+        0.12,
+        "Yearly chance of quitting for life reasons (moves, jobs, health)",
+        lo=0.0,
+        hi=1.0,
+        unit="per year",
+        source="NCVO Time Well Spent 2023 (about 24% a year in all)",
         group="volunteers",
     )
     travel_radius: int = _p(
-        16, "How far a brokered volunteer travels (cells of 100 m; 16 = 1 mile)", lo=1,
-        hi=200, unit="cells", source="Casserole Club matching radius (up to 1 mile)",
+        16,
+        "How far a brokered volunteer travels (cells of 100 m; 16 = 1 mile)",
+        lo=1,
+        hi=200,
+        unit="cells",
+        source="Casserole Club matching radius (up to 1 mile)",
         group="volunteers",
     )
     discovery_radius: int = _p(
-        3, "How far a volunteer finds someone in need without a hub", lo=0, hi=50,
-        unit="cells", group="volunteers",
+        3,
+        "How far a volunteer finds someone in need without a hub",
+        lo=0,
+        hi=50,
+        unit="cells",
+        group="volunteers",
     )
     discovery_rate: float = _p(
-        0.1, "Weekly chance an unmatched volunteer finds someone without a hub", lo=0.0,
-        hi=1.0, unit="per week", group="volunteers",
+        0.1,
+        "Weekly chance an unmatched volunteer finds someone without a hub",
+        lo=0.0,
+        hi=1.0,
+        unit="per week",
+        group="volunteers",
     )
     max_matches: int = _p(
         2, "Most residents a volunteer is paired with", lo=1, hi=20, group="volunteers"
@@ -346,18 +589,29 @@ class Parameters:
         3, "Ties each resident forms with neighbours at set-up", lo=0, hi=30, group="ties"
     )
     tie_radius: int = _p(
-        3, "Radius (cells) within which neighbour ties form", lo=1, hi=50, unit="cells",
+        3,
+        "Radius (cells) within which neighbour ties form",
+        lo=1,
+        hi=50,
+        unit="cells",
         group="ties",
     )
     long_tie_share: float = _p(
-        0.1, "Chance each tie is rewired to a random resident (small world)", lo=0.0,
-        hi=1.0, source="Watts & Strogatz 1998", group="ties",
+        0.1,
+        "Chance each tie is rewired to a random resident (small world)",
+        lo=0.0,
+        hi=1.0,
+        source="Watts & Strogatz 1998",
+        group="ties",
     )
     connection_base: float = _p(
         0.2, "Connection an isolated resident tends to", lo=0.0, hi=1.0, group="ties"
     )
     connection_per_tie: float = _p(
-        0.1, "Connection added per live tie (up to connection_tie_cap)", lo=0.0, hi=1.0,
+        0.1,
+        "Connection added per live tie (up to connection_tie_cap)",
+        lo=0.0,
+        hi=1.0,
         group="ties",
     )
     connection_tie_cap: float = _p(
@@ -370,65 +624,116 @@ class Parameters:
         0.2, "Connection added by attending a hosted activity", lo=0.0, hi=1.0, group="ties"
     )
     connection_rate: float = _p(
-        0.1, "Weekly speed at which connection moves to its target", lo=0.0, hi=1.0,
-        unit="per week", group="ties",
+        0.1,
+        "Weekly speed at which connection moves to its target",
+        lo=0.0,
+        hi=1.0,
+        unit="per week",
+        group="ties",
     )
     lonely_threshold: float = _p(
-        0.35, "Connection below which a resident counts as lonely", lo=0.0, hi=1.0,
+        0.35,
+        "Connection below which a resident counts as lonely",
+        lo=0.0,
+        hi=1.0,
         group="ties",
     )
 
     # --- businesses -----------------------------------------------------------------
     businesses_per_1000: float = _p(
-        15.0, "Cafes, pubs and shops per 1,000 older residents", lo=0.0, hi=500.0,
+        15.0,
+        "Cafes, pubs and shops per 1,000 older residents",
+        lo=0.0,
+        hi=500.0,
         group="businesses",
     )
     business_engagement_mean: float = _p(
-        0.3, "Mean initial engagement of businesses at civic potential 0.5", lo=0.0, hi=1.0,
+        0.3,
+        "Mean initial engagement of businesses at civic potential 0.5",
+        lo=0.0,
+        hi=1.0,
         group="businesses",
     )
     host_threshold: float = _p(
-        0.45, "Engagement above which a business hosts a weekly activity", lo=0.0, hi=1.0,
+        0.45,
+        "Engagement above which a business hosts a weekly activity",
+        lo=0.0,
+        hi=1.0,
         group="businesses",
     )
     activity_places: int = _p(
         12, "Residents one hosted activity can welcome", lo=0, hi=500, group="businesses"
     )
     activity_hours: float = _p(
-        2.0, "Low-level support hours an activity gives each attendee", lo=0.0, hi=40.0,
-        unit="hours/week", group="businesses",
+        2.0,
+        "Low-level support hours an activity gives each attendee",
+        lo=0.0,
+        hi=40.0,
+        unit="hours/week",
+        group="businesses",
     )
     activity_radius: int = _p(
-        5, "How far residents come to an activity", lo=0, hi=100, unit="cells",
+        5,
+        "How far residents come to an activity",
+        lo=0,
+        hi=100,
+        unit="cells",
         group="businesses",
     )
     employee_hours_max: float = _p(
-        4.0, "Employee volunteering hours a fully engaged business gives a week", lo=0.0,
-        hi=200.0, unit="hours/week", group="businesses",
+        4.0,
+        "Employee volunteering hours a fully engaged business gives a week",
+        lo=0.0,
+        hi=200.0,
+        unit="hours/week",
+        group="businesses",
     )
     engagement_decay: float = _p(
-        0.002, "Weekly fall of business engagement without support", lo=0.0, hi=1.0,
-        unit="per week", group="businesses",
+        0.002,
+        "Weekly fall of business engagement without support",
+        lo=0.0,
+        hi=1.0,
+        unit="per week",
+        group="businesses",
     )
     grant_effect: float = _p(
-        0.02, "Weekly engagement gain of a fully granted business", lo=0.0, hi=1.0,
-        unit="per week", group="businesses",
+        0.02,
+        "Weekly engagement gain of a fully granted business",
+        lo=0.0,
+        hi=1.0,
+        unit="per week",
+        group="businesses",
     )
     closure_rate: float = _p(
-        0.05, "Yearly closure chance of a business", lo=0.0, hi=1.0, unit="per year",
+        0.05,
+        "Yearly closure chance of a business",
+        lo=0.0,
+        hi=1.0,
+        unit="per year",
         group="businesses",
     )
     shock_closure_share: float = _p(
-        0.0, "Extra share of businesses closing in the shock year", lo=0.0, hi=1.0,
+        0.0,
+        "Extra share of businesses closing in the shock year",
+        lo=0.0,
+        hi=1.0,
         group="businesses",
     )
     shock_year: int = _p(
-        2, "Year in which the business shock happens", lo=0, hi=40, unit="year",
+        2,
+        "Year in which the business shock happens",
+        lo=0,
+        hi=40,
+        unit="year",
         group="businesses",
     )
     asset_conversion: float = _p(
-        0.5, "Chance a closure becomes a community-owned asset at local civic energy 1",
-        lo=0.0, hi=1.0, source="Ivy House pub (2013) and community shares", group="businesses",
+        0.5,
+        "Chance a closure becomes a community-owned asset at local civic energy 1",
+        lo=0.0,
+        hi=1.0,
+        source="Ivy House pub (2013) and community shares",
+        group="businesses",
     )
 
     def __post_init__(self):
@@ -475,9 +780,7 @@ class Parameters:
         return dataclasses.asdict(self)
 
 
-PARAMETER_FIELDS: dict[str, dataclasses.Field] = {
-    f.name: f for f in dataclasses.fields(Parameters)
-}
+PARAMETER_FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(Parameters)}
 
 
 def _type_name(name: str) -> str:
@@ -606,8 +909,7 @@ def _validate_cross_field(params: Parameters) -> None:
     hours = params.need_hours_by_level
     if hours[0] != 0 or any(b < a for a, b in zip(hours, hours[1:], strict=False)):
         raise ValueError(
-            "parameter 'need_hours_by_level' must start at 0 and never decrease, got "
-            f"{hours}"
+            f"parameter 'need_hours_by_level' must start at 0 and never decrease, got {hours}"
         )
 
 

@@ -78,7 +78,7 @@ class Population:
             self._grow(self.count + n)
             free = np.flatnonzero(~self.alive)
         slots = free[:n]
-        for name, (dtype, fill) in self._spec.items():
+        for name, (_dtype, fill) in self._spec.items():
             getattr(self, name)[slots] = values.get(name, fill)
         unknown = set(values) - set(self._spec)
         if unknown:

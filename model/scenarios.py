@@ -110,8 +110,7 @@ register_scenario(
     Scenario(
         "asset_poor",
         "Asset-poor community",
-        "Little civic potential and few engaged businesses: facilitation has little to "
-        "work with.",
+        "Little civic potential and few engaged businesses: facilitation has little to work with.",
         {"civic_potential": 0.15, "business_engagement_mean": 0.15},
     )
 )

@@ -64,9 +64,58 @@ def nearest_hub(x: np.ndarray, y: np.ndarray, hubs: np.ndarray) -> np.ndarray:
     return np.argmin(d, axis=1).astype(np.int16)
 
 
+def count_grid(shape, x: np.ndarray, y: np.ndarray, weights=None) -> np.ndarray:
+    """Sum of ``weights`` (default 1) per cell, as a (width, height) array."""
+    width, height = shape
+    flat = np.bincount(x * height + y, weights=weights, minlength=width * height)
+    return flat.reshape(width, height).astype(float)
+
+
 def box_sum(counts: np.ndarray, radius: int) -> np.ndarray:
     """Sum of ``counts`` over the (2r+1) x (2r+1) square around every cell (edges clipped)."""
     if radius <= 0:
         return counts.astype(float)
     size = 2 * radius + 1
     return ndimage.uniform_filter(counts.astype(float), size=size, mode="constant") * size * size
+
+
+class CellIndex:
+    """Which resident slots live in each cell: a padded (width, height, depth) array.
+
+    Looking up everyone within a radius is one array slice, so forming ties for
+    arrivals and new volunteers costs microseconds at any population size.
+    """
+
+    def __init__(self, width: int, height: int, depth: int = 4):
+        self.members = np.full((width, height, depth), -1, dtype=np.int64)
+
+    def add(self, slots: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
+        """Record residents (slots) living at cells (x, y)."""
+        for slot, i, j in zip(slots, x, y, strict=True):
+            row = self.members[i, j]
+            free = np.flatnonzero(row < 0)
+            if free.size == 0:
+                self._deepen()
+                row = self.members[i, j]
+                free = np.flatnonzero(row < 0)
+            row[free[0]] = slot
+
+    def _deepen(self) -> None:
+        w, h, d = self.members.shape
+        self.members = np.concatenate(
+            [self.members, np.full((w, h, d), -1, dtype=np.int64)], axis=2
+        )
+
+    def remove(self, slots: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
+        """Forget residents (slots) at cells (x, y)."""
+        for slot, i, j in zip(slots, x, y, strict=True):
+            row = self.members[i, j]
+            row[row == slot] = -1
+
+    def near(self, x: int, y: int, radius: int) -> np.ndarray:
+        """Slots of residents within ``radius`` cells of (x, y) (a square), in cell order."""
+        w, h, _ = self.members.shape
+        block = self.members[
+            max(0, x - radius) : min(w, x + radius + 1), max(0, y - radius) : min(h, y + radius + 1)
+        ].ravel()
+        return block[block >= 0]

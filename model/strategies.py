@@ -72,7 +72,7 @@ class Strategy(ABC):
             budget: This week's budget ``B(t)`` in GBP.
         """
 
-    def after_week(self, model: CivicModel) -> None:
+    def after_week(self, model: CivicModel) -> None:  # noqa: B027 - optional hook
         """Hook called at the end of each week (after businesses, before collection)."""
 
     def facilitation_lines(self, model: CivicModel, money: float) -> dict[str, float]:

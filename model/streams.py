@@ -8,8 +8,8 @@ Exogenous per-person draws are *counter-based*: the uniform number a resident ge
 "death in week t" is a hash of (stream key, purpose, person number, week). It does not
 depend on how many numbers anything else drew, so the same person faces the same shock
 in the same week under every strategy, even when the populations have drifted apart.
-Arrivals (how many, their age, home, family) come from their own generator, whose draws
-never depend on the model state.
+Arrivals are numbered in order over the run; the k-th arrival's age, home and family are
+counter-based draws keyed by k, so they too are the same under every strategy.
 """
 
 from __future__ import annotations
@@ -28,6 +28,15 @@ PURPOSES = {
     "closure": 4,
     "shock": 5,
     "asset": 6,
+    "arrival_round": 7,
+    "arrival_age": 8,
+    "arrival_x": 9,
+    "arrival_y": 10,
+    "arrival_need": 11,
+    "arrival_level": 12,
+    "arrival_carer": 13,
+    "arrival_band": 14,
+    "arrival_hours": 15,
 }
 
 
@@ -50,7 +59,6 @@ class RandomStreams:
 
     Attributes:
         setup: Generator for the initial world (layer, population, ties, businesses).
-        arrivals: Generator for arrivals (count, age, home, family); state-independent.
         decisions: Generator for everything that depends on model state and choices
             (matching, recruitment, quitting, activities).
         mesa_seed: Integer seed for Mesa's own ``random`` (grid helpers).
@@ -58,9 +66,8 @@ class RandomStreams:
 
     def __init__(self, seed: int | np.random.SeedSequence | None):
         self.seed_sequence = to_seed_sequence(seed)
-        setup, arrivals, exogenous, decisions, mesa = self.seed_sequence.spawn(5)
+        setup, exogenous, decisions, mesa = self.seed_sequence.spawn(4)
         self.setup = np.random.default_rng(setup)
-        self.arrivals = np.random.default_rng(arrivals)
         self.decisions = np.random.default_rng(decisions)
         self._key = np.uint64(exogenous.generate_state(1, dtype=np.uint64)[0])
         self.mesa_seed = int(mesa.generate_state(1, dtype=np.uint32)[0])

@@ -10,7 +10,6 @@ dropped at once, so a reused slot never inherits old ties.
 from __future__ import annotations
 
 import numpy as np
-from scipy import sparse
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 
@@ -23,6 +22,17 @@ def _unique_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return key >> 32, key & 0xFFFFFFFF
 
 
+def _mask(slots, *edge_ends: np.ndarray) -> np.ndarray | None:
+    """Boolean look-up array marking ``slots``, long enough for every edge end."""
+    slots = np.asarray(slots, dtype=np.int64)
+    if slots.size == 0:
+        return None
+    size = max([int(slots.max()) + 1] + [int(e.max()) + 1 for e in edge_ends if e.size])
+    mask = np.zeros(size, dtype=bool)
+    mask[slots] = True
+    return mask
+
+
 class TieNetwork:
     """Resident-resident and volunteer-resident ties."""
 
@@ -31,7 +41,6 @@ class TieNetwork:
         self.rr_b = _EMPTY.copy()
         self.vr_v = _EMPTY.copy()
         self.vr_r = _EMPTY.copy()
-        self._csr: sparse.csr_matrix | None = None
 
     # --- building ---------------------------------------------------------------------
     def add_resident_ties(self, a, b, *, distinct: bool = False) -> None:
@@ -49,7 +58,6 @@ class TieNetwork:
         lo = np.concatenate([self.rr_a, np.minimum(a[keep], b[keep])])
         hi = np.concatenate([self.rr_b, np.maximum(a[keep], b[keep])])
         self.rr_a, self.rr_b = (lo, hi) if distinct else _unique_pairs(lo, hi)
-        self._csr = None
 
     def add_volunteer_ties(self, v, r) -> None:
         """Add volunteer-resident ties (duplicates are ignored)."""
@@ -60,21 +68,20 @@ class TieNetwork:
     # --- removal ----------------------------------------------------------------------
     def drop_residents(self, slots) -> None:
         """Drop every tie of these residents."""
-        slots = np.asarray(slots, dtype=np.int64)
-        if slots.size == 0:
+        gone = _mask(slots, self.rr_a, self.rr_b, self.vr_r)
+        if gone is None:
             return
-        keep = ~(np.isin(self.rr_a, slots) | np.isin(self.rr_b, slots))
+        keep = ~(gone[self.rr_a] | gone[self.rr_b])
         self.rr_a, self.rr_b = self.rr_a[keep], self.rr_b[keep]
-        keep = ~np.isin(self.vr_r, slots)
+        keep = ~gone[self.vr_r]
         self.vr_v, self.vr_r = self.vr_v[keep], self.vr_r[keep]
-        self._csr = None
 
     def drop_volunteers(self, slots) -> None:
         """Drop every tie of these volunteers."""
-        slots = np.asarray(slots, dtype=np.int64)
-        if slots.size == 0:
+        gone = _mask(slots, self.vr_v)
+        if gone is None:
             return
-        keep = ~np.isin(self.vr_v, slots)
+        keep = ~gone[self.vr_v]
         self.vr_v, self.vr_r = self.vr_v[keep], self.vr_r[keep]
 
     # --- queries ----------------------------------------------------------------------
@@ -88,23 +95,38 @@ class TieNetwork:
         """Number of volunteers each resident slot is tied to."""
         return np.bincount(self.vr_r, minlength=capacity)[:capacity]
 
-    def resident_neighbours(self, capacity: int) -> sparse.csr_matrix:
-        """Resident-resident adjacency as a CSR matrix (cached until ties change)."""
-        if self._csr is None or self._csr.shape[0] != capacity:
-            ones = np.ones(self.rr_a.size * 2, dtype=np.int8)
-            rows = np.concatenate([self.rr_a, self.rr_b])
-            cols = np.concatenate([self.rr_b, self.rr_a])
-            self._csr = sparse.csr_matrix((ones, (rows, cols)), shape=(capacity, capacity))
-        return self._csr
+    def residents_reachable(self, volunteers: np.ndarray, capacity: int) -> dict[int, np.ndarray]:
+        """Residents each volunteer hears about through ties: the residents tied to the
+        volunteer and those residents' own resident ties (one pass over the edges).
 
-    def residents_reachable(self, volunteer: int, capacity: int) -> np.ndarray:
-        """Residents a volunteer hears about through ties: tied ones and their neighbours."""
-        direct = self.vr_r[self.vr_v == volunteer]
-        if direct.size == 0:
-            return direct
-        csr = self.resident_neighbours(capacity)
-        second = np.concatenate([csr.indices[csr.indptr[r] : csr.indptr[r + 1]] for r in direct])
-        return np.unique(np.concatenate([direct, second]))
+        Returns:
+            Volunteer slot to an array of resident slots (possibly empty).
+        """
+        wanted = np.zeros(max(capacity, 1), dtype=bool)
+        asked = np.zeros(
+            int(max(volunteers.max(initial=-1), self.vr_v.max(initial=-1))) + 1, dtype=bool
+        )
+        asked[volunteers] = True
+        pick = asked[self.vr_v]
+        vols, direct = self.vr_v[pick], self.vr_r[pick]
+        wanted[direct] = True
+        hit = wanted[self.rr_a] | wanted[self.rr_b]
+        a, b = self.rr_a[hit], self.rr_b[hit]
+        # each hit edge links a tied resident to a neighbour, in either direction
+        src = np.concatenate([a, b])
+        dst = np.concatenate([b, a])
+        keep = wanted[src]
+        src, dst = src[keep], dst[keep]
+        order = np.argsort(src, kind="stable")
+        src, dst = src[order], dst[order]
+        reach = {}
+        for vol in volunteers:
+            mine = direct[vols == vol]
+            lo = np.searchsorted(src, mine, side="left")
+            hi = np.searchsorted(src, mine, side="right")
+            second = [dst[i:j] for i, j in zip(lo, hi, strict=True)]
+            reach[int(vol)] = np.unique(np.concatenate([mine, *second])) if mine.size else mine
+        return reach
 
     @property
     def count(self) -> int:

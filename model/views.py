@@ -624,7 +624,7 @@ def svg_neighbourhood(view: NeighbourhoodView, title: str = "") -> str:
     ]
     if title:
         parts.append(
-            f'<text x="0" y="24" font-size="22" font-weight="bold" fill="#111">{_esc(title)}</text>'
+            f'<text x="0" y="29" font-size="28" font-weight="bold" fill="#111">{_esc(title)}</text>'
         )
     parts.append(f'<g transform="translate(0,{top:.0f})">')
     png = _layer_png(view.background, cmap, vmax)

@@ -1,8 +1,8 @@
 """The initial world: residents, their ties, businesses and the volunteers already active.
 
 Everything here draws from the *setup* stream, so two strategies on one seed start from
-the same neighbourhood. Arrivals later in the run are made by :func:`new_residents`
-from the *arrivals* stream, which never depends on model state.
+the same neighbourhood. Arrivals later in the run are made by :func:`arrival_columns`
+from counter-based draws keyed by each arrival's number, which never depend on model state.
 """
 
 from __future__ import annotations
@@ -10,14 +10,21 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
+from agents import Business
 from agents.business import employee_volunteer_target, hosts_activity
-from agents.resident import connection_target, death_probability, initial_need_probability
-from model.space import box_sum, nearest_hub
+from agents.resident import connection_target, initial_need_probability
+from model.space import box_sum, count_grid, nearest_hub
 
 #: Age structure of the 65+ population of England (ONS mid-2022 estimates):
 #: shares of 65-69, 70-74, 75-79, 80-84, 85-89 and 90+. Data, not a tunable.
-AGE_BANDS = ((65, 70, 0.28), (70, 75, 0.27), (75, 80, 0.20), (80, 85, 0.13),
-             (85, 90, 0.08), (90, 100, 0.04))
+AGE_BANDS = (
+    (65, 70, 0.28),
+    (70, 75, 0.27),
+    (75, 80, 0.20),
+    (80, 85, 0.13),
+    (85, 90, 0.08),
+    (90, 100, 0.04),
+)
 
 #: Ranges of weekly hours for the three Census 2021 bands of unpaid care.
 FAMILY_HOUR_BANDS = ((1.0, 19.0), (20.0, 49.0), (50.0, 80.0))
@@ -26,52 +33,81 @@ FAMILY_HOUR_BANDS = ((1.0, 19.0), (20.0, 49.0), (50.0, 80.0))
 INITIAL_ACTIVE_SHARE = 0.5
 
 
-def draw_ages(n: int, rng) -> np.ndarray:
-    """Ages of ``n`` older residents from the ONS age structure."""
+def ages_from(u: np.ndarray) -> np.ndarray:
+    """Ages from the ONS age structure, by inverse transform of uniforms ``u``."""
     lows, highs, shares = (np.array(col, dtype=float) for col in zip(*AGE_BANDS, strict=True))
-    band = rng.choice(len(shares), size=n, p=shares / shares.sum())
-    return lows[band] + rng.random(n) * (highs[band] - lows[band])
+    cum = np.cumsum(shares / shares.sum())
+    band = np.minimum(np.searchsorted(cum, u, side="right"), len(shares) - 1)
+    start = np.concatenate([[0.0], cum[:-1]])[band]
+    within = (u - start) / (cum[band] - start)
+    return lows[band] + within * (highs[band] - lows[band])
 
 
-def draw_need_levels(ages: np.ndarray, rng, p) -> np.ndarray:
-    """Need level of residents of these ages: any need by the HSE curve, then its level."""
-    has_need = rng.random(ages.size) < initial_need_probability(ages, p)
-    shares = np.asarray(p.initial_level_shares, dtype=float)
-    level = 1 + rng.choice(4, size=ages.size, p=shares / shares.sum())
+def need_levels_from(ages: np.ndarray, u_need: np.ndarray, u_level: np.ndarray, p) -> np.ndarray:
+    """Need level: some need with the HSE probability for the age, then a level 1-4 by
+    ``initial_level_shares`` (inverse transform of the uniforms)."""
+    has_need = u_need < initial_need_probability(ages, p)
+    cum = np.cumsum(p.initial_level_shares) / sum(p.initial_level_shares)
+    level = 1 + np.minimum(np.searchsorted(cum, u_level, side="right"), 3)
     return np.where(has_need, level, 0).astype(np.int8)
 
 
-def draw_family_hours(n: int, rng, p) -> np.ndarray:
-    """Hours a week family carers can give (0 for residents without one; Census bands)."""
-    has_carer = rng.random(n) < p.family_carer_share
-    shares = np.asarray(p.family_hours_band_shares, dtype=float)
-    band = rng.choice(3, size=n, p=shares / shares.sum())
+def family_hours_from(u_carer, u_band, u_hours, p) -> np.ndarray:
+    """Hours a week family carers can give: none without a carer (``family_carer_share``),
+    else a Census 2021 band and a uniform amount within it."""
+    cum = np.cumsum(p.family_hours_band_shares) / sum(p.family_hours_band_shares)
+    band = np.minimum(np.searchsorted(cum, u_band, side="right"), 2)
     lo = np.array([b[0] for b in FAMILY_HOUR_BANDS])[band]
     hi = np.array([b[1] for b in FAMILY_HOUR_BANDS])[band]
-    return np.where(has_carer, lo + rng.random(n) * (hi - lo), 0.0)
+    return np.where(u_carer < p.family_carer_share, lo + u_hours * (hi - lo), 0.0)
 
 
-def new_residents(model, n: int, ages: np.ndarray, rng) -> dict:
-    """Columns for ``n`` new residents of the given ages, placed at random cells."""
+def resident_columns(model, ages, u_x, u_y, u_need, u_level, u_carer, u_band, u_hours) -> dict:
+    """Columns for new residents from their ages and uniform draws."""
     p = model.p
     width, height = model.grid.dimensions
-    x = rng.integers(0, width, n).astype(np.int32)
-    y = rng.integers(0, height, n).astype(np.int32)
+    x = np.minimum((u_x * width).astype(np.int32), width - 1)
+    y = np.minimum((u_y * height).astype(np.int32), height - 1)
     return {
         "x": x,
         "y": y,
         "age": ages,
-        "level": draw_need_levels(ages, rng, p),
-        "family_hours": draw_family_hours(n, rng, p),
-        "connection": np.full(n, p.connection_base),
+        "level": need_levels_from(ages, u_need, u_level, p),
+        "family_hours": family_hours_from(u_carer, u_band, u_hours, p),
+        "connection": np.full(ages.size, p.connection_base),
         "hub": nearest_hub(x, y, model.hub_xy),
     }
+
+
+def arrival_columns(model, numbers: np.ndarray) -> dict:
+    """Columns for the arrivals numbered ``numbers``: mostly people turning 65 (age above
+    65 exponential with mean ``arrival_mean_years_over_65``), at random cells. Every draw
+    is keyed by the arrival's number (common random numbers across strategies)."""
+
+    def u(purpose):
+        return model.streams.exogenous_uniform(purpose, numbers, 0)
+
+    ages = 65.0 + np.minimum(
+        -model.p.arrival_mean_years_over_65 * np.log1p(-u("arrival_age")), 35.0
+    )
+    return resident_columns(
+        model,
+        ages,
+        u("arrival_x"),
+        u("arrival_y"),
+        u("arrival_need"),
+        u("arrival_level"),
+        u("arrival_carer"),
+        u("arrival_band"),
+        u("arrival_hours"),
+    )
 
 
 def populate(model) -> None:
     """Build the initial world on ``model`` (grid, layer and hubs already exist)."""
     p, rng = model.p, model.streams.setup
-    columns = new_residents(model, p.residents, draw_ages(p.residents, rng), rng)
+    n = p.residents
+    columns = resident_columns(model, ages_from(rng.random(n)), *(rng.random(n) for _ in range(7)))
     slots = model.add_residents(**columns)
     _initial_ties(model, slots, rng)
     _businesses(model, rng)
@@ -130,8 +166,6 @@ def _businesses(model, rng) -> None:
         engagement=engagement,
         hosts=hosts_activity(engagement, p),
     )
-    from agents import Business
-
     b = model.businesses
     for slot in slots:
         b.agent[slot] = Business(model, slot, model.grid[(int(b.x[slot]), int(b.y[slot]))])
@@ -147,7 +181,8 @@ def assign_nearest_business(model, slots: np.ndarray) -> None:
     live = b.live
     tree = cKDTree(np.stack([b.x[live], b.y[live]], axis=1))
     dist, idx = tree.query(
-        np.stack([r.x[slots], r.y[slots]], axis=1), k=1,
+        np.stack([r.x[slots], r.y[slots]], axis=1),
+        k=1,
         distance_upper_bound=model.p.activity_radius + 0.5,
     )
     found = np.isfinite(dist)
@@ -155,11 +190,18 @@ def assign_nearest_business(model, slots: np.ndarray) -> None:
 
 
 def potential_volunteers(model) -> np.ndarray:
-    """Potential volunteers living in each cell (fractional): adults x share x potential."""
+    """Potential volunteers living in each cell (fractional): adults x share x potential.
+
+    Computed once per model (adults and civic potential do not change during a run).
+    """
+    cached = getattr(model, "_potential_volunteers", None)
+    if cached is not None:
+        return cached
     p = model.p
     width, height = model.grid.dimensions
     adults_per_cell = p.adults_per_older_resident * p.residents / (width * height)
-    return adults_per_cell * p.max_volunteer_share * model.civic
+    model._potential_volunteers = adults_per_cell * p.max_volunteer_share * model.civic
+    return model._potential_volunteers
 
 
 def _initial_volunteers(model, rng) -> None:
@@ -174,7 +216,8 @@ def _initial_volunteers(model, rng) -> None:
     n = x.size
     if n:
         model.add_volunteers(
-            x=x, y=y,
+            x=x,
+            y=y,
             capacity=draw_capacity(n, rng, p),
             energy=rng.uniform(0.5, 1.0, n),
             hub=nearest_hub(x, y, model.hub_xy),
@@ -201,45 +244,38 @@ def add_employee_volunteers(model, business_slot: int, n: int, rng) -> None:
     x = np.full(n, b.x[business_slot], dtype=np.int32)
     y = np.full(n, b.y[business_slot], dtype=np.int32)
     slots = model.add_volunteers(
-        x=x, y=y, capacity=draw_capacity(n, rng, p), energy=rng.uniform(0.6, 1.0, n),
-        employer=business_slot, hub=nearest_hub(x, y, model.hub_xy),
+        x=x,
+        y=y,
+        capacity=draw_capacity(n, rng, p),
+        energy=rng.uniform(0.6, 1.0, n),
+        employer=business_slot,
+        hub=nearest_hub(x, y, model.hub_xy),
     )
     b.employees[business_slot] += n
     tie_new_volunteers(model, slots, rng)
 
 
+def residents_near(model, x: int, y: int, radius: int) -> np.ndarray:
+    """Slots of residents living within ``radius`` cells of (x, y)."""
+    return model.cell_index.near(int(x), int(y), radius)
+
+
 def tie_new_volunteers(model, vol_slots: np.ndarray, rng, k: int = 2) -> None:
-    """A new volunteer knows ``k`` older residents living within ``tie_radius``."""
-    r, v = model.residents, model.volunteers
-    live = r.live
-    if live.size == 0 or len(vol_slots) == 0:
-        return
-    tree = cKDTree(_jittered_xy(r.x[live], r.y[live], rng))
-    vxy = _jittered_xy(v.x[vol_slots], v.y[vol_slots], rng)
-    kk = min(k, live.size)
-    dist, idx = tree.query(vxy, k=kk, distance_upper_bound=model.p.tie_radius + 1.0)
-    dist, idx = np.atleast_2d(dist).reshape(len(vol_slots), kk), np.atleast_2d(idx).reshape(
-        len(vol_slots), kk
-    )
-    ok = np.isfinite(dist)
-    vols = np.repeat(np.asarray(vol_slots), kk).reshape(len(vol_slots), kk)[ok]
-    model.ties.add_volunteer_ties(vols, live[idx[ok]])
-
-
-def mean_yearly_mortality(model) -> float:
-    """Mean yearly death probability of the initial population (sets arrival numbers)."""
-    r = model.residents
-    live = r.live
-    if live.size == 0:
-        return 0.0
-    weekly = death_probability(r.age[live], r.level[live], model.p)
-    return float(1.0 - (1.0 - weekly.mean()) ** 52)
+    """A new volunteer knows up to ``k`` older residents living within ``tie_radius``."""
+    v = model.volunteers
+    vols, res = [], []
+    for slot in vol_slots:
+        near = residents_near(model, v.x[slot], v.y[slot], model.p.tie_radius)
+        if near.size:
+            chosen = rng.choice(near, size=min(k, len(near)), replace=False)
+            vols.extend([int(slot)] * len(chosen))
+            res.extend(chosen)
+    model.ties.add_volunteer_ties(vols, res)
 
 
 def nearby_volunteer_counts(model) -> np.ndarray:
     """Active volunteers within ``contagion_radius`` of every cell (a grid of counts)."""
     v = model.volunteers
-    counts = np.zeros(model.grid.dimensions)
     live = v.live
-    np.add.at(counts, (v.x[live], v.y[live]), 1)
+    counts = count_grid(model.grid.dimensions, v.x[live], v.y[live])
     return box_sum(counts, model.p.contagion_radius)

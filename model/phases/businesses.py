@@ -28,9 +28,10 @@ def update_engagement(model) -> None:
     live = b.live
     business = live[~b.community_owned[live]]
     b.engagement[business] = np.clip(
-        b.engagement[business] + engagement_change(b.engagement[business],
-                                                    b.grant_share[business], p),
-        0.0, 1.0,
+        b.engagement[business]
+        + engagement_change(b.engagement[business], b.grant_share[business], p),
+        0.0,
+        1.0,
     )
     b.hosts[business] = hosts_activity(b.engagement[business], p)
     assets = live[b.community_owned[live] & b.open[live]]
@@ -84,4 +85,3 @@ def closures(model) -> None:
     staff = v.live[np.isin(v.employer[v.live], closed)]
     model.remove_volunteers(staff)
     b.employees[closed] = 0
-

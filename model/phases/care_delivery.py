@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from agents.resident import connection_target, updated_connection
+from model.space import count_grid
 
 
 def run(model) -> None:
@@ -28,9 +29,11 @@ def run(model) -> None:
 def volunteer_visits(model) -> None:
     """Each volunteer splits their capacity evenly over their pairings; a resident with
     more offered than they lack takes only what they lack (each offer scaled down alike).
-    Hours from employee volunteers count as business hours."""
+    The need that falls on a volunteer (their share of their residents' gaps) is recorded
+    as their demand. Hours from employee volunteers count as business hours."""
     r, v, pairs = model.residents, model.volunteers, model.pairs
     v.hours_given[v.live] = 0.0
+    v.demand[v.live] = 0.0
     live = pairs.live
     if live.size == 0:
         r.visited[r.live] = False
@@ -42,6 +45,10 @@ def volunteer_visits(model) -> None:
     scale = np.divide(gap, total_offered, out=np.zeros(r.n_slots), where=total_offered > 0)
     hours = offered * np.minimum(1.0, scale[res])
     pairs.hours[live] = hours
+    share = np.divide(
+        offered, total_offered[res], out=np.zeros_like(offered), where=total_offered[res] > 0
+    )
+    v.demand += np.bincount(vol, weights=gap[res] * share, minlength=v.n_slots)
     employee = v.employer[vol] >= 0
     r.vol_low += np.bincount(res[~employee], weights=hours[~employee], minlength=r.n_slots)
     r.biz_low += np.bincount(res[employee], weights=hours[employee], minlength=r.n_slots)
@@ -74,8 +81,10 @@ def hosted_activities(model) -> None:
     attendees = cand[place < p.activity_places]
     r.attends[attendees] = True
     b.attendees[b.live] = np.bincount(r.near_business[attendees], minlength=b.n_slots)[b.live]
-    left = np.maximum(r.need_low[attendees] - r.fam_low[attendees] - r.vol_low[attendees]
-                      - r.biz_low[attendees], 0.0)
+    left = np.maximum(
+        r.need_low[attendees] - r.fam_low[attendees] - r.vol_low[attendees] - r.biz_low[attendees],
+        0.0,
+    )
     r.biz_low[attendees] += np.minimum(p.activity_hours, left)
 
 
@@ -86,19 +95,23 @@ def record_outcomes(model) -> None:
     r, p = model.residents, model.p
     live = r.live
     need = r.need_personal[live] + r.need_low[live]
-    met = (r.fam_personal[live] + r.paid_personal[live] + r.fam_low[live] + r.vol_low[live]
-           + r.biz_low[live])
+    met = (
+        r.fam_personal[live]
+        + r.paid_personal[live]
+        + r.fam_low[live]
+        + r.vol_low[live]
+        + r.biz_low[live]
+    )
     unmet = np.maximum(need - met, 0.0)
     share = np.divide(unmet, need, out=np.zeros_like(need), where=need > 0)
     r.recent_unmet[live] += p.unmet_memory * (share - r.recent_unmet[live])
     r.fully_supported[live] = unmet <= 1e-9
     low_met = r.fam_low[live] + r.vol_low[live] + r.biz_low[live]
     low_need = r.need_low[live]
-    r.low_support[live] = np.divide(low_met, low_need, out=np.ones_like(low_need),
-                                    where=low_need > 0)
+    r.low_support[live] = np.divide(
+        low_met, low_need, out=np.ones_like(low_need), where=low_need > 0
+    )
     degree = model.ties.resident_degree(r.n_slots)[live]
     target = connection_target(degree, r.visited[live], r.attends[live], p)
     r.connection[live] = updated_connection(r.connection[live], target, p)
-    cells = np.zeros(model.grid.dimensions)
-    np.add.at(cells, (r.x[live], r.y[live]), unmet)
-    model.grid.unmet_need.data = cells
+    model.grid.unmet_need.data = count_grid(model.grid.dimensions, r.x[live], r.y[live], unmet)

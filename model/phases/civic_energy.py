@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
 from agents.volunteer import (
     energy_change,
-    load_share,
+    load,
     older_volunteer_probability,
     quits,
     recruitment_probability,
 )
 from model import world
-from model.space import nearest_hub
+from model.space import count_grid, nearest_hub
 
 
 def run(model) -> None:
@@ -27,9 +28,9 @@ def update_energy(model) -> None:
     """Each volunteer's energy changes with load, rest and hub support (clipped to 0-1)."""
     v, p = model.volunteers, model.p
     live = v.live
-    load = load_share(v.hours_given[live], v.capacity[live])
+    asked = load(v.demand[live], v.capacity[live])
     matched = v.matches[live] > 0
-    change = energy_change(v.energy[live], load, model.council.support, matched, p)
+    change = energy_change(v.energy[live], asked, model.council.support, matched, p)
     v.energy[live] = np.clip(v.energy[live] + change, 0.0, 1.0)
     v.weeks_active[live] += 1
 
@@ -55,10 +56,9 @@ def recruit_neighbours(model) -> None:
     p, v = model.p, model.volunteers
     rng = model.streams.decisions
     potential = world.potential_volunteers(model)
-    active_home = np.zeros(model.grid.dimensions)
     live = v.live
     neighbours = live[(v.employer[live] < 0) & (v.resident_slot[live] < 0)]
-    np.add.at(active_home, (v.x[neighbours], v.y[neighbours]), 1)
+    active_home = count_grid(model.grid.dimensions, v.x[neighbours], v.y[neighbours])
     nearby = world.nearby_volunteer_counts(model)
     prob = recruitment_probability(
         model.civic, nearby, model.council.outreach, business_scheme(model), p
@@ -71,8 +71,11 @@ def recruit_neighbours(model) -> None:
     y = np.repeat(ys, reps).astype(np.int32)
     if x.size:
         slots = model.add_volunteers(
-            x=x, y=y, capacity=world.draw_capacity(x.size, rng, p),
-            energy=rng.uniform(0.6, 1.0, x.size), hub=nearest_hub(x, y, model.hub_xy),
+            x=x,
+            y=y,
+            capacity=world.draw_capacity(x.size, rng, p),
+            energy=rng.uniform(0.6, 1.0, x.size),
+            hub=nearest_hub(x, y, model.hub_xy),
         )
         world.tie_new_volunteers(model, slots, rng)
     model.week.recruits += int(x.size)
@@ -81,18 +84,13 @@ def recruit_neighbours(model) -> None:
 def business_scheme(model) -> np.ndarray:
     """Recruitment multiplier near engaged open businesses: ``1 + engagement`` within
     ``activity_radius`` of each one (the strongest nearby scheme counts)."""
-    b, p = model.businesses, model.p
-    mult = np.ones(model.grid.dimensions)
+    b = model.businesses
     live = b.live
     engaged = live[b.open[live] & (b.engagement[live] > 0)]
-    radius = p.activity_radius
-    width, height = model.grid.dimensions
-    for slot in engaged:
-        x, y = int(b.x[slot]), int(b.y[slot])
-        window = mult[max(0, x - radius): min(width, x + radius + 1),
-                      max(0, y - radius): min(height, y + radius + 1)]
-        np.maximum(window, 1.0 + b.engagement[slot], out=window)
-    return mult
+    best = np.zeros(model.grid.dimensions)
+    np.maximum.at(best, (b.x[engaged], b.y[engaged]), b.engagement[engaged])
+    size = 2 * model.p.activity_radius + 1
+    return 1.0 + ndimage.maximum_filter(best, size=size, mode="constant")
 
 
 def recruit_older_residents(model) -> None:
@@ -113,8 +111,11 @@ def recruit_older_residents(model) -> None:
         return
     x, y = r.x[joining], r.y[joining]
     slots = model.add_volunteers(
-        x=x, y=y, capacity=world.draw_capacity(joining.size, rng, p),
-        energy=rng.uniform(0.6, 1.0, joining.size), resident_slot=joining,
+        x=x,
+        y=y,
+        capacity=world.draw_capacity(joining.size, rng, p),
+        energy=rng.uniform(0.6, 1.0, joining.size),
+        resident_slot=joining,
         hub=nearest_hub(x, y, model.hub_xy),
     )
     world.tie_new_volunteers(model, slots, rng)

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from agents.resident import WEEKS_PER_YEAR, death_probability
+from agents.resident import WEEKS_PER_YEAR, connection_target, death_probability
 from model import world
 
 
@@ -29,29 +29,31 @@ def age_and_die(model) -> None:
     model.week.deaths = int(dead.size)
 
 
-def expected_arrivals(model) -> float:
-    """Expected arrivals this week: enough to replace typical deaths and grow the older
-    population at ``older_growth_rate`` a year.
-
-    ``N0 * (1 + g)^(t/52) * (m + ln(1 + g)) / 52``, where ``m`` is the mean yearly
-    mortality of the initial population. It depends only on the scenario, so arrivals
-    are common random numbers across strategies.
-    """
+def target_population(model) -> float:
+    """The older population the scenario prescribes this week:
+    ``N0 * (1 + older_growth_rate) ** (t / 52)``."""
     g = model.p.older_growth_rate
-    size = model.initial_residents * (1.0 + g) ** (model.steps / WEEKS_PER_YEAR)
-    return max(0.0, size * (model.reference_mortality + math.log1p(g)) / WEEKS_PER_YEAR)
+    return model.initial_residents * (1.0 + g) ** (model.steps / WEEKS_PER_YEAR)
 
 
 def arrive(model) -> None:
-    """New older residents (mostly people turning 65) move in at random cells and form
-    ties with neighbours."""
-    rng = model.streams.arrivals
-    n = int(rng.poisson(expected_arrivals(model)))
+    """New older residents (mostly people turning 65, some movers) arrive so that the
+    older population follows the scenario's growth path; they settle at random cells and
+    form ties with neighbours.
+
+    The k-th arrival of the run has the same age, home and family under every strategy
+    (counter-based draws), so strategies share their population shocks.
+    """
+    shortfall = max(0.0, target_population(model) - model.residents.count)
+    draw = model.streams.exogenous_uniform("arrival_round", np.array([0]), model.steps)[0]
+    n = int(math.floor(shortfall + draw))  # stochastic rounding
     model.week.arrivals = n
     if n == 0:
         return
-    ages = 65.0 + np.minimum(rng.exponential(model.p.arrival_mean_years_over_65, n), 35.0)
-    slots = model.add_residents(**world.new_residents(model, n, ages, rng))
+    numbers = np.arange(model.arrivals_so_far, model.arrivals_so_far + n)
+    model.arrivals_so_far += n
+    columns = world.arrival_columns(model, numbers)
+    slots = model.add_residents(**columns)
     world.assign_nearest_business(model, slots)
     tie_arrivals(model, slots)
 
@@ -60,28 +62,16 @@ def tie_arrivals(model, slots: np.ndarray) -> None:
     """Each arrival knows up to ``local_ties`` residents living within ``tie_radius``."""
     p, r = model.p, model.residents
     rng = model.streams.decisions
-    radius = p.tie_radius
-    width, height = model.grid.dimensions
+    newcomer = np.zeros(r.n_slots, dtype=bool)
+    newcomer[slots] = True
     new_a, new_b = [], []
-    newcomers = set(int(s) for s in slots)
     for slot in slots:
-        x, y = int(r.x[slot]), int(r.y[slot])
-        near = [
-            agent.slot
-            for i in range(max(0, x - radius), min(width, x + radius + 1))
-            for j in range(max(0, y - radius), min(height, y + radius + 1))
-            for agent in model.grid[(i, j)].agents
-            if getattr(agent, "slot", None) is not None
-            and type(agent).__name__ == "Resident"
-            and agent.slot not in newcomers
-        ]
-        if not near:
-            continue
-        chosen = rng.choice(near, size=min(p.local_ties, len(near)), replace=False)
-        new_a.extend([slot] * len(chosen))
-        new_b.extend(chosen)
+        near = world.residents_near(model, r.x[slot], r.y[slot], p.tie_radius)
+        near = near[~newcomer[near]]
+        if near.size:
+            chosen = rng.choice(near, size=min(p.local_ties, len(near)), replace=False)
+            new_a.extend([int(slot)] * len(chosen))
+            new_b.extend(chosen)
     model.ties.add_resident_ties(new_a, new_b, distinct=True)
     degree = model.ties.resident_degree(r.n_slots)
-    from agents.resident import connection_target
-
     r.connection[slots] = connection_target(degree[slots], False, False, p)

@@ -20,8 +20,8 @@ def run(model) -> None:
     seeking = residents_seeking_help(model)
     if seeking.size == 0:
         return
-    broker_matches(model, seeking)
-    seeking = residents_seeking_help(model)
+    matched = broker_matches(model, seeking)
+    seeking = seeking[~np.isin(seeking, matched)]
     if seeking.size:
         discover_matches(model, seeking)
 
@@ -46,8 +46,9 @@ def residents_seeking_help(model) -> np.ndarray:
     paired[pairs.res[pairs.live]] = True
     gap = r.need_low[live] - r.fam_low[live]
     seeking = live[(gap > 1e-9) & ~paired[live]]
-    order = np.lexsort((r.person_id[seeking], -gap[np.searchsorted(live, seeking)],
-                        -r.level[seeking]))
+    order = np.lexsort(
+        (r.person_id[seeking], -gap[np.searchsorted(live, seeking)], -r.level[seeking])
+    )
     return seeking[order]
 
 
@@ -58,13 +59,17 @@ def volunteers_with_room(model) -> np.ndarray:
     return live[v.matches[live] < model.p.max_matches]
 
 
-def broker_matches(model, seeking: np.ndarray) -> None:
+def broker_matches(model, seeking: np.ndarray) -> np.ndarray:
     """Coordinators broker up to ``broker_capacity`` matches, split over hubs by where
-    the volunteers are; neediest residents first, nearest volunteer with room."""
+    the volunteers are; neediest residents first, nearest volunteer with room.
+
+    Returns:
+        The residents matched.
+    """
     c = model.council
     capacity = int(c.broker_capacity)
     if capacity <= 0:
-        return
+        return np.zeros(0, dtype=np.int64)
     r, v, p = model.residents, model.volunteers, model.p
     quota = np.floor(capacity * c.hub_share + 1e-9).astype(int)
     quota[: capacity - quota.sum()] += 1  # hand out the remainder, lowest hub first
@@ -82,8 +87,10 @@ def broker_matches(model, seeking: np.ndarray) -> None:
         )
         made_v.extend(vs)
         made_r.extend(rs)
-    model.add_pairings(np.array(made_v, dtype=np.int64), np.array(made_r, dtype=np.int64), True)
+    matched = np.array(made_r, dtype=np.int64)
+    model.add_pairings(np.array(made_v, dtype=np.int64), matched, True)
     model.week.matches_brokered = len(made_v)
+    return matched
 
 
 def _greedy_nearest(model, residents, volunteers, limit, radius):
@@ -130,10 +137,11 @@ def discover_matches(model, seeking: np.ndarray) -> None:
         np.stack([v.x[looking], v.y[looking]], axis=1), r=p.discovery_radius + 0.5
     )
     taken = np.zeros(r.n_slots, dtype=bool)
+    reachable = model.ties.residents_reachable(looking, r.n_slots)
     made_v, made_r = [], []
     for vol, near in zip(looking, near_lists, strict=True):
         candidates = seeking[np.asarray(near, dtype=np.int64)]
-        through_ties = model.ties.residents_reachable(int(vol), r.n_slots)
+        through_ties = reachable[int(vol)]
         if through_ties.size:
             close = (np.abs(r.x[through_ties] - v.x[vol]) <= p.travel_radius) & (
                 np.abs(r.y[through_ties] - v.y[vol]) <= p.travel_radius
