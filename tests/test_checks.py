@@ -82,7 +82,7 @@ def test_family_giving_more_than_they_have_is_caught(monkeypatch):
 
 
 def test_volunteers_giving_more_than_capacity_is_caught(monkeypatch):
-    """"Double shifts": each volunteer offers twice their weekly capacity."""
+    """Double shifts: each volunteer offers twice their weekly capacity."""
     shipped = care_delivery.volunteer_visits
 
     def double_shifts(model):
