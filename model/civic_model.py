@@ -254,7 +254,9 @@ class CivicModel(Model):
         r = self.residents
         as_volunteers = r.volunteer[slots]
         self.remove_volunteers(as_volunteers[as_volunteers >= 0])
-        self.end_pairings(np.isin(self.pairs.res, slots) & self.pairs.alive)
+        dying = np.zeros(r.n_slots, dtype=bool)
+        dying[slots] = True
+        self.end_pairings(dying[self.pairs.res] & self.pairs.alive)
         self.ties.drop_residents(slots)
         for agent in r.agent[slots]:
             agent.remove()
@@ -278,7 +280,9 @@ class CivicModel(Model):
         if slots.size == 0:
             return
         v = self.volunteers
-        self.end_pairings(np.isin(self.pairs.vol, slots) & self.pairs.alive)
+        leaving = np.zeros(v.n_slots, dtype=bool)
+        leaving[slots] = True
+        self.end_pairings(leaving[self.pairs.vol] & self.pairs.alive)
         self.ties.drop_volunteers(slots)
         as_resident = v.resident_slot[slots]
         self.residents.volunteer[as_resident[as_resident >= 0]] = -1

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import ndimage
+from scipy import ndimage, special
 
 
 def grid_size(p) -> tuple[int, int]:
@@ -42,7 +42,7 @@ def civic_potential_layer(shape, mean, spread, patchiness, rng) -> np.ndarray:
     sd = noise.std()
     z = (noise - noise.mean()) / sd if sd > 0 else np.zeros(shape)
     logit_sd = spread / (mean * (1.0 - mean))
-    field = 1.0 / (1.0 + np.exp(-(math.log(mean / (1.0 - mean)) + logit_sd * z)))
+    field = special.expit(math.log(mean / (1.0 - mean)) + logit_sd * z)
     field *= mean / field.mean()
     return np.clip(field, 0.0, 1.0)
 

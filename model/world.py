@@ -178,8 +178,10 @@ def assign_nearest_business(model, slots: np.ndarray) -> None:
     if b.count == 0 or len(slots) == 0:
         return
     r = model.residents
-    live = b.live
-    tree = cKDTree(np.stack([b.x[live], b.y[live]], axis=1))
+    if getattr(model, "_business_tree", None) is None:
+        live = b.live
+        model._business_tree = (cKDTree(np.stack([b.x[live], b.y[live]], axis=1)), live)
+    tree, live = model._business_tree
     dist, idx = tree.query(
         np.stack([r.x[slots], r.y[slots]], axis=1),
         k=1,

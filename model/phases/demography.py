@@ -73,5 +73,5 @@ def tie_arrivals(model, slots: np.ndarray) -> None:
             new_a.extend([int(slot)] * len(chosen))
             new_b.extend(chosen)
     model.ties.add_resident_ties(new_a, new_b, distinct=True)
-    degree = model.ties.resident_degree(r.n_slots)
-    r.connection[slots] = connection_target(degree[slots], False, False, p)
+    degree = np.bincount(np.asarray(new_a, dtype=np.int64), minlength=r.n_slots)[slots]
+    r.connection[slots] = connection_target(degree, False, False, p)
