@@ -74,16 +74,17 @@ CSS = """
 .civic-counter.unmet { border-left-color: #C0002A; }
 .civic-counter.vol { border-left-color: #009E73; }
 .civic-counter.spend { border-left-color: #6a3d9a; }
-.civic-charts { display: grid; grid-template-columns: repeat(2, minmax(280px, 1fr));
+.civic-charts { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr));
   gap: 10px 18px; }
-.civic-two { display: grid; grid-template-columns: repeat(2, minmax(300px, 1fr)); gap: 18px; }
 .civic-help { font-size: 15px; color: #444; margin: 2px 0 10px 0; }
 .civic-run-buttons .v-btn { font-size: 17px !important; margin-right: 8px; }
 .civic-legend { display: flex; flex-wrap: wrap; gap: 2px 18px; font-size: 15px; }
 .civic-legend-item { display: inline-flex; align-items: center; gap: 4px; }
-.civic-three { display: grid; grid-template-columns: repeat(3, minmax(260px, 1fr));
+.civic-three { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr));
   gap: 14px; }
-.civic-small-counters { font-size: 16px; margin: 2px 0 4px 0; color: #222; }
+.civic-small-counters { font-size: 16px; margin: 2px 0 4px 0; color: #222;
+  min-height: 3.1em; }
+.civic-background-row { flex-wrap: wrap; }
 .civic-small-counters b { font-size: 19px; }
 .civic-info { max-width: 980px; font-size: 18px; }
 .civic-info h2 { margin-top: 18px; }
@@ -106,6 +107,34 @@ def step_models(models, weeks: int = 1) -> None:
     for _ in range(weeks):
         for model in models:
             model.step()
+
+
+def session_context():
+    """The Solara kernel context of this browser session (None outside a server)."""
+    try:
+        from solara.server import kernel_context
+
+        return kernel_context.get_current_context()
+    except Exception:  # noqa: BLE001 - not running under a Solara server (tests, scripts)
+        return None
+
+
+def session_connected(context) -> bool:
+    """Whether a browser page is still connected to this session.
+
+    Play stops when the last page has gone (a closed tab or a dropped connection), so a
+    forgotten session never keeps stepping in the background of the facilitator's laptop.
+    """
+    if context is None:
+        return True
+    try:
+        from solara.server.kernel_context import PageStatus
+
+        if context.closed_event.is_set():
+            return False
+        return PageStatus.CONNECTED in context.page_status.values()
+    except Exception:  # noqa: BLE001 - a Solara internals change must not stop the page
+        return True
 
 
 def titles(options) -> dict[str, str]:
@@ -176,7 +205,7 @@ def RunButtons(
 @solara.component
 def BackgroundSwitch(background: solara.Reactive[str]):
     """Choose the map's background layer: civic potential or unmet need by area."""
-    with solara.Row(style={"align-items": "center"}):
+    with solara.Row(style={"align-items": "center"}, classes=["civic-background-row"]):
         solara.Text("Map background:", style={"font-size": "16px"})
         solara.ToggleButtonsSingle(
             value=background,
@@ -485,6 +514,7 @@ def Page():
     )
     current = solara.use_ref({})
     current.current = {"main": (model,), "pair": pair}
+    context = solara.use_memo(session_context, [])
 
     def stop():
         playing.set(False)
@@ -512,6 +542,9 @@ def Page():
         """Step the playing view frame by frame until paused (runs in its own thread)."""
         try:
             while not cancel.is_set():
+                if not session_connected(context):
+                    stop()
+                    return
                 if playing.value:
                     which, weeks = "main", weeks_per_frame.value
                 elif pair_playing.value:
