@@ -150,9 +150,12 @@ def Svg(svg: str, classes: list[str] | None = None):
 
 
 @solara.component
-def Counters(model: CivicModel, version: int):
-    """Week, year, residents with unmet need, volunteers and this week's spend."""
-    c = views.counters(model)
+def Counters(c: dict):
+    """Week, year, residents with unmet need, volunteers and this week's spend.
+
+    Args:
+        c: From ``views.counters(model)``.
+    """
     unmet = views.format_count(c["residents_with_unmet_need"])
     share = c["share_with_unmet_need"]
     unmet_of = f" of {c['residents']:,}" if share is not None else ""
@@ -215,9 +218,8 @@ def BackgroundSwitch(background: solara.Reactive[str]):
 
 
 @solara.component
-def MapPanel(model: CivicModel, version: int, background: solara.Reactive[str], title: str):
+def MapPanel(view: views.NeighbourhoodView, background: solara.Reactive[str], title: str):
     """Show the neighbourhood map with its background switch and legend."""
-    view = views.neighbourhood(model, background.value)
     with solara.Column(gap="4px"):
         BackgroundSwitch(background)
         Svg(views.svg_neighbourhood(view, title))
@@ -316,23 +318,30 @@ def SettingsPanel(settings: dict, on_change, error: str | None):
 
 # --- the tabs ---------------------------------------------------------------------------
 @solara.component
-def WorkshopTab(model, version, background, controls):
-    """One neighbourhood, one strategy: counters, map and the live charts."""
+def WorkshopTab(model, lock, version, background, controls):
+    """One neighbourhood, one strategy: counters, map and the live charts.
+
+    The model is read under the session's lock, so a redraw never sees a week half done
+    by the Play thread.
+    """
     strategy = titles(views.strategy_options()).get(model.p.strategy, model.p.strategy)
     scenario = titles(views.scenario_options()).get(model.p.scenario, model.p.scenario)
+    with lock:
+        counters = views.counters(model)
+        view = views.neighbourhood(model, background.value)
+        charts = views.svg_charts(model.metrics_frame())
     controls()
-    Counters(model, version)
+    Counters(counters)
     with solara.Columns([4, 6], gutters_dense=True):
-        MapPanel(model, version, background, f"{strategy} · {scenario}")
+        MapPanel(view, background, f"{strategy} · {scenario}")
         with solara.Div(classes=["civic-charts"]):
-            for svg in views.svg_charts(model.metrics_frame()):
+            for svg in charts:
                 Svg(svg)
 
 
 @solara.component
-def SmallCounters(model: CivicModel, version: int, side: str):
-    """One line of counters above a side-by-side map."""
-    c = views.counters(model)
+def SmallCounters(c: dict, side: str):
+    """One line of counters above a side-by-side map (``c`` from ``views.counters``)."""
     unmet = views.format_count(c["residents_with_unmet_need"])
     text = (
         f'<span class="civic-week">Week <b>{c["week"]}</b></span> · '
@@ -344,7 +353,7 @@ def SmallCounters(model: CivicModel, version: int, side: str):
 
 
 @solara.component
-def SideBySideTab(pair, version, background, strategies, on_strategies, controls):
+def SideBySideTab(pair, lock, version, background, strategies, on_strategies, controls):
     """Two strategies on one seed and preset, in lockstep, with a shared chart."""
     options = views.strategy_options()
     names = titles(options)
@@ -376,16 +385,15 @@ def SideBySideTab(pair, version, background, strategies, on_strategies, controls
         BackgroundSwitch(background)
     controls()
     labels = [f"{'AB'[i]}: {names.get(m.p.strategy, m.p.strategy)}" for i, m in enumerate(pair)]
-    with solara.Div(classes=["civic-three"]):
-        for side, model in enumerate(pair):
-            with solara.Column(gap="0px", classes=[f"civic-side-{'ab'[side]}-panel"]):
-                SmallCounters(model, version, f"civic-side-{'ab'[side]}-counters")
-                Svg(
-                    views.svg_neighbourhood(
-                        views.neighbourhood(model, background.value), labels[side]
-                    )
-                )
+    with lock:
+        counters = [views.counters(m) for m in pair]
+        maps = [views.neighbourhood(m, background.value) for m in pair]
         frames = {label: m.metrics_frame() for label, m in zip(labels, pair, strict=True)}
+    with solara.Div(classes=["civic-three"]):
+        for side in range(len(pair)):
+            with solara.Column(gap="0px", classes=[f"civic-side-{'ab'[side]}-panel"]):
+                SmallCounters(counters[side], f"civic-side-{'ab'[side]}-counters")
+                Svg(views.svg_neighbourhood(maps[side], labels[side]))
         with solara.Column(gap="6px"):
             for column, title, ylabel in views.COMPARISON_PANELS:
                 Svg(views.svg_comparison(frames, column, title, ylabel))
@@ -605,11 +613,12 @@ def Page():
         SettingsPanel(settings.value, change_settings, error.value)
     with solara.lab.Tabs(value=tab.value, on_value=change_tab, lazy=True):
         with solara.lab.Tab("Workshop", classes=["civic-tab-workshop"]):
-            WorkshopTab(model, version.value, background, main_controls)
+            WorkshopTab(model, lock, version.value, background, main_controls)
         with solara.lab.Tab("Side by side", classes=["civic-tab-pair"]):
             if pair:
                 SideBySideTab(
                     pair,
+                    lock,
                     version.value,
                     pair_background,
                     strategies.value,

@@ -57,7 +57,6 @@ def server():
     port = _free_port()
     solara = Path(sys.executable).with_name("solara")
     env = {**os.environ, "SOLARA_ASSETS_CDN": "http://127.0.0.1:9/"}
-    log = (SHOTS / "solara-server.log") if SHOTS.exists() else None
     SHOTS.mkdir(exist_ok=True)
     log = open(SHOTS / "solara-server.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
