@@ -272,7 +272,10 @@ def cmd_sweep(args) -> int:
 
     try:
         spec = load_spec(args.spec)
-        load_plugins(spec.plugins)
+        try:
+            load_plugins(spec.plugins)
+        except ValueError as exc:
+            raise SpecError(f"spec.plugins: {exc}") from None
         check_values(spec)
     except (SpecError, ValueError) as exc:
         raise UsageError(str(exc)) from None
