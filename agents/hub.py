@@ -1,4 +1,4 @@
-"""Council hubs: the weekly budget and how eligibility adapts to it (ODD 5 and 7.3)."""
+"""Council hubs: the weekly budget and how eligibility adapts to it (ODD 7.3)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def weekly_budget(week, initial_residents, p):
 
 
 def adapt_eligibility(council, money, p):
-    """Lowest need level that the money for paid care can serve (ODD 5, "reprioritise").
+    """Lowest need level that the money for paid care can serve (ODD 7.3, "reprioritise").
 
     Start at ``eligibility_threshold`` (substantial by default) and tighten one level at a
     time, up to critical (4), while the cost of the personal care still missing at or

@@ -50,7 +50,7 @@ def quits(energy, attrition_draw, p):
 
 
 def recruitment_probability(civic_potential, nearby_volunteers, outreach, business_scheme, p):
-    """Weekly chance that one potential volunteer in an area starts volunteering (ODD 7.5).
+    """Weekly chance that one potential volunteer in an area starts volunteering (ODD 7.6).
 
     ``recruitment_rate * civic_potential * (1 + contagion_strength * nearby active
     volunteers) * outreach * business_scheme``, capped at 1. ``outreach`` and

@@ -18,6 +18,7 @@ from mesa import DataCollector, Model
 from mesa.discrete_space import OrthogonalMooreGrid, PropertyLayer
 
 from agents import Business, Hub, Resident, Volunteer
+from agents.resident import family_care, need_hours
 from model import metrics, world
 from model.checks import check_invariants
 from model.parameters import Parameters
@@ -56,7 +57,7 @@ RESIDENT_COLUMNS = {
     "family_hours": (np.float64, 0.0),
     "connection": (np.float64, 0.0),
     "recent_unmet": (np.float64, 0.0),
-    "low_support": (np.float64, 0.0),
+    "low_support": (np.float64, 1.0),
     "fully_supported": (bool, False),
     "waiting": (np.int32, 0),
     "has_package": (bool, False),
@@ -243,6 +244,9 @@ class CivicModel(Model):
         slots = self.residents.add(n, person_id=ids, **columns)
         r = self.residents
         self.cell_index.add(slots, r.x[slots], r.y[slots])
+        _personal, low = need_hours(r.level[slots], self.p)
+        _fam_personal, fam_low = family_care(_personal, low, r.family_hours[slots])
+        r.low_support[slots] = np.divide(fam_low, low, out=np.ones_like(low), where=low > 0)
         for slot in slots:
             r.agent[slot] = Resident(self, slot, self.grid[(int(r.x[slot]), int(r.y[slot]))])
         return slots
@@ -280,6 +284,7 @@ class CivicModel(Model):
         if slots.size == 0:
             return
         v = self.volunteers
+        self.week.quits += int(slots.size)
         leaving = np.zeros(v.n_slots, dtype=bool)
         leaving[slots] = True
         self.end_pairings(leaving[self.pairs.vol] & self.pairs.alive)

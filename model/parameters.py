@@ -413,7 +413,7 @@ class Parameters:
         group="council",
     )
     outreach_half_effect_spend: float = _p(
-        2.0,
+        20.0,
         "Outreach spend per older resident a year that gives half the full effect",
         lo=0.01,
         hi=1000.0,
@@ -547,7 +547,7 @@ class Parameters:
         0.2, "Civic energy below which a volunteer quits", lo=0.0, hi=1.0, group="volunteers"
     )
     baseline_attrition: float = _p(
-        0.12,
+        0.13,
         "Yearly chance of quitting for life reasons (moves, jobs, health)",
         lo=0.0,
         hi=1.0,
@@ -608,7 +608,7 @@ class Parameters:
         0.2, "Connection an isolated resident tends to", lo=0.0, hi=1.0, group="ties"
     )
     connection_per_tie: float = _p(
-        0.1,
+        0.04,
         "Connection added per live tie (up to connection_tie_cap)",
         lo=0.0,
         hi=1.0,
@@ -632,7 +632,7 @@ class Parameters:
         group="ties",
     )
     lonely_threshold: float = _p(
-        0.35,
+        0.3,
         "Connection below which a resident counts as lonely",
         lo=0.0,
         hi=1.0,

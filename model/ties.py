@@ -59,11 +59,25 @@ class TieNetwork:
         hi = np.concatenate([self.rr_b, np.maximum(a[keep], b[keep])])
         self.rr_a, self.rr_b = (lo, hi) if distinct else _unique_pairs(lo, hi)
 
-    def add_volunteer_ties(self, v, r) -> None:
-        """Add volunteer-resident ties (duplicates are ignored)."""
-        v = np.concatenate([self.vr_v, np.atleast_1d(np.asarray(v, dtype=np.int64))])
-        r = np.concatenate([self.vr_r, np.atleast_1d(np.asarray(r, dtype=np.int64))])
-        self.vr_v, self.vr_r = _unique_pairs(v, r)
+    def add_volunteer_ties(self, v, r, *, distinct: bool = False) -> None:
+        """Add volunteer-resident ties (duplicates are ignored).
+
+        Args:
+            v: Volunteer slots.
+            r: Resident slots.
+            distinct: The caller guarantees the ties are new and distinct (e.g. a new
+                volunteer's first ties), which skips the duplicate check.
+        """
+        v = np.atleast_1d(np.asarray(v, dtype=np.int64))
+        r = np.atleast_1d(np.asarray(r, dtype=np.int64))
+        if v.size == 0:
+            return
+        if not distinct:
+            v, r = _unique_pairs(v, r)
+            new = ~np.isin((v << 32) | r, (self.vr_v << 32) | self.vr_r)
+            v, r = v[new], r[new]
+        self.vr_v = np.concatenate([self.vr_v, v])
+        self.vr_r = np.concatenate([self.vr_r, r])
 
     # --- removal ----------------------------------------------------------------------
     def drop_residents(self, slots) -> None:

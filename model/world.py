@@ -172,14 +172,18 @@ def _businesses(model, rng) -> None:
 
 
 def assign_nearest_business(model, slots: np.ndarray) -> None:
-    """Each resident's nearest business within ``activity_radius`` (or -1): where they
-    would go to a hosted activity. Businesses never move, so this is done once."""
+    """Each resident's nearest open business within ``activity_radius`` (or -1): where
+    they would go to a hosted activity. Done on arrival, and again for its regulars when
+    a venue shuts (the look-up tree is rebuilt only then)."""
     b = model.businesses
-    if b.count == 0 or len(slots) == 0:
+    if len(slots) == 0:
         return
     r = model.residents
     if getattr(model, "_business_tree", None) is None:
-        live = b.live
+        live = b.live[b.open[b.live]]
+        if live.size == 0:
+            r.near_business[slots] = -1
+            return
         model._business_tree = (cKDTree(np.stack([b.x[live], b.y[live]], axis=1)), live)
     tree, live = model._business_tree
     dist, idx = tree.query(
@@ -272,7 +276,7 @@ def tie_new_volunteers(model, vol_slots: np.ndarray, rng, k: int = 2) -> None:
             chosen = rng.choice(near, size=min(k, len(near)), replace=False)
             vols.extend([int(slot)] * len(chosen))
             res.extend(chosen)
-    model.ties.add_volunteer_ties(vols, res)
+    model.ties.add_volunteer_ties(vols, res, distinct=True)
 
 
 def nearby_volunteer_counts(model) -> np.ndarray:

@@ -56,8 +56,8 @@ def staff_volunteering(model) -> None:
 def closures(model) -> None:
     """Open businesses close with the weekly closure chance, plus, in the shock year, an
     extra share (both exogenous draws). A closure may become a community-owned asset
-    where civic energy is high; otherwise it stays closed and its employee volunteers
-    stop."""
+    where civic energy is high; otherwise it stays closed and its regulars look for the
+    next venue. Either way its employee volunteers stop (an asset is run by volunteers)."""
     b, p, week = model.businesses, model.p, model.steps
     live = b.live
     candidates = live[b.open[live] & ~b.community_owned[live]]
@@ -81,6 +81,11 @@ def closures(model) -> None:
     b.open[shut] = False
     b.hosts[shut] = False
     b.engagement[shut] = 0.0
+    if shut.size:
+        r = model.residents
+        regulars = r.live[np.isin(r.near_business[r.live], shut)]
+        model._business_tree = None
+        world.assign_nearest_business(model, regulars)
     v = model.volunteers
     staff = v.live[np.isin(v.employer[v.live], closed)]
     model.remove_volunteers(staff)

@@ -44,9 +44,7 @@ def quit_volunteering(model) -> None:
     leaving = quits(v.energy[live], draw, p)
     as_resident = v.resident_slot[live]
     now_in_need = (as_resident >= 0) & (r.level[np.maximum(as_resident, 0)] > 0)
-    gone = live[leaving | now_in_need]
-    model.remove_volunteers(gone)
-    model.week.quits = int(gone.size)
+    model.remove_volunteers(live[leaving | now_in_need])
 
 
 def recruit_neighbours(model) -> None:

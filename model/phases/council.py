@@ -1,4 +1,4 @@
-"""Phase 3, council strategy: the hub spends this week's budget (ODD 5 and 7.3)."""
+"""Phase 3, council strategy: the hub spends this week's budget (ODD 7.3)."""
 
 from __future__ import annotations
 
@@ -103,7 +103,8 @@ def buy_paid_care(model, money: float, floor: int) -> None:
 
     Eligible: need level at least ``floor`` and personal care still missing after family.
     Order: residents who already have a care package, then the neediest, then the
-    longest waiting (then the lowest person number, for determinism). Each gets the hours
+    longest waiting (weeks eligible but not fully served; then the lowest person number,
+    for determinism). Each gets the hours
     they lack until the money runs out.
     """
     p, r, w = model.p, model.residents, model.week
@@ -129,7 +130,7 @@ def buy_paid_care(model, money: float, floor: int) -> None:
     paid[order] = given
     r.paid_personal[live] = paid
     r.has_package[live] = paid > 0
-    still_missing = (gap - paid) > 1e-9
-    r.waiting[live] = np.where(still_missing, r.waiting[live] + 1, 0)
+    still_waiting = eligible & ((gap - paid) > 1e-9)
+    r.waiting[live] = np.where(still_waiting, r.waiting[live] + 1, 0)
     w.paid_hours = float(paid.sum())
     w.spend_paid_care = w.paid_hours * p.care_hour_price

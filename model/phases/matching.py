@@ -53,10 +53,13 @@ def residents_seeking_help(model) -> np.ndarray:
 
 
 def volunteers_with_room(model) -> np.ndarray:
-    """Volunteers who can take another match (fewer than ``max_matches``)."""
-    v = model.volunteers
+    """Volunteers who can take another match (fewer than ``max_matches``), leaving out
+    older-resident volunteers who now need care themselves (they stop this week)."""
+    v, r = model.volunteers, model.residents
     live = v.live
-    return live[v.matches[live] < model.p.max_matches]
+    own = v.resident_slot[live]
+    in_need = (own >= 0) & (r.level[np.maximum(own, 0)] > 0)
+    return live[(v.matches[live] < model.p.max_matches) & ~in_need]
 
 
 def broker_matches(model, seeking: np.ndarray) -> np.ndarray:
@@ -94,7 +97,13 @@ def broker_matches(model, seeking: np.ndarray) -> np.ndarray:
 
 
 def _greedy_nearest(model, residents, volunteers, limit, radius):
-    """Greedy assignment: each resident in order takes the nearest volunteer with room."""
+    """Match residents (neediest first) to nearby volunteers with room, in rounds.
+
+    In round k every resident still unmatched asks their k-th nearest volunteer (of the
+    8 nearest within ``radius``); each volunteer accepts the neediest askers up to their
+    room. So the neediest get their nearest volunteer and nobody takes a volunteer a
+    needier resident asked for in the same round. At most ``limit`` matches.
+    """
     r, v, p = model.residents, model.volunteers, model.p
     k = min(8, volunteers.size)
     tree = cKDTree(np.stack([v.x[volunteers], v.y[volunteers]], axis=1))
@@ -103,20 +112,23 @@ def _greedy_nearest(model, residents, volunteers, limit, radius):
     )
     dist = dist.reshape(residents.size, k)
     idx = idx.reshape(residents.size, k)
-    room = (p.max_matches - v.matches[volunteers]).astype(int)
-    made_v, made_r = [], []
-    for i, resident in enumerate(residents):
-        if len(made_v) >= limit:
-            break
-        for d, j in zip(dist[i], idx[i], strict=True):
-            if not np.isfinite(d):
-                break
-            if room[j] > 0:
-                room[j] -= 1
-                made_v.append(int(volunteers[j]))
-                made_r.append(int(resident))
-                break
-    return made_v, made_r
+    room = (p.max_matches - v.matches[volunteers]).astype(np.int64)
+    matched_to = np.full(residents.size, -1, dtype=np.int64)
+    for rank in range(k):
+        asking = np.flatnonzero((matched_to < 0) & np.isfinite(dist[:, rank]))
+        if asking.size == 0:
+            continue
+        wanted = idx[asking, rank]
+        asking, wanted = asking[room[wanted] > 0], wanted[room[wanted] > 0]
+        # askers are in need order already; keep each volunteer's first `room` askers
+        order = np.argsort(wanted, kind="stable")
+        asking, wanted = asking[order], wanted[order]
+        first = np.searchsorted(wanted, wanted, side="left")
+        accept = (np.arange(wanted.size) - first) < room[wanted]
+        matched_to[asking[accept]] = wanted[accept]
+        room -= np.bincount(wanted[accept], minlength=room.size)
+    chosen = np.flatnonzero(matched_to >= 0)[:limit]
+    return volunteers[matched_to[chosen]].tolist(), residents[chosen].tolist()
 
 
 def discover_matches(model, seeking: np.ndarray) -> None:

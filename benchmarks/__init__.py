@@ -1,0 +1,1 @@
+"""Speed and scale benchmarks (``make bench``): every ``bench_*.py`` module's ``main()``."""

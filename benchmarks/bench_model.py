@@ -1,0 +1,91 @@
+"""Model speed and scale: ward and borough runs against Mesa's own Schelling example.
+
+Each figure is the median of several runs, each in a fresh process (so peak memory is
+that run's own). Agent-steps count every Mesa agent in the model (residents, volunteers,
+businesses, hubs) at every step. Targets (issue 2): the ward run at least 10x Schelling's
+agent-steps per second; the borough run under 40 s and 2 GiB; time growing no faster
+than linearly with residents.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+
+WARD = {"residents": 5000, "steps": 520}
+BOROUGH = {"residents": 100_000, "steps": 520}
+REPEATS = {"ward": 5, "borough": 3, "schelling": 5, "scaling": 3}
+
+CHILD = r"""
+import json, resource, sys, time
+kind, residents, steps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+if kind == "schelling":
+    from mesa.examples.basic.schelling.model import Schelling
+    model = Schelling(width=50, height=50, density=0.8, seed=1)
+    agents = len(model.agents)
+    start = time.perf_counter()
+    for _ in range(steps):
+        model.step()
+    seconds = time.perf_counter() - start
+    agent_steps = agents * steps
+else:
+    from model.civic_model import CivicModel
+    model = CivicModel(strategy="facilitator", residents=residents, seed=1)
+    agent_steps = 0
+    start = time.perf_counter()
+    for _ in range(steps):
+        model.step()
+        agent_steps += len(model.agents)
+    seconds = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"seconds": seconds, "agent_steps": agent_steps, "peak_bytes": peak}))
+"""
+
+
+def measure(kind: str, residents: int, steps: int, repeats: int) -> dict:
+    """Median seconds, agent-steps per second and peak memory over ``repeats`` processes."""
+    runs = []
+    for _ in range(repeats):
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, kind, str(residents), str(steps)],
+            capture_output=True, text=True, check=True,
+        )
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    seconds = statistics.median(r["seconds"] for r in runs)
+    rate = statistics.median(r["agent_steps"] / r["seconds"] for r in runs)
+    peak = statistics.median(r["peak_bytes"] for r in runs)
+    return {"seconds": seconds, "rate": rate, "peak_gib": peak / 2**30,
+            "min": min(r["seconds"] for r in runs), "max": max(r["seconds"] for r in runs)}
+
+
+def main() -> None:
+    """Print the ward, borough, Schelling and scaling figures."""
+    schelling = measure("schelling", 0, 300, REPEATS["schelling"])
+    print(f"Mesa Schelling (50x50, density 0.8): {schelling['rate']:,.0f} agent-steps/s")
+    ward = measure("model", WARD["residents"], WARD["steps"], REPEATS["ward"])
+    ratio = ward["rate"] / schelling["rate"]
+    print(f"ward run (5,000 residents, 520 weeks, facilitator): {ward['seconds']:.2f} s median "
+          f"(min {ward['min']:.2f}, max {ward['max']:.2f}); {ward['rate']:,.0f} agent-steps/s; "
+          f"{ratio:.1f}x Schelling (target >= 10x) -> {'PASS' if ratio >= 10 else 'MISS'}")
+    sizes = (1000, 5000, 20000)
+    per_resident = []
+    for n in sizes:
+        fig = measure("model", n, 260, REPEATS["scaling"])
+        per_resident.append(fig["seconds"] / n * 1e6)
+        print(f"scaling: {n:>6,} residents x 260 weeks: {fig['seconds']:.2f} s "
+              f"({per_resident[-1]:.0f} us per resident)")
+    growth = per_resident[-1] / per_resident[1]
+    print(f"time per resident at 20,000 vs 5,000: {growth:.2f}x "
+          f"(<= 1.2 means no worse than linear) -> {'PASS' if growth <= 1.2 else 'MISS'}")
+    borough = measure("model", BOROUGH["residents"], BOROUGH["steps"], REPEATS["borough"])
+    ok = borough["seconds"] < 40 and borough["peak_gib"] < 2
+    print(f"borough run (100,000 residents, 520 weeks): {borough['seconds']:.1f} s median "
+          f"(min {borough['min']:.1f}, max {borough['max']:.1f}); peak memory "
+          f"{borough['peak_gib']:.2f} GiB (targets < 40 s, < 2 GiB) -> "
+          f"{'PASS' if ok else 'MISS'}")
+
+
+if __name__ == "__main__":
+    main()
