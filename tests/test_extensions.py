@@ -231,7 +231,7 @@ def test_cli_plugin_by_module_name_after_the_command_and_from_the_environment(
     assert "tiny_town" in by_env.stdout
 
 
-def test_cli_run_with_a_plugin_strategy_scenario_and_metric(registries, plugin_file, tmp_path):
+def test_cli_run_with_a_plugin_strategy_scenario_and_metric(plugin_file, tmp_path):
     out = tmp_path / "run.csv"
     done = civic_sim(
         "--plugin", plugin_file, "run", "--strategy", "outreach_only", "--scenario",
@@ -244,10 +244,24 @@ def test_cli_run_with_a_plugin_strategy_scenario_and_metric(registries, plugin_f
     assert len(frame) == 26
     assert frame["volunteers_per_100"].between(0, 100).all()
     assert (frame["spend_outreach"] > 0).all()
-    # the CLI ran exactly the model the Python API runs
-    plugins.load_plugins([str(plugin_file)])
-    same = CivicModel(strategy="outreach_only", scenario="tiny_town", residents=400, seed=7)
-    expected = same.run(26)
+    # the CLI ran exactly the model the Python API runs (in a fresh interpreter too, so
+    # both see the same code even if the source changed while the suite was running)
+    api = tmp_path / "api.csv"
+    script = (
+        "import sys; from model import CivicModel; from model.plugins import load_plugins; "
+        "load_plugins([sys.argv[1]]); "
+        "CivicModel(strategy='outreach_only', scenario='tiny_town', residents=400, seed=7)"
+        ".run(26).to_csv(sys.argv[2], index=False)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(plugin_file), str(api)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    expected = pd.read_csv(api)
     for column in ("unmet_hours", "active_volunteers", "volunteers_per_100", "spend_outreach"):
         np.testing.assert_allclose(frame[column], expected[column], rtol=1e-9)
 
