@@ -188,7 +188,7 @@ def test_a_failing_run_is_recorded_and_the_others_finish(tmp_path, how):
     assert "2 done now" in proc.stdout and "2 failed" in proc.stdout
     assert "failed runs:" in proc.stderr and "Traceback" not in proc.stderr
     runs = json.loads((out / "manifest.json").read_text())["runs"]
-    for run_id, run in runs.items():
+    for run in runs.values():
         if run["strategy"] == "flaky":
             assert run["status"] == "failed"
             assert "RuntimeError: flaky strategy broke in week 3" in run["traceback"]
