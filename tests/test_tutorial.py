@@ -120,6 +120,8 @@ def test_python_snippets_run_in_order(registries, capsys):
     assert "invariant 'no negative hours' broken in week 1 for resident #" in out
     assert "invariant: no negative hours | week: 1 | agent: resident #" in out
     assert re.search(r"loneliness 1\.0: 0\.\d+ a year", out)
+    assert "share_hosting" in out  # the small strategy and metric of section 5 ran
+    assert "grants_first" in strategies.strategy_names()  # until the fixture cleans up
     # the snippet put the shipped rule back
     from agents.resident import family_care
 
@@ -364,6 +366,8 @@ def test_no_pairing_is_longer_than_the_travel_radius_allows(registries):
 def test_no_rule_or_registry_leaked():
     """Runs last in this file: the tutorial's names are gone and the shipped rules are back."""
     assert "time_bank" not in strategies.strategy_names()
+    assert "grants_first" not in strategies.strategy_names()
+    assert "share_hosting" not in metrics.metric_names()
     assert "walking_distance" not in scenarios.scenario_names()
     assert "share_no_volunteer_tie" not in metrics.metric_names()
     assert need_dynamics.deterioration_probability.__module__ == "agents.resident"
