@@ -91,24 +91,27 @@ def gini(values: np.ndarray) -> float:
 
 # --- a snapshot of this week's hours, computed once per week and shared by all metrics ----
 class Snapshot:
-    """Per-resident hours of the current week, computed once and shared by the metrics."""
+    """Per-slot hours of the current week, computed once and shared by the metrics.
+
+    Arrays cover every slot; free slots hold no need and no care, so totals are those of
+    the live residents. Use ``live`` to select live residents where it matters.
+    """
 
     def __init__(self, model):
         r = model.residents
-        live = r.live
-        self.live = live
-        self.need_personal = r.need_personal[live]
-        self.need_low = r.need_low[live]
-        self.fam_personal = r.fam_personal[live]
-        self.fam_low = r.fam_low[live]
-        self.paid = r.paid_personal[live]
-        self.vol = r.vol_low[live]
-        self.biz = r.biz_low[live]
+        self.live = r.live
+        self.need_personal = r.need_personal
+        self.need_low = r.need_low
+        self.fam_personal = r.fam_personal
+        self.fam_low = r.fam_low
+        self.paid = r.paid_personal
+        self.vol = r.vol_low
+        self.biz = r.biz_low
         self.need = self.need_personal + self.need_low
         self.unmet_personal = np.maximum(self.need_personal - self.fam_personal - self.paid, 0.0)
         self.unmet_low = np.maximum(self.need_low - self.fam_low - self.vol - self.biz, 0.0)
         self.unmet = self.unmet_personal + self.unmet_low
-        self.level_counts = np.bincount(r.level[live], minlength=5)
+        self.level_counts = np.bincount(r.level[self.live], minlength=5)
 
 
 def snapshot(model) -> Snapshot:
@@ -122,18 +125,18 @@ def snapshot(model) -> Snapshot:
 
 
 def need_hours_of(model) -> np.ndarray:
-    """Hours needed this week, per live resident."""
+    """Hours needed this week, per slot (0 for free slots)."""
     return snapshot(model).need
 
 
 def met_hours_of(model) -> np.ndarray:
-    """Hours met this week by all sources, per live resident."""
+    """Hours met this week by all sources, per slot (0 for free slots)."""
     s = snapshot(model)
     return s.fam_personal + s.fam_low + s.paid + s.vol + s.biz
 
 
 def unmet_hours_of(model) -> np.ndarray:
-    """Hours needed but not met this week, per live resident."""
+    """Hours needed but not met this week, per slot (0 for free slots)."""
     return snapshot(model).unmet
 
 
@@ -304,7 +307,7 @@ def unmet_gini(model):
     width, _height = model.grid.dimensions
     blocks_x = -(-width // GINI_BLOCK)
     block = (r.x[live] // GINI_BLOCK) + blocks_x * (r.y[live] // GINI_BLOCK)
-    unmet = np.bincount(block, weights=unmet_hours_of(model))
+    unmet = np.bincount(block, weights=unmet_hours_of(model)[live])
     people = np.bincount(block)
     has = people > 0
     return gini(unmet[has] / people[has])

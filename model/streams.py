@@ -83,5 +83,5 @@ class RandomStreams:
         with np.errstate(over="ignore"):
             tag = np.uint64(PURPOSES[purpose]) * _GOLDEN + np.uint64(week) * _M2
             x = np.asarray(ids, dtype=np.uint64) * _GOLDEN + (tag ^ self._key)
-            x = _splitmix(_splitmix(x) ^ self._key)
+            x = _splitmix(x)
         return (x >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)

@@ -33,14 +33,34 @@ def _mask(slots, *edge_ends: np.ndarray) -> np.ndarray | None:
     return mask
 
 
+def _bump(counts: np.ndarray, index: np.ndarray, sign: int) -> np.ndarray:
+    """counts[index] += sign (repeats counted), growing ``counts`` if needed."""
+    if index.size == 0:
+        return counts
+    size = max(counts.size, int(index.max()) + 1)
+    if size > counts.size:
+        counts = np.concatenate([counts, np.zeros(size - counts.size, dtype=counts.dtype)])
+    return counts + sign * np.bincount(index, minlength=size)
+
+
+def _fit(counts: np.ndarray, capacity: int) -> np.ndarray:
+    """``counts`` cut or zero-padded to ``capacity``."""
+    if counts.size >= capacity:
+        return counts[:capacity]
+    return np.concatenate([counts, np.zeros(capacity - counts.size, dtype=counts.dtype)])
+
+
 class TieNetwork:
-    """Resident-resident and volunteer-resident ties."""
+    """Resident-resident and volunteer-resident ties, with each resident's tie counts
+    kept up to date as ties come and go (so no weekly recount over all edges)."""
 
     def __init__(self):
         self.rr_a = _EMPTY.copy()
         self.rr_b = _EMPTY.copy()
         self.vr_v = _EMPTY.copy()
         self.vr_r = _EMPTY.copy()
+        self._degree = np.zeros(0, dtype=np.int64)  # ties of each resident slot
+        self._known = np.zeros(0, dtype=np.int64)  # volunteers each resident slot knows
 
     # --- building ---------------------------------------------------------------------
     def add_resident_ties(self, a, b, *, distinct: bool = False) -> None:
@@ -55,9 +75,17 @@ class TieNetwork:
         a = np.atleast_1d(np.asarray(a, dtype=np.int64))
         b = np.atleast_1d(np.asarray(b, dtype=np.int64))
         keep = a != b
-        lo = np.concatenate([self.rr_a, np.minimum(a[keep], b[keep])])
-        hi = np.concatenate([self.rr_b, np.maximum(a[keep], b[keep])])
-        self.rr_a, self.rr_b = (lo, hi) if distinct else _unique_pairs(lo, hi)
+        lo, hi = np.minimum(a[keep], b[keep]), np.maximum(a[keep], b[keep])
+        if lo.size == 0:
+            return
+        if not distinct:
+            lo, hi = _unique_pairs(lo, hi)
+            new = ~np.isin((lo << 32) | hi, (self.rr_a << 32) | self.rr_b)
+            lo, hi = lo[new], hi[new]
+        self.rr_a = np.concatenate([self.rr_a, lo])
+        self.rr_b = np.concatenate([self.rr_b, hi])
+        self._degree = _bump(self._degree, lo, 1)
+        self._degree = _bump(self._degree, hi, 1)
 
     def add_volunteer_ties(self, v, r, *, distinct: bool = False) -> None:
         """Add volunteer-resident ties (duplicates are ignored).
@@ -78,6 +106,8 @@ class TieNetwork:
             v, r = v[new], r[new]
         self.vr_v = np.concatenate([self.vr_v, v])
         self.vr_r = np.concatenate([self.vr_r, r])
+        self._degree = _bump(self._degree, r, 1)
+        self._known = _bump(self._known, r, 1)
 
     # --- removal ----------------------------------------------------------------------
     def drop_residents(self, slots) -> None:
@@ -85,29 +115,33 @@ class TieNetwork:
         gone = _mask(slots, self.rr_a, self.rr_b, self.vr_r)
         if gone is None:
             return
-        keep = ~(gone[self.rr_a] | gone[self.rr_b])
-        self.rr_a, self.rr_b = self.rr_a[keep], self.rr_b[keep]
-        keep = ~gone[self.vr_r]
-        self.vr_v, self.vr_r = self.vr_v[keep], self.vr_r[keep]
+        drop = gone[self.rr_a] | gone[self.rr_b]
+        self._degree = _bump(self._degree, self.rr_a[drop], -1)
+        self._degree = _bump(self._degree, self.rr_b[drop], -1)
+        self.rr_a, self.rr_b = self.rr_a[~drop], self.rr_b[~drop]
+        drop = gone[self.vr_r]
+        self._degree = _bump(self._degree, self.vr_r[drop], -1)
+        self._known = _bump(self._known, self.vr_r[drop], -1)
+        self.vr_v, self.vr_r = self.vr_v[~drop], self.vr_r[~drop]
 
     def drop_volunteers(self, slots) -> None:
         """Drop every tie of these volunteers."""
         gone = _mask(slots, self.vr_v)
         if gone is None:
             return
-        keep = ~gone[self.vr_v]
-        self.vr_v, self.vr_r = self.vr_v[keep], self.vr_r[keep]
+        drop = gone[self.vr_v]
+        self._degree = _bump(self._degree, self.vr_r[drop], -1)
+        self._known = _bump(self._known, self.vr_r[drop], -1)
+        self.vr_v, self.vr_r = self.vr_v[~drop], self.vr_r[~drop]
 
     # --- queries ----------------------------------------------------------------------
     def resident_degree(self, capacity: int) -> np.ndarray:
         """Number of live ties of each resident slot (to residents and volunteers)."""
-        deg = np.bincount(self.rr_a, minlength=capacity)[:capacity]
-        deg = deg + np.bincount(self.rr_b, minlength=capacity)[:capacity]
-        return deg + np.bincount(self.vr_r, minlength=capacity)[:capacity]
+        return _fit(self._degree, capacity)
 
     def volunteers_known(self, capacity: int) -> np.ndarray:
         """Number of volunteers each resident slot is tied to."""
-        return np.bincount(self.vr_r, minlength=capacity)[:capacity]
+        return _fit(self._known, capacity)
 
     def residents_reachable(self, volunteers: np.ndarray, capacity: int) -> dict[int, np.ndarray]:
         """Residents each volunteer hears about through ties: the residents tied to the

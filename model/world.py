@@ -231,8 +231,7 @@ def _initial_volunteers(model, rng) -> None:
         tie_new_volunteers(model, model.volunteers.live, rng)
     b = model.businesses
     targets = employee_volunteer_target(b.engagement[b.live], p).astype(int)
-    for slot, target in zip(b.live, targets, strict=True):
-        add_employee_volunteers(model, slot, target, rng)
+    add_employee_volunteers(model, np.repeat(b.live, targets), rng)
 
 
 def draw_capacity(n: int, rng, p) -> np.ndarray:
@@ -242,22 +241,24 @@ def draw_capacity(n: int, rng, p) -> np.ndarray:
     return rng.lognormal(mu, sigma, n)
 
 
-def add_employee_volunteers(model, business_slot: int, n: int, rng) -> None:
-    """Add ``n`` employee volunteers of a business, living at its cell."""
-    if n <= 0:
+def add_employee_volunteers(model, employers: np.ndarray, rng) -> None:
+    """Add one employee volunteer for each business slot in ``employers`` (repeats allowed),
+    living at the business's cell."""
+    employers = np.asarray(employers, dtype=np.int64)
+    n = employers.size
+    if n == 0:
         return
     b, p = model.businesses, model.p
-    x = np.full(n, b.x[business_slot], dtype=np.int32)
-    y = np.full(n, b.y[business_slot], dtype=np.int32)
+    x, y = b.x[employers], b.y[employers]
     slots = model.add_volunteers(
         x=x,
         y=y,
         capacity=draw_capacity(n, rng, p),
         energy=rng.uniform(0.6, 1.0, n),
-        employer=business_slot,
+        employer=employers,
         hub=nearest_hub(x, y, model.hub_xy),
     )
-    b.employees[business_slot] += n
+    b.employees += np.bincount(employers, minlength=b.n_slots).astype(b.employees.dtype)
     tie_new_volunteers(model, slots, rng)
 
 

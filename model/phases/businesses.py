@@ -49,8 +49,7 @@ def staff_volunteering(model) -> None:
     running = live[b.open[live] & ~b.community_owned[live]]
     gap = employee_volunteer_target(b.engagement[running], p).astype(int) - b.employees[running]
     fill = (gap > 0) & (rng.random(running.size) < 0.1)
-    for slot in running[fill]:
-        world.add_employee_volunteers(model, int(slot), 1, rng)
+    world.add_employee_volunteers(model, running[fill], rng)
 
 
 def closures(model) -> None:

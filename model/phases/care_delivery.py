@@ -18,9 +18,8 @@ from model.space import count_grid
 def run(model) -> None:
     """Deliver volunteer and business support, then count unmet need and connection."""
     r = model.residents
-    live = r.live
-    r.vol_low[live] = 0.0
-    r.biz_low[live] = 0.0
+    r.vol_low[:] = 0.0
+    r.biz_low[:] = 0.0
     volunteer_visits(model)
     hosted_activities(model)
     record_outcomes(model)
@@ -63,24 +62,20 @@ def hosted_activities(model) -> None:
     the residents whose nearest business it is, loneliest first. Attendees gain company
     and, if they lack low-level support, up to ``activity_hours`` of it."""
     r, b, p = model.residents, model.businesses, model.p
-    live = r.live
-    r.attends[live] = False
-    b.attendees[b.live] = 0
-    near = r.near_business[live]
-    has = near >= 0
-    hosting = np.zeros(b.n_slots, dtype=bool)
-    hosting[b.live] = b.open[b.live] & b.hosts[b.live]
-    cand = live[has][hosting[near[has]]]
+    r.attends[:] = False
+    b.attendees[:] = 0
+    hosting = np.append(b.open & b.hosts & b.alive, False)  # index -1: no venue
+    cand = np.flatnonzero(hosting[r.near_business] & r.alive)
     if cand.size == 0 or p.activity_places == 0:
         return
     venue = r.near_business[cand]
-    order = np.lexsort((r.person_id[cand], r.connection[cand], venue))
+    # by venue, loneliest first (connection is in 0-1); stable sort keeps slot order on ties
+    order = np.argsort(venue * 2.0 + r.connection[cand], kind="stable")
     cand, venue = cand[order], venue[order]
     first = np.searchsorted(venue, venue, side="left")
-    place = np.arange(cand.size) - first
-    attendees = cand[place < p.activity_places]
+    attendees = cand[(np.arange(cand.size) - first) < p.activity_places]
     r.attends[attendees] = True
-    b.attendees[b.live] = np.bincount(r.near_business[attendees], minlength=b.n_slots)[b.live]
+    b.attendees[:] = np.bincount(r.near_business[attendees], minlength=b.n_slots)
     left = np.maximum(
         r.need_low[attendees] - r.fam_low[attendees] - r.vol_low[attendees] - r.biz_low[attendees],
         0.0,
@@ -91,27 +86,21 @@ def hosted_activities(model) -> None:
 def record_outcomes(model) -> None:
     """Unmet need, the running 'recent unmet share', the share of low-level need met
     (1 for residents with none: they lack nothing), and the weekly move of connection
-    towards its target."""
+    towards its target.
+
+    Computed over every slot at once: free slots hold no need and are reset when reused.
+    """
     r, p = model.residents, model.p
-    live = r.live
-    need = r.need_personal[live] + r.need_low[live]
-    met = (
-        r.fam_personal[live]
-        + r.paid_personal[live]
-        + r.fam_low[live]
-        + r.vol_low[live]
-        + r.biz_low[live]
-    )
+    need = r.need_personal + r.need_low
+    met = r.fam_personal + r.paid_personal + r.fam_low + r.vol_low + r.biz_low
     unmet = np.maximum(need - met, 0.0)
     share = np.divide(unmet, need, out=np.zeros_like(need), where=need > 0)
-    r.recent_unmet[live] += p.unmet_memory * (share - r.recent_unmet[live])
-    r.fully_supported[live] = unmet <= 1e-9
-    low_met = r.fam_low[live] + r.vol_low[live] + r.biz_low[live]
-    low_need = r.need_low[live]
-    r.low_support[live] = np.divide(
-        low_met, low_need, out=np.ones_like(low_need), where=low_need > 0
-    )
-    degree = model.ties.resident_degree(r.n_slots)[live]
-    target = connection_target(degree, r.visited[live], r.attends[live], p)
-    r.connection[live] = updated_connection(r.connection[live], target, p)
-    model.grid.unmet_need.data = count_grid(model.grid.dimensions, r.x[live], r.y[live], unmet)
+    r.recent_unmet += p.unmet_memory * (share - r.recent_unmet)
+    r.fully_supported[:] = unmet <= 1e-9
+    low_met = r.fam_low + r.vol_low + r.biz_low
+    np.divide(low_met, r.need_low, out=r.low_support, where=r.need_low > 0)
+    r.low_support[r.need_low <= 0] = 1.0
+    degree = model.ties.resident_degree(r.n_slots)
+    target = connection_target(degree, r.visited, r.attends, p)
+    r.connection[:] = updated_connection(r.connection, target, p)
+    model.grid.unmet_need.data = count_grid(model.grid.dimensions, r.x, r.y, unmet)

@@ -46,7 +46,7 @@ def run(model) -> None:
     gap = r.need_personal[live] - r.fam_personal[live]
     c.personal_gap_by_level = np.bincount(r.level[live], weights=gap, minlength=5)
     plan = model.strategy.plan(model, budget)
-    if plan.total > budget * (1 + 1e-9):
+    if plan.total > budget * (1 + 1e-9) + 1e-6:
         raise ValueError(
             f"strategy '{model.strategy.name}' planned GBP {plan.total:.2f}, more than the "
             f"budget of GBP {budget:.2f}"

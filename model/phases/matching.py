@@ -133,8 +133,9 @@ def _greedy_nearest(model, residents, volunteers, limit, radius):
 
 def discover_matches(model, seeking: np.ndarray) -> None:
     """Without brokerage: each volunteer with room, with weekly chance ``discovery_rate``,
-    finds the neediest resident still seeking help within ``discovery_radius`` or among
-    the residents they reach through ties (and living within ``travel_radius``)."""
+    finds the neediest resident still seeking help living within ``discovery_radius``
+    cells (a square) or among the residents they reach through ties (and living within
+    ``travel_radius``)."""
     r, v, p = model.residents, model.volunteers, model.p
     rng = model.streams.decisions
     free = volunteers_with_room(model)
@@ -144,15 +145,11 @@ def discover_matches(model, seeking: np.ndarray) -> None:
     looking = looking[rng.permutation(looking.size)]
     rank = np.full(r.n_slots, np.iinfo(np.int64).max, dtype=np.int64)
     rank[seeking] = np.arange(seeking.size)  # lower rank = needier
-    tree = cKDTree(np.stack([r.x[seeking], r.y[seeking]], axis=1))
-    near_lists = tree.query_ball_point(
-        np.stack([v.x[looking], v.y[looking]], axis=1), r=p.discovery_radius + 0.5
-    )
     taken = np.zeros(r.n_slots, dtype=bool)
     reachable = model.ties.residents_reachable(looking, r.n_slots)
     made_v, made_r = [], []
-    for vol, near in zip(looking, near_lists, strict=True):
-        candidates = seeking[np.asarray(near, dtype=np.int64)]
+    for vol in looking:
+        candidates = model.cell_index.near(int(v.x[vol]), int(v.y[vol]), p.discovery_radius)
         through_ties = reachable[int(vol)]
         if through_ties.size:
             close = (np.abs(r.x[through_ties] - v.x[vol]) <= p.travel_radius) & (

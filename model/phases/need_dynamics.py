@@ -37,8 +37,6 @@ def assess_needs(model) -> None:
     """This week's hours of personal care and low-level support needed, and what family
     carers give (they come first and depend on nothing the council does)."""
     r, p = model.residents, model.p
-    live = r.live
-    personal, low = need_hours(r.level[live], p)
-    r.need_personal[live] = personal
-    r.need_low[live] = low
-    r.fam_personal[live], r.fam_low[live] = family_care(personal, low, r.family_hours[live])
+    # every slot at once: a free slot has level 0, so no need and no family care
+    r.need_personal[:], r.need_low[:] = need_hours(r.level, p)
+    r.fam_personal[:], r.fam_low[:] = family_care(r.need_personal, r.need_low, r.family_hours)
