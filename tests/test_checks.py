@@ -13,11 +13,25 @@ import re
 import pytest
 
 from agents import resident
-from model import CivicModel
+from model import CivicModel, metrics, scenarios, strategies
 from model.checks import InvariantError, invariants
 from model.phases import care_delivery, need_dynamics
+from model.strategies import FacilitatorHub, SpendPlan, Strategy, register_strategy
 
 SMALL = {"residents": 600, "seed": 11}
+
+
+@pytest.fixture
+def registries():
+    """Restore the strategy, scenario and metric registries after the test."""
+    saved = [
+        (registry, dict(registry))
+        for registry in (strategies._STRATEGIES, scenarios._SCENARIOS, metrics._METRICS)
+    ]
+    yield
+    for registry, copy in saved:
+        registry.clear()
+        registry.update(copy)
 
 
 def run_until_error(model, weeks):
@@ -117,7 +131,42 @@ def test_without_check_mode_the_broken_rule_runs_silently(monkeypatch):
     assert (frame["met_hours_family"] < 0).all()  # nonsense, but no error
 
 
+def test_a_strategy_that_plans_to_overspend_is_stopped_by_name(registries):
+    @register_strategy
+    class Spendthrift(Strategy):
+        name = "spendthrift"
+
+        def plan(self, model, budget):
+            return SpendPlan(paid_care=budget, outreach=0.1 * budget)
+
+    with pytest.raises(ValueError, match="strategy 'spendthrift' planned GBP .* more than"):
+        CivicModel(strategy="spendthrift", residents=300, seed=1).run(1)
+
+
+def test_an_after_week_hook_that_bypasses_add_pairings_is_caught(registries):
+    """A student's time bank adds a pairing straight into the table, forgetting to count
+    it on the volunteer (``model.add_pairings`` would have)."""
+
+    @register_strategy
+    class CarelessBank(FacilitatorHub):
+        name = "careless_bank"
+
+        def after_week(self, model):
+            v, r = model.volunteers, model.residents
+            if model.steps == 3 and v.count and r.count:
+                model.pairs.add(1, vol=v.live[:1], res=r.live[:1], brokered=False)
+
+    err = run_until_error(CivicModel(strategy="careless_bank", check=True, **SMALL), 5)
+    assert err is not None
+    assert err.invariant == "pairings consistent"
+    assert err.week == 3
+    assert err.agent.startswith("volunteer slot")
+    assert err.values["pairings"] == err.values["matches"] + 1
+
+
 def test_monkeypatch_restored_the_shipped_rule():
     # runs after the tests above in file order; a leaked patch would fail here
     assert need_dynamics.family_care is resident.family_care
     assert care_delivery.volunteer_visits.__module__ == "model.phases.care_delivery"
+    assert "spendthrift" not in strategies.strategy_names()
+    assert "careless_bank" not in strategies.strategy_names()
