@@ -123,7 +123,11 @@ def plot_crossover(
     x = varied[0]
     second = varied[1] if len(varied) > 1 else None
     fig, axes = plt.subplots(
-        1, len(strategies), figsize=(5.5 * len(strategies), 4), squeeze=False, sharey=True
+        1,
+        len(strategies),
+        figsize=(max(8.0, 5.5 * len(strategies)), 4.2),
+        squeeze=False,
+        sharey=True,
     )
     for ax, strategy in zip(axes.flat, strategies, strict=True):
         g = rows[rows["strategy"] == strategy].sort_values(x)
@@ -146,7 +150,10 @@ def plot_crossover(
         ax.set_title(f"{strategy} minus {baseline}", fontsize=10)
         ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel("final-year unmet share difference")
-    fig.suptitle("Where does the strategy overtake the baseline? (below 0 = less unmet need)")
+    fig.suptitle(
+        f"Final-year unmet share minus {baseline}, paired, 95% CI (below 0: less need unmet)",
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
