@@ -52,14 +52,14 @@ def quits(energy, attrition_draw, p):
 def recruitment_probability(civic_potential, nearby_volunteers, outreach, business_scheme, p):
     """Weekly chance that one potential volunteer in an area starts volunteering (ODD 7.6).
 
-    ``recruitment_rate * civic_potential * (1 + contagion_strength * nearby active
-    volunteers) * outreach * business_scheme``, capped at 1. ``outreach`` and
-    ``business_scheme`` are multipliers (1 = no effect).
+    ``recruitment_rate * civic_potential * (1 + contagion_strength * min(nearby active
+    volunteers, contagion_cap)) * outreach * business_scheme``, capped at 1. ``outreach``
+    and ``business_scheme`` are multipliers (1 = no effect).
     """
     rate = (
         p.recruitment_rate
         * civic_potential
-        * (1.0 + p.contagion_strength * nearby_volunteers)
+        * (1.0 + p.contagion_strength * np.minimum(nearby_volunteers, p.contagion_cap))
         * outreach
         * business_scheme
     )

@@ -192,6 +192,9 @@ class CivicModel(Model):
         self.pairs = Population(PAIR_COLUMNS, capacity=max(64, params.residents // 8))
         self.ties = TieNetwork()
         self.cell_index = CellIndex(width, height)
+        #: active volunteers living in each cell: all of them, and working-age neighbours
+        self.volunteer_counts = np.zeros((width, height), dtype=np.int64)
+        self.neighbour_counts = np.zeros((width, height), dtype=np.int64)
         self.next_person_id = 0
         self.arrivals_so_far = 0
 
@@ -272,6 +275,7 @@ class CivicModel(Model):
         n = len(columns["x"])
         slots = self.volunteers.add(n, **columns)
         v = self.volunteers
+        self._count_volunteers(slots, +1)
         for slot in slots:
             v.agent[slot] = Volunteer(self, slot, self.grid[(int(v.x[slot]), int(v.y[slot]))])
             if v.resident_slot[slot] >= 0:
@@ -289,6 +293,7 @@ class CivicModel(Model):
         leaving[slots] = True
         self.end_pairings(leaving[self.pairs.vol] & self.pairs.alive)
         self.ties.drop_volunteers(slots)
+        self._count_volunteers(slots, -1)
         as_resident = v.resident_slot[slots]
         self.residents.volunteer[as_resident[as_resident >= 0]] = -1
         employers = v.employer[slots]
@@ -296,6 +301,12 @@ class CivicModel(Model):
         for agent in v.agent[slots]:
             agent.remove()
         v.remove(slots)
+
+    def _count_volunteers(self, slots: np.ndarray, sign: int) -> None:
+        v = self.volunteers
+        np.add.at(self.volunteer_counts, (v.x[slots], v.y[slots]), sign)
+        neighbours = slots[(v.employer[slots] < 0) & (v.resident_slot[slots] < 0)]
+        np.add.at(self.neighbour_counts, (v.x[neighbours], v.y[neighbours]), sign)
 
     def add_pairings(self, vols: np.ndarray, res: np.ndarray, brokered: bool) -> None:
         """Pair volunteers with residents (a persistent match) and tie them."""

@@ -468,6 +468,14 @@ class Parameters:
         hi=5.0,
         group="volunteers",
     )
+    contagion_cap: int = _p(
+        10,
+        "Active volunteers nearby beyond which contagion adds nothing more",
+        lo=0,
+        hi=1000,
+        unit="volunteers",
+        group="volunteers",
+    )
     contagion_radius: int = _p(
         2,
         "Radius (cells) within which active volunteers inspire neighbours",

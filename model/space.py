@@ -119,3 +119,15 @@ class CellIndex:
             max(0, x - radius) : min(w, x + radius + 1), max(0, y - radius) : min(h, y + radius + 1)
         ].ravel()
         return block[block >= 0]
+
+
+def window_sums(grid: np.ndarray, x: np.ndarray, y: np.ndarray, radius: int) -> np.ndarray:
+    """Sum of ``grid`` over the (2r+1) x (2r+1) square around each (x, y), edges clipped."""
+    width, height = grid.shape
+    out = np.empty(len(x), dtype=float)
+    for k, (i, j) in enumerate(zip(x, y, strict=True)):
+        out[k] = grid[
+            max(0, i - radius) : min(width, i + radius + 1),
+            max(0, j - radius) : min(height, j + radius + 1),
+        ].sum()
+    return out

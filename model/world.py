@@ -13,7 +13,7 @@ from scipy.spatial import cKDTree
 from agents import Business
 from agents.business import employee_volunteer_target, hosts_activity
 from agents.resident import connection_target, initial_need_probability
-from model.space import box_sum, count_grid, nearest_hub
+from model.space import nearest_hub, window_sums
 
 #: Age structure of the 65+ population of England (ONS mid-2022 estimates):
 #: shares of 65-69, 70-74, 75-79, 80-84, 85-89 and 90+. Data, not a tunable.
@@ -210,6 +210,17 @@ def potential_volunteers(model) -> np.ndarray:
     return model._potential_volunteers
 
 
+def recruitment_weights(model) -> tuple[np.ndarray, np.ndarray]:
+    """Static part of each cell's recruitment rate, ``potential volunteers x civic
+    potential``, flattened, and its running total (for drawing candidate cells)."""
+    cached = getattr(model, "_recruitment_weights", None)
+    if cached is None:
+        weights = (potential_volunteers(model) * model.civic).ravel()
+        cached = (weights, np.cumsum(weights))
+        model._recruitment_weights = cached
+    return cached
+
+
 def _initial_volunteers(model, rng) -> None:
     """Volunteers already active at the start: a share of the potential ones, plus the
     employee volunteers of engaged businesses."""
@@ -280,9 +291,6 @@ def tie_new_volunteers(model, vol_slots: np.ndarray, rng, k: int = 2) -> None:
     model.ties.add_volunteer_ties(vols, res, distinct=True)
 
 
-def nearby_volunteer_counts(model) -> np.ndarray:
-    """Active volunteers within ``contagion_radius`` of every cell (a grid of counts)."""
-    v = model.volunteers
-    live = v.live
-    counts = count_grid(model.grid.dimensions, v.x[live], v.y[live])
-    return box_sum(counts, model.p.contagion_radius)
+def volunteers_near(model, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Active volunteers living within ``contagion_radius`` cells of each (x, y)."""
+    return window_sums(model.volunteer_counts, x, y, model.p.contagion_radius)

@@ -36,7 +36,7 @@ def update_engagement(model) -> None:
     b.hosts[business] = hosts_activity(b.engagement[business], p)
     assets = live[b.community_owned[live] & b.open[live]]
     if assets.size:
-        nearby = world.nearby_volunteer_counts(model)[b.x[assets], b.y[assets]]
+        nearby = world.volunteers_near(model, b.x[assets], b.y[assets])
         b.hosts[assets] = (b.grant_share[assets] > 0) | (nearby >= 1)
 
 
@@ -70,7 +70,7 @@ def closures(model) -> None:
     closed = candidates[closing]
     if closed.size == 0:
         return
-    nearby = world.nearby_volunteer_counts(model)[b.x[closed], b.y[closed]]
+    nearby = world.volunteers_near(model, b.x[closed], b.y[closed])
     chance = asset_probability(model.civic[b.x[closed], b.y[closed]], nearby, p)
     becomes_asset = model.streams.exogenous_uniform("asset", b.business_id[closed], week) < chance
     assets = closed[becomes_asset]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 from agents.volunteer import (
     energy_change,
@@ -13,7 +12,7 @@ from agents.volunteer import (
     recruitment_probability,
 )
 from model import world
-from model.space import count_grid, nearest_hub
+from model.space import nearest_hub
 
 
 def run(model) -> None:
@@ -50,23 +49,38 @@ def quit_volunteering(model) -> None:
 def recruit_neighbours(model) -> None:
     """Working-age neighbours start volunteering: in each cell, each potential volunteer
     not yet active joins with the weekly recruitment probability (civic potential,
-    contagion from active volunteers nearby, outreach, business schemes)."""
-    p, v = model.p, model.volunteers
+    contagion from active volunteers nearby, outreach, business schemes).
+
+    Drawn by *thinning*, which gives exactly the same per-cell Poisson numbers as
+    visiting every cell: candidates are drawn where potential volunteers live at the
+    highest possible rate (full contagion, full outreach, the strongest scheme), then
+    each is kept with its cell's actual rate divided by that highest rate. Only the
+    candidate cells are looked at, so the cost does not grow with the size of the map.
+    """
+    p = model.p
     rng = model.streams.decisions
-    potential = world.potential_volunteers(model)
-    live = v.live
-    neighbours = live[(v.employer[live] < 0) & (v.resident_slot[live] < 0)]
-    active_home = count_grid(model.grid.dimensions, v.x[neighbours], v.y[neighbours])
-    nearby = world.nearby_volunteer_counts(model)
-    prob = recruitment_probability(
-        model.civic, nearby, model.council.outreach, business_scheme(model), p
+    _weights, cumulative = world.recruitment_weights(model)
+    # the highest rate per potential volunteer, at civic potential 1: full contagion,
+    # this week's outreach and the strongest possible business scheme (engagement 1)
+    top = recruitment_probability(1.0, p.contagion_cap, model.council.outreach, 2.0, p)
+    total = cumulative[-1] * top if cumulative.size else 0.0
+    n = int(rng.poisson(total)) if total > 0 else 0
+    if n == 0:
+        return
+    width, height = model.grid.dimensions
+    cells = np.searchsorted(cumulative, rng.random(n) * cumulative[-1], side="right")
+    x, y = (cells // height).astype(np.int32), (cells % height).astype(np.int32)
+    potential = world.potential_volunteers(model)[x, y]
+    free = np.maximum(potential - model.neighbour_counts[x, y], 0.0) / potential
+    rate = recruitment_probability(
+        model.civic[x, y],
+        world.volunteers_near(model, x, y),
+        model.council.outreach,
+        business_scheme(model, x, y),
+        p,
     )
-    expected = np.maximum(potential - active_home, 0.0) * prob
-    counts = rng.poisson(expected)
-    xs, ys = np.nonzero(counts)
-    reps = counts[xs, ys]
-    x = np.repeat(xs, reps).astype(np.int32)
-    y = np.repeat(ys, reps).astype(np.int32)
+    keep = rng.random(n) * top * model.civic[x, y] < rate * free
+    x, y = x[keep], y[keep]
     if x.size:
         slots = model.add_volunteers(
             x=x,
@@ -79,16 +93,20 @@ def recruit_neighbours(model) -> None:
     model.week.recruits += int(x.size)
 
 
-def business_scheme(model) -> np.ndarray:
-    """Recruitment multiplier near engaged open businesses: ``1 + engagement`` within
-    ``activity_radius`` of each one (the strongest nearby scheme counts)."""
+def business_scheme(model, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Recruitment multiplier at cells (x, y) from business volunteering schemes:
+    ``1 + engagement`` of the most engaged open business within ``activity_radius``
+    (a square), or 1 if there is none."""
     b = model.businesses
     live = b.live
-    engaged = live[b.open[live] & (b.engagement[live] > 0)]
-    best = np.zeros(model.grid.dimensions)
-    np.maximum.at(best, (b.x[engaged], b.y[engaged]), b.engagement[engaged])
-    size = 2 * model.p.activity_radius + 1
-    return 1.0 + ndimage.maximum_filter(best, size=size, mode="constant")
+    open_ = live[b.open[live] & (b.engagement[live] > 0)]
+    if open_.size == 0 or len(x) == 0:
+        return np.ones(len(x))
+    radius = model.p.activity_radius
+    near = (np.abs(b.x[open_][None, :] - x[:, None]) <= radius) & (
+        np.abs(b.y[open_][None, :] - y[:, None]) <= radius
+    )
+    return 1.0 + (near * b.engagement[open_][None, :]).max(axis=1, initial=0.0)
 
 
 def recruit_older_residents(model) -> None:
