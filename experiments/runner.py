@@ -159,13 +159,25 @@ def plan_runs(
     return tasks
 
 
+_PLUGINS_LOADED: set[tuple[str, ...]] = set()
+
+
+def ensure_plugins(plugins: list[str]) -> None:
+    """Load plugins (entry points, ``CIVIC_SIM_PLUGINS`` and these) once per process."""
+    key = tuple(plugins)
+    if key not in _PLUGINS_LOADED:
+        from model.plugins import load_plugins
+
+        load_plugins(plugins)
+        _PLUGINS_LOADED.add(key)
+
+
 def build_model(task: RunTask):
     """Build the CivicModel of one run (plugins loaded first)."""
     from model.civic_model import CivicModel
     from model.parameters import Parameters
-    from model.plugins import load_plugins
 
-    load_plugins(task.plugins)
+    ensure_plugins(task.plugins)
     params = Parameters.resolve(**task.overrides)
     return CivicModel(params, seed_sequence=task.seed_sequence(), check=task.check)
 
@@ -175,13 +187,9 @@ def run_frame(task: RunTask, model, metrics: pd.DataFrame) -> pd.DataFrame:
     keep = list(metrics.columns) if task.metrics is None else list(task.metrics)
     if "step" not in keep:
         keep.insert(0, "step")
-    frame = metrics[keep].copy()
-    for column in frame.columns:
-        dtype = "int64" if column in INT_METRICS else "float64"
-        frame[column] = frame[column].astype(dtype)
     p = model.p
-    n = len(frame)
-    head = {
+    n = len(metrics)
+    columns: dict[str, Any] = {
         "point": np.full(n, task.point, dtype=np.int64),
         "point_label": [task.point_label] * n,
         "strategy": [task.strategy] * n,
@@ -192,8 +200,11 @@ def run_frame(task: RunTask, model, metrics: pd.DataFrame) -> pd.DataFrame:
         value = getattr(p, name)
         if isinstance(value, tuple):
             value = ",".join(f"{v:g}" for v in value)
-        head[PARAM_PREFIX + name] = [value] * n
-    return pd.concat([pd.DataFrame(head), frame.reset_index(drop=True)], axis=1)
+        columns[PARAM_PREFIX + name] = [value] * n
+    for column in keep:
+        dtype = np.int64 if column in INT_METRICS else np.float64
+        columns[column] = metrics[column].to_numpy(dtype=dtype)
+    return pd.DataFrame(columns)
 
 
 def execute_run(task: RunTask) -> RunResult:
