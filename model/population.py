@@ -2,7 +2,7 @@
 
 Each population (residents, volunteers, businesses, pairings) keeps its state as one
 numpy array per attribute, indexed by *slot*. Slots of removed members are reused by
-later arrivals (lowest first, so runs are deterministic); arrays grow by doubling.
+later arrivals (lowest first, so runs are deterministic); arrays grow by a quarter.
 The Mesa agent objects are thin views of one slot (see ``agents/``): rules are written
 as formulas over whole arrays, so a phase applies them to everyone at numpy speed.
 """
@@ -47,9 +47,11 @@ class Population:
         return self._live_cache
 
     def _grow(self, needed: int) -> None:
+        # grow by a quarter: whole-array phases cost in proportion to slots, so a
+        # population that grows slowly should not carry twice the slots it needs
         new_cap = self.n_slots
         while new_cap < needed:
-            new_cap *= 2
+            new_cap = max(new_cap + 16, int(new_cap * 1.25))
         extra = new_cap - self.n_slots
         self.alive = np.concatenate([self.alive, np.zeros(extra, dtype=bool)])
         self.agent = np.concatenate([self.agent, np.empty(extra, dtype=object)])

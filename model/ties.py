@@ -40,6 +40,9 @@ def _bump(counts: np.ndarray, index: np.ndarray, sign: int) -> np.ndarray:
     size = max(counts.size, int(index.max()) + 1)
     if size > counts.size:
         counts = np.concatenate([counts, np.zeros(size - counts.size, dtype=counts.dtype)])
+    if index.size < 4096:  # a few ties: update in place
+        np.add.at(counts, index, sign)
+        return counts
     return counts + sign * np.bincount(index, minlength=size)
 
 
