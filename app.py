@@ -513,12 +513,14 @@ def Page():
     lock = solara.use_memo(threading.RLock, [])
     key = tuple(sorted(settings.value.items()))
     model = solara.use_memo(lambda: build_model(settings.value), [key, resets.value])
-    pair_wanted = tab.value == 1 or pair_resets.value > 0
+    pair_visited = solara.use_reactive(False)  # the pair is built on the first visit
     pair = solara.use_memo(
         lambda: (
-            tuple(build_model(settings.value, s) for s in strategies.value) if pair_wanted else ()
+            tuple(build_model(settings.value, s) for s in strategies.value)
+            if pair_visited.value or tab.value == 1
+            else ()
         ),
-        [key, strategies.value, pair_resets.value, pair_wanted],
+        [key, strategies.value, pair_resets.value, pair_visited.value or tab.value == 1],
     )
     current = solara.use_ref({})
     current.current = {"main": (model,), "pair": pair}
@@ -603,6 +605,8 @@ def Page():
 
     def change_tab(index: int):
         stop()
+        if index == 1:
+            pair_visited.set(True)
         tab.set(index)
 
     solara.Title("civic-sim workshop")

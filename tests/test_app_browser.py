@@ -255,6 +255,8 @@ def test_side_by_side_steps_both_models_in_lockstep(visit):
     visit.expect_attr("svg.civic-compare", "data-points", "2")
     page.click(".civic-tab-workshop")
     visit.expect_week(1)  # the workshop's own model is untouched
+    page.click(".civic-tab-pair")
+    visit.expect_week(2, a)  # and the pair is kept while away
 
 
 def test_two_browser_sessions_stay_independent(browser, server):
