@@ -1,0 +1,84 @@
+"""The data structures under the model: populations, the cell index, ties, window sums."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from model.population import Population
+from model.space import CellIndex, civic_potential_layer, window_sums
+from model.streams import RandomStreams
+from model.ties import TieNetwork
+
+
+def test_population_reuses_lowest_free_slots_and_resets_columns():
+    pop = Population({"age": (float, 0.0), "level": (np.int8, 0)}, capacity=2)
+    a = pop.add(3, age=[70.0, 80.0, 90.0], level=[1, 2, 3])
+    assert list(a) == [0, 1, 2] and pop.n_slots >= 3
+    pop.remove(np.array([1]))
+    assert pop.count == 2 and pop.age[1] == 0.0 and pop.level[1] == 0
+    b = pop.add(1, age=66.0)
+    assert list(b) == [1] and list(pop.live) == [0, 1, 2]
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.integers(1, 30),
+    st.integers(1, 30),
+    st.integers(0, 6),
+    st.lists(st.tuples(st.integers(0, 29), st.integers(0, 29)), min_size=1, max_size=20),
+)
+def test_window_sums_match_a_direct_sum(width, height, radius, points):
+    rng = np.random.default_rng(width * 31 + height)
+    grid = rng.integers(0, 4, (width, height))
+    x = np.array([p[0] % width for p in points])
+    y = np.array([p[1] % height for p in points])
+    expected = [
+        grid[max(0, i - radius) : i + radius + 1, max(0, j - radius) : j + radius + 1].sum()
+        for i, j in zip(x, y, strict=True)
+    ]
+    np.testing.assert_allclose(window_sums(grid, x, y, radius), expected)
+
+
+def test_cell_index_finds_exactly_the_residents_in_the_square():
+    index = CellIndex(10, 10, depth=1)
+    slots = np.arange(6)
+    x = np.array([0, 0, 5, 5, 5, 9])
+    y = np.array([0, 0, 5, 6, 9, 9])
+    index.add(slots, x, y)  # two in one cell: the index deepens
+    assert sorted(index.near(5, 5, 1)) == [2, 3]
+    assert sorted(index.near(0, 0, 0)) == [0, 1]
+    index.remove(np.array([3]), np.array([5]), np.array([6]))
+    assert sorted(index.near(5, 5, 4)) == [2, 4, 5]
+
+
+def test_tie_counts_follow_additions_and_removals():
+    ties = TieNetwork()
+    ties.add_resident_ties([0, 0, 1, 1], [1, 2, 0, 3])  # (0,1) given twice
+    ties.add_volunteer_ties([7, 7], [2, 3])
+    assert list(ties.resident_degree(5)) == [2, 2, 2, 2, 0]
+    assert list(ties.volunteers_known(5)) == [0, 0, 1, 1, 0]
+    ties.drop_residents([1])
+    assert list(ties.resident_degree(5)) == [1, 0, 2, 1, 0]
+    ties.drop_volunteers([7])
+    assert list(ties.resident_degree(5)) == [1, 0, 1, 0, 0]
+    reach = ties.residents_reachable(np.array([7]), 5)
+    assert reach[7].size == 0
+
+
+def test_exogenous_draws_are_uniform_and_keyed():
+    streams = RandomStreams(5)
+    u = streams.exogenous_uniform("death", np.arange(200_000), 3)
+    assert 0 <= u.min() and u.max() < 1 and abs(u.mean() - 0.5) < 0.005
+    again = RandomStreams(5).exogenous_uniform("death", np.arange(10), 3)
+    np.testing.assert_array_equal(u[:10], again)
+    other = streams.exogenous_uniform("need_up", np.arange(10), 3)
+    assert not np.array_equal(u[:10], other)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.floats(0.0, 1.0), st.floats(0.0, 0.5), st.floats(0.0, 20.0))
+def test_civic_layer_stays_in_range_with_the_requested_mean(mean, spread, patchiness):
+    layer = civic_potential_layer((30, 25), mean, spread, patchiness, np.random.default_rng(1))
+    assert layer.min() >= 0 and layer.max() <= 1
+    if 0.02 < mean < 0.98:
+        assert abs(layer.mean() - mean) < 0.05
