@@ -272,8 +272,14 @@ def open_executor(
         raise SweepError(f"--executor must be one of {', '.join(EXECUTORS)}, got {kind!r}")
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers)
+    try:
         yield pool
+    except BaseException:
+        # interrupted: do not wait for the queued runs (a rerun resumes them)
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _results(executor: Executor | None, tasks: list[RunTask]) -> Iterator[RunResult]:
