@@ -227,6 +227,43 @@ def MapPanel(view: views.NeighbourhoodView, background: solara.Reactive[str], ti
 
 
 @solara.component
+def ParameterSlider(spec: views.SliderSpec, value, on_release):
+    """A labelled slider that applies its value when released, not while dragged.
+
+    Every change of setting rebuilds the model, so rebuilding on each pixel of a drag
+    would queue dozens of rebuilds; the label follows the thumb while dragging.
+    """
+    shown, set_shown = solara.use_state(value)
+    solara.use_effect(lambda: set_shown(value), [value])
+    cast = int if spec.is_int else float
+
+    def release(*args):
+        new = cast(args[-1])
+        set_shown(new)
+        if new != value:
+            on_release(new)
+
+    solara.HTML(
+        tag="div",
+        unsafe_innerHTML=(
+            f"{html.escape(spec.label)}: <b>{html.escape(spec.format(cast(shown)))}</b>"
+        ),
+        classes=["civic-slider-label", f"civic-label-{spec.name}"],
+        attributes={"title": spec.help},
+    )
+    slider = solara.v.Slider(
+        v_model=shown,
+        on_v_model=lambda v: set_shown(cast(v)),
+        min=spec.min,
+        max=spec.max,
+        step=spec.step,
+        hide_details=True,
+        class_=f"civic-slider civic-slider-{spec.name}",
+    )
+    solara.v.use_event(slider, "change", release)
+
+
+@solara.component
 def SettingsPanel(settings: dict, on_change, error: str | None):
     """Strategy, scenario preset, the sliders and the seed (changes restart the run)."""
     strategies = views.strategy_options()
@@ -267,36 +304,7 @@ def SettingsPanel(settings: dict, on_change, error: str | None):
         classes=["civic-help"],
     )
     for spec in views.slider_specs():
-        value = settings[spec.name]
-        solara.HTML(
-            tag="div",
-            unsafe_innerHTML=(
-                f"{html.escape(spec.label)}: <b>{html.escape(spec.format(value))}</b>"
-            ),
-            classes=["civic-slider-label", f"civic-label-{spec.name}"],
-            attributes={"title": spec.help},
-        )
-        label = ""
-        if spec.is_int:
-            solara.SliderInt(
-                label,
-                value=int(value),
-                min=int(spec.min),
-                max=int(spec.max),
-                step=int(spec.step),
-                on_value=lambda v, n=spec.name: set_value(n, int(v)),
-                thumb_label=False,
-            )
-        else:
-            solara.SliderFloat(
-                label,
-                value=float(value),
-                min=spec.min,
-                max=spec.max,
-                step=spec.step,
-                on_value=lambda v, n=spec.name: set_value(n, float(v)),
-                thumb_label=False,
-            )
+        ParameterSlider(spec, settings[spec.name], lambda v, n=spec.name: set_value(n, v))
     solara.InputInt(
         "Random seed (a whole number; same seed, same story)",
         value=int(settings["seed"]),

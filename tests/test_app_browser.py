@@ -237,6 +237,17 @@ def test_strategy_preset_seed_and_reset_rebuild_the_model(visit):
     )
     visit.expect_week(0)
 
+    seed.fill("-3")
+    seed.press("Enter")
+    visit.expect_text(".v-alert", "parameter 'seed' must be")
+
+    visit.step(2)
+    slider = page.locator(".civic-slider-budget_cut_rate [role=slider]")
+    slider.focus()
+    slider.press("ArrowRight")  # one step of 0.5 points, applied at once
+    visit.expect_text(".civic-label-budget_cut_rate", "2.5% a year")
+    visit.expect_week(0)
+
 
 def test_side_by_side_steps_both_models_in_lockstep(visit):
     page = visit.page
