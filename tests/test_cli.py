@@ -99,6 +99,8 @@ BAD_INPUTS = [
     (["run", "--steps", "abc"], "--steps"),
     (["run", "--steps", "0"], "--steps"),
     (["run", "--out", "metrics.txt"], "--out"),
+    (["run", "--out", "/proc/no/such/dir/run.csv"], "--out"),
+    (["sweep", "experiments/specs/tiny.toml", "--out", "/proc/tiny"], "--out"),
     (["run", "--set", "share_coordinators=0.9"], "share_coordinators"),
     (["list", "things"], "things"),
     (["frobnicate"], "frobnicate"),
