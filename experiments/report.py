@@ -209,6 +209,7 @@ def _markdown(
         )
     )
 
+    out += _headlines(paired, baseline)
     out += ["", "## Unmet share over time", ""]
     out += [f"![unmet share over time](figures/{p.name})" for p in figures]
     if paired_figures:
@@ -302,3 +303,31 @@ def _markdown(
         "",
     ]
     return "\n".join(out)
+
+
+def _headlines(paired: pd.DataFrame, baseline: str) -> list[str]:
+    """One sentence per design point and strategy on the final-year unmet share."""
+    rows = paired[paired["outcome"] == "unmet_share"] if len(paired) else paired
+    if not len(rows):
+        return []
+    out = ["", "## Headlines", ""]
+    out.append(
+        f"Final-year unmet share, each strategy against {baseline} on the same seeds "
+        "(a difference counts as clear when its 95% CI excludes zero):"
+    )
+    out.append("")
+    for r in rows.itertuples(index=False):
+        if math.isnan(r.low):
+            verdict = "too few pairs for a CI"
+        elif r.high < 0:
+            verdict = "clearly **lower** (better)"
+        elif r.low > 0:
+            verdict = "clearly **higher** (worse)"
+        else:
+            verdict = "no clear difference"
+        out.append(
+            f"- {r.point_label}: {r.strategy} {_signed('{:.3f}', r.mean)} "
+            f"[{_signed('{:.3f}', r.low)}, {_signed('{:.3f}', r.high)}] vs {baseline}: "
+            f"{verdict}; better in {round(r.share_better * r.pairs)} of {r.pairs} pairs."
+        )
+    return out
