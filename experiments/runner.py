@@ -417,6 +417,7 @@ def run_sweep(
                 entry = runs[result.run_id]
                 entry["wall_time"] = round(result.wall_time, 4)
                 entry["finished"] = now()
+                entry["git_commit"] = manifest["git_commit"]
                 if result.status == "done":
                     store.write_run(result.run_id, result.frame)
                     entry["status"] = "done"
