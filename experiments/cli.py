@@ -44,6 +44,15 @@ def _one_line(message: str) -> str:
     return " ".join(str(message).split())
 
 
+def _wrapped(text: str, indent: int = 17, width: int = 100) -> list[str]:
+    """Wrap a description under a name column."""
+    import textwrap
+
+    return textwrap.wrap(
+        _one_line(text), width=width, initial_indent=" " * indent, subsequent_indent=" " * indent
+    )
+
+
 def _plugin_arg(value: str) -> str:
     """Resolve a plugin given as a path to an absolute path (workers may run elsewhere)."""
     if value.endswith(".py") or os.sep in value:
@@ -245,7 +254,7 @@ def cmd_list(args) -> int:
         for name, cls in strategy_classes().items():
             lines.append(f"  {name:<14} {cls.title or name}")
             if cls.description:
-                lines.append(f"  {'':<14} {_one_line(cls.description)}")
+                lines += _wrapped(cls.description)
         blocks.append("\n".join(lines))
     if show in ("all", "scenarios"):
         lines = ["Scenarios (--scenario):"]
@@ -253,7 +262,7 @@ def cmd_list(args) -> int:
             sc = get_scenario(name)
             sets = ", ".join(f"{k}={v}" for k, v in sc.values.items()) or "(the defaults)"
             lines.append(f"  {name:<14} {sc.title}: sets {sets}")
-            lines.append(f"  {'':<14} {_one_line(sc.description)}")
+            lines += _wrapped(sc.description)
         blocks.append("\n".join(lines))
     if show in ("all", "parameters"):
         lines = ["Parameters (--set NAME=VALUE): name, default, allowed, unit"]
@@ -368,6 +377,11 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"civic-sim: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # output piped into e.g. `head`, which stopped reading: not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
         print("civic-sim: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
