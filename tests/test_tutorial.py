@@ -291,9 +291,11 @@ def test_time_bank_spends_like_the_facilitator_and_its_metrics_are_zero_elsewher
     bank = CivicModel(strategy="time_bank", residents=600, seed=2)
     hub = CivicModel(strategy="facilitator", residents=600, seed=2)
     assert bank.strategy.plan(bank, 10_000.0) == hub.strategy.plan(hub, 10_000.0)
-    frame_bank, frame_hub = bank.run(30), hub.run(30)
+    frame_bank, frame_hub = bank.run(104), hub.run(104)
     for column in ("budget", "spend_paid_care", "spend_facilitation"):
         assert frame_bank[column].iloc[0] == frame_hub[column].iloc[0]
+    r = bank.residents
+    assert frame_bank["time_bank_credits"].iloc[-1] == pytest.approx(r.credits[r.live].sum())
     assert frame_bank["time_bank_credits"].iloc[-1] > 0
     assert (frame_hub["time_bank_credits"] == 0).all() and (frame_hub["time_bank_hours"] == 0).all()
 
