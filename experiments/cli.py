@@ -62,21 +62,28 @@ def _plugin_arg(value: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of ``civic-sim``."""
-    common = _Parser(add_help=False)
-    common.add_argument(
-        "--plugin",
-        dest="plugins",
-        action="append",
-        type=_plugin_arg,
-        default=argparse.SUPPRESS,
-        metavar="MODULE_OR_PATH",
-        help="import an extension module (dotted name or .py path) first; repeatable",
-    )
+
+    def plugin_option(dest: str) -> argparse.ArgumentParser:
+        holder = _Parser(add_help=False)
+        holder.add_argument(
+            "--plugin",
+            dest=dest,
+            action="append",
+            type=_plugin_arg,
+            default=argparse.SUPPRESS,
+            metavar="MODULE_OR_PATH",
+            help="import an extension module (dotted name or .py path) first; repeatable",
+        )
+        return holder
+
+    # before the command and after it: separate lists (a subcommand's defaults would
+    # otherwise replace what was given before it)
     parser = _Parser(
         prog="civic-sim",
         description="Civic energy and the demand for care: run the model and experiments.",
-        parents=[common],
+        parents=[plugin_option("plugins")],
     )
+    common = plugin_option("plugins_after")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     run = sub.add_parser("run", parents=[common], help="run one simulation")
@@ -319,7 +326,7 @@ def cmd_sweep(args) -> int:
             executor=args.executor,
             workers=args.workers,
             dask=args.dask,
-            plugins=getattr(args, "plugins", []),
+            plugins=args.plugins,
             progress=not args.no_progress,
         )
     except (SpecError, runner.SweepError) as exc:
@@ -367,10 +374,11 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if not args.command:
             raise UsageError("a command is required: run, list, sweep or report")
+        args.plugins = getattr(args, "plugins", []) + getattr(args, "plugins_after", [])
         from model.plugins import load_plugins
 
         try:
-            load_plugins(getattr(args, "plugins", []))
+            load_plugins(args.plugins)
         except ValueError as exc:
             raise UsageError(f"--plugin: {exc}") from None
         return COMMANDS[args.command](args)

@@ -174,3 +174,22 @@ def test_console_script_run_with_plugin(tmp_path):
     assert proc.returncode == 0, proc.stderr
     frame = pd.read_parquet(out)
     assert (frame["twice_unmet"] == 2 * frame["cumulative_unmet_hours"]).all()
+
+
+def test_plugins_before_and_after_the_command_are_both_loaded(tmp_path):
+    for name in ("first_metric", "second_metric"):
+        (tmp_path / f"{name}.py").write_text(
+            "from model.metrics import register_metric\n"
+            f"register_metric('{name}', lambda m: 0.0, 'plugin metric {name}', replace=True)\n"
+        )
+    proc = subprocess.run(
+        CLI
+        + ["--plugin", str(tmp_path / "first_metric.py"), "list", "metrics"]
+        + ["--plugin", str(tmp_path / "second_metric.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "plugin metric first_metric" in proc.stdout
+    assert "plugin metric second_metric" in proc.stdout
