@@ -38,7 +38,8 @@ from model.metrics import register_metric
 from model.phases.matching import volunteers_with_room
 from model.strategies import FacilitatorHub, register_strategy
 
-#: Credits banked per hour given (1 = an hour for an hour, as in most UK time banks).
+#: Credits per hour, earned for an hour given and charged for an hour received (an hour
+#: for an hour, as in most UK time banks).
 CREDITS_PER_HOUR = 1.0
 
 
@@ -96,7 +97,7 @@ def spend_credits(model) -> float:
     if banked.size == 0:
         return 0.0
     before = r.credits.copy()
-    np.subtract.at(r.credits, pairs.res[banked], pairs.hours[banked] / CREDITS_PER_HOUR)
+    np.subtract.at(r.credits, pairs.res[banked], pairs.hours[banked] * CREDITS_PER_HOUR)
     np.maximum(r.credits, 0.0, out=r.credits)
     spent = float((before - r.credits).sum())
     used_up = np.zeros(pairs.n_slots, dtype=bool)
