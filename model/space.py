@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import ndimage, special
+from scipy import ndimage, optimize, special
 
 
 def grid_size(p) -> tuple[int, int]:
@@ -26,11 +26,12 @@ def grid_size(p) -> tuple[int, int]:
 
 
 def civic_potential_layer(shape, mean, spread, patchiness, rng) -> np.ndarray:
-    """A spatially autocorrelated field in [0, 1] with the given mean.
+    """A spatially autocorrelated field in [0, 1] with exactly the given mean.
 
-    Gaussian noise smoothed over ``patchiness`` cells, put through a logistic curve
-    around ``logit(mean)`` with spread ``spread / (mean (1 - mean))`` in logit units, then
-    rescaled to the exact mean. ``mean`` 0 gives 0 everywhere and 1 gives 1 everywhere.
+    Gaussian noise smoothed over ``patchiness`` cells and standardised (``z``), then
+    ``expit(c + s * z)`` with spread ``s = spread / (mean (1 - mean))`` in logit units and
+    the offset ``c`` solved so that the field's mean is ``mean``. ``mean`` 0 gives 0
+    everywhere and 1 gives 1 everywhere.
     """
     if mean <= 0.0:
         return np.zeros(shape)
@@ -41,10 +42,13 @@ def civic_potential_layer(shape, mean, spread, patchiness, rng) -> np.ndarray:
         noise = ndimage.gaussian_filter(noise, sigma=patchiness, mode="reflect")
     sd = noise.std()
     z = (noise - noise.mean()) / sd if sd > 0 else np.zeros(shape)
-    logit_sd = spread / (mean * (1.0 - mean))
-    field = special.expit(math.log(mean / (1.0 - mean)) + logit_sd * z)
-    field *= mean / field.mean()
-    return np.clip(field, 0.0, 1.0)
+    slope = spread / (mean * (1.0 - mean))
+    # at these offsets every cell is at most / at least the mean, so the root lies between
+    centre, reach = math.log(mean) - math.log1p(-mean), slope * np.abs(z).max() + 1.0
+    offset = optimize.brentq(
+        lambda c: special.expit(c + slope * z).mean() - mean, centre - reach, centre + reach
+    )
+    return special.expit(offset + slope * z)
 
 
 def hub_positions(width: int, height: int, n: int) -> list[tuple[int, int]]:

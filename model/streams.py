@@ -19,6 +19,7 @@ import numpy as np
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
+_MASK = (1 << 64) - 1
 
 # One number per purpose, so that e.g. death and need-onset draws are independent.
 PURPOSES = {
@@ -80,8 +81,7 @@ class RandomStreams:
             ids: Person (or business) numbers, unique for the whole run.
             week: The week of the draw.
         """
-        with np.errstate(over="ignore"):
-            tag = np.uint64(PURPOSES[purpose]) * _GOLDEN + np.uint64(week) * _M2
-            x = np.asarray(ids, dtype=np.uint64) * _GOLDEN + (tag ^ self._key)
-            x = _splitmix(x)
-        return (x >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+        # the per-call tag in Python integers (mod 2**64); array arithmetic wraps silently
+        tag = (PURPOSES[purpose] * int(_GOLDEN) + week * int(_M2)) & _MASK
+        x = np.asarray(ids).astype(np.uint64) * _GOLDEN + np.uint64(tag ^ int(self._key))
+        return (_splitmix(x) >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)

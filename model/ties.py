@@ -148,7 +148,8 @@ class TieNetwork:
 
     def residents_reachable(self, volunteers: np.ndarray, capacity: int) -> dict[int, np.ndarray]:
         """Residents each volunteer hears about through ties: the residents tied to the
-        volunteer and those residents' own resident ties (one pass over the edges).
+        volunteer and those residents' own resident ties (one pass over the edges; a
+        resident reached twice appears twice).
 
         Returns:
             Volunteer slot to an array of resident slots (possibly empty).
@@ -176,7 +177,7 @@ class TieNetwork:
             lo = np.searchsorted(src, mine, side="left")
             hi = np.searchsorted(src, mine, side="right")
             second = [dst[i:j] for i, j in zip(lo, hi, strict=True)]
-            reach[int(vol)] = np.unique(np.concatenate([mine, *second])) if mine.size else mine
+            reach[int(vol)] = np.concatenate([mine, *second]) if mine.size else mine
         return reach
 
     @property
