@@ -28,10 +28,8 @@ def death_probability(age, need_level, p):
     defaults from ONS life tables, need factor invented so that critical need about
     quadruples mortality).
     """
-    yearly = (
-        p.mortality_at_65
-        * np.exp(p.mortality_age_slope * (age - 65.0))
-        * np.exp(p.mortality_need_factor * need_level)
+    yearly = p.mortality_at_65 * np.exp(
+        p.mortality_age_slope * (age - 65.0) + p.mortality_need_factor * need_level
     )
     return weekly(yearly)
 

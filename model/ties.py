@@ -64,6 +64,7 @@ class TieNetwork:
         self.vr_r = _EMPTY.copy()
         self._degree = np.zeros(0, dtype=np.int64)  # ties of each resident slot
         self._known = np.zeros(0, dtype=np.int64)  # volunteers each resident slot knows
+        self._vr_keys: set[int] = set()  # (volunteer << 32) | resident, for duplicate checks
 
     # --- building ---------------------------------------------------------------------
     def add_resident_ties(self, a, b, *, distinct: bool = False) -> None:
@@ -103,10 +104,16 @@ class TieNetwork:
         r = np.atleast_1d(np.asarray(r, dtype=np.int64))
         if v.size == 0:
             return
+        keys = ((v << 32) | r).tolist()
         if not distinct:
-            v, r = _unique_pairs(v, r)
-            new = ~np.isin((v << 32) | r, (self.vr_v << 32) | self.vr_r)
-            v, r = v[new], r[new]
+            fresh = []
+            for i, key in enumerate(keys):
+                if key not in self._vr_keys:
+                    self._vr_keys.add(key)
+                    fresh.append(i)
+            v, r = v[fresh], r[fresh]
+        else:
+            self._vr_keys.update(keys)
         self.vr_v = np.concatenate([self.vr_v, v])
         self.vr_r = np.concatenate([self.vr_r, r])
         self._degree = _bump(self._degree, r, 1)
@@ -123,8 +130,12 @@ class TieNetwork:
         self._degree = _bump(self._degree, self.rr_b[drop], -1)
         self.rr_a, self.rr_b = self.rr_a[~drop], self.rr_b[~drop]
         drop = gone[self.vr_r]
+        self._forget_volunteer_ties(drop)
+
+    def _forget_volunteer_ties(self, drop: np.ndarray) -> None:
         self._degree = _bump(self._degree, self.vr_r[drop], -1)
         self._known = _bump(self._known, self.vr_r[drop], -1)
+        self._vr_keys.difference_update(((self.vr_v[drop] << 32) | self.vr_r[drop]).tolist())
         self.vr_v, self.vr_r = self.vr_v[~drop], self.vr_r[~drop]
 
     def drop_volunteers(self, slots) -> None:
@@ -132,10 +143,7 @@ class TieNetwork:
         gone = _mask(slots, self.vr_v)
         if gone is None:
             return
-        drop = gone[self.vr_v]
-        self._degree = _bump(self._degree, self.vr_r[drop], -1)
-        self._known = _bump(self._known, self.vr_r[drop], -1)
-        self.vr_v, self.vr_r = self.vr_v[~drop], self.vr_r[~drop]
+        self._forget_volunteer_ties(gone[self.vr_v])
 
     # --- queries ----------------------------------------------------------------------
     def resident_degree(self, capacity: int) -> np.ndarray:
