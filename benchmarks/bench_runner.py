@@ -53,7 +53,10 @@ for r in range({REPLICATES}):
 
 def _time(cmd: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise RuntimeError(f"{' '.join(cmd[:4])} ... exited with {proc.returncode}: {tail}")
     return time.perf_counter() - start
 
 
