@@ -413,7 +413,7 @@ def InfoTab():
     """Explain the model: what you see, how it works, things to notice and to try."""
     strategies = "\n".join(f"* **{t}** -- {d}" for _n, t, d in views.strategy_options())
     scenarios = "\n".join(f"* **{t}** -- {d}" for _n, t, d in views.scenario_options())
-    text = INFO.format(strategies=strategies, scenarios=scenarios)
+    text = INFO.format(strategies=strategies, scenarios=scenarios).replace(" -- ", " – ")
     solara.HTML(tag="div", unsafe_innerHTML=markdown.markdown(text), classes=["civic-info"])
 
 
@@ -429,7 +429,8 @@ energy makes the difference.
 
 ## What you are seeing
 
-* **The map** is a neighbourhood of about 4 x 4 km; each square is a street block.
+* **The map** is a neighbourhood (about 4 x 4 km at the default 800 residents); each
+  square is a street block of about 100 m.
   Each **dot** is an older resident: grey has no care need, **blue** has all their
   needed hours met this week, **orange** has some need unmet and **red** has more than
   half of it unmet. **Green triangles** are volunteers, the **black star** is the

@@ -3,16 +3,17 @@
 Helpers here turn model state into what the page shows: the neighbourhood map (who is
 where, coloured by unmet need), the live charts (weekly metrics grouped by theme), the
 counters, the workshop controls (sliders with plain-language labels and units, built
-from :data:`model.parameters.PARAMETER_FIELDS`) and the PNG pictures of all of these.
+from :data:`model.parameters.PARAMETER_FIELDS`) and the pictures of all of these.
 
 Nothing here changes a model or holds a rule of the model: every number shown is read
 from the model's arrays or from its metrics table (``model.metrics_frame()``). Strategy
 and scenario lists come from the registries, so a newly registered strategy or scenario
 (for example from a plugin) appears on the page without edits here.
 
-Pictures are drawn with Matplotlib's object API on an Agg canvas (no ``pyplot``), so
-each call makes its own figure and two browser sessions drawing at once never share
-one.
+Pictures are plain SVG strings (the map's background layer is a small embedded PNG):
+a week's redraw costs a few milliseconds, stays sharp on any projector, needs nothing
+from the internet, and shares no drawing state between browser sessions. Only
+Matplotlib's colour maps are used.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ MOSTLY_UNMET = 0.5
 # --- resident categories on the map -------------------------------------------------------
 NO_NEED, NEED_MET, SOME_UNMET, MOST_UNMET, NOT_ASSESSED = 0, 1, 2, 3, 4
 
-#: Map colour categories of residents: (label, colour, marker size in points^2).
+#: Map colour categories of residents: (label, colour, marker area; radius ~ its root).
 #: Colours are from the Okabe-Ito palette (readable with colour-blindness). The last one
 #: only appears before the first week, when needs have not been assessed yet.
 RESIDENT_CATEGORIES = (
@@ -77,7 +78,8 @@ class NeighbourhoodView:
         height: Grid height in cells.
         week: Weeks run so far.
         resident_xy: Resident positions (n x 2, jittered inside their home cell).
-        resident_category: One of NO_NEED, NEED_MET, SOME_UNMET, MOST_UNMET per resident.
+        resident_category: NO_NEED, NEED_MET, SOME_UNMET, MOST_UNMET or NOT_ASSESSED
+            per resident (see :func:`resident_categories`).
         volunteer_xy: Active volunteer positions (m x 2).
         hub_xy: Council hub positions (cell centres).
         business_xy: Business positions (cell centres), open and not community-owned.
@@ -86,6 +88,8 @@ class NeighbourhoodView:
         asset_xy: Positions of open community-owned assets.
         background: Background layer, shape (width, height), indexed [x, y].
         background_key: Which layer (a key of :data:`BACKGROUNDS`).
+        counts: How many residents in each category, volunteers, businesses, assets
+            and closed businesses (for captions and tests).
     """
 
     width: int
