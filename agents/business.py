@@ -30,10 +30,15 @@ def closure_probability(p):
 def asset_probability(civic_potential, nearby_volunteers, p):
     """Chance a closing business becomes a community-owned asset (after the Ivy House pub).
 
-    ``asset_conversion * civic_potential * min(1, nearby active volunteers / 3)``: it takes
-    civic energy -- potential and people already active -- to buy and run a closing pub.
+    ``asset_conversion * civic_potential * min(1, nearby active volunteers /
+    asset_volunteers)``: it takes civic energy -- potential and people already active --
+    to buy and run a closing pub.
     """
-    return p.asset_conversion * civic_potential * np.minimum(1.0, nearby_volunteers / 3.0)
+    return (
+        p.asset_conversion
+        * civic_potential
+        * np.minimum(1.0, nearby_volunteers / p.asset_volunteers)
+    )
 
 
 def employee_volunteer_target(engagement, p):

@@ -295,18 +295,15 @@ def share_lonely(model):
     return ratio((r.connection[live] < model.p.lonely_threshold).sum(), live.size)
 
 
-#: Side of the square blocks of cells over which spatial inequality is measured.
-GINI_BLOCK = 10
-
-
-@metric("Gini of unmet hours per resident across 10x10-cell blocks (0 equal)")
+@metric("Gini of unmet hours per resident across blocks of gini_block cells (0 equal)")
 def unmet_gini(model):
     r, live = _live(model)
     if live.size == 0:
         return 0.0
     width, _height = model.grid.dimensions
-    blocks_x = -(-width // GINI_BLOCK)
-    block = (r.x[live] // GINI_BLOCK) + blocks_x * (r.y[live] // GINI_BLOCK)
+    side = model.p.gini_block
+    blocks_x = -(-width // side)
+    block = (r.x[live] // side) + blocks_x * (r.y[live] // side)
     unmet = np.bincount(block, weights=unmet_hours_of(model)[live])
     people = np.bincount(block)
     has = people > 0

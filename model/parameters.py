@@ -509,6 +509,42 @@ class Parameters:
         source="NCVO Time Well Spent 2023 (rough)",
         group="volunteers",
     )
+    initial_active_share: float = _p(
+        0.5,
+        "Share of potential volunteers already active when the run starts",
+        lo=0.0,
+        hi=1.0,
+        group="volunteers",
+    )
+    capacity_spread: float = _p(
+        0.5,
+        "Spread (log-sd) of the hours volunteers offer around the mean",
+        lo=0.0,
+        hi=2.0,
+        group="volunteers",
+    )
+    new_volunteer_energy: float = _p(
+        0.6,
+        "Lowest civic energy of a new volunteer (drawn uniformly up to 1)",
+        lo=0.0,
+        hi=1.0,
+        group="volunteers",
+    )
+    volunteer_ties: int = _p(
+        2,
+        "Older residents a new volunteer already knows nearby",
+        lo=0,
+        hi=30,
+        group="volunteers",
+    )
+    young_old_age: float = _p(
+        75.0,
+        "Age below which a resident without need may start volunteering",
+        lo=65.0,
+        hi=110.0,
+        unit="years",
+        group="volunteers",
+    )
     comfortable_load: float = _p(
         8.0,
         "Need falling on a volunteer, relative to the hours they offer, that they carry "
@@ -555,7 +591,7 @@ class Parameters:
         0.2, "Civic energy below which a volunteer quits", lo=0.0, hi=1.0, group="volunteers"
     )
     baseline_attrition: float = _p(
-        0.13,
+        0.15,
         "Yearly chance of quitting for life reasons (moves, jobs, health)",
         lo=0.0,
         hi=1.0,
@@ -696,6 +732,14 @@ class Parameters:
         unit="hours/week",
         group="businesses",
     )
+    employee_join_rate: float = _p(
+        0.1,
+        "Weekly chance an engaged business fills a missing employee-volunteer place",
+        lo=0.0,
+        hi=1.0,
+        unit="per week",
+        group="businesses",
+    )
     engagement_decay: float = _p(
         0.002,
         "Weekly fall of business engagement without support",
@@ -742,6 +786,22 @@ class Parameters:
         hi=1.0,
         source="Ivy House pub (2013) and community shares",
         group="businesses",
+    )
+    asset_volunteers: float = _p(
+        3.0,
+        "Active volunteers nearby that give a closing business its full asset chance",
+        lo=0.1,
+        hi=100.0,
+        unit="volunteers",
+        group="businesses",
+    )
+    gini_block: int = _p(
+        10,
+        "Side of the square blocks of cells over which unmet-need inequality is measured",
+        lo=1,
+        hi=1000,
+        unit="cells",
+        group="space",
     )
 
     def __post_init__(self):

@@ -29,9 +29,6 @@ AGE_BANDS = (
 #: Ranges of weekly hours for the three Census 2021 bands of unpaid care.
 FAMILY_HOUR_BANDS = ((1.0, 19.0), (20.0, 49.0), (50.0, 80.0))
 
-#: Share of the potential volunteers already active when the run starts.
-INITIAL_ACTIVE_SHARE = 0.5
-
 
 def ages_from(u: np.ndarray) -> np.ndarray:
     """Ages from the ONS age structure, by inverse transform of uniforms ``u``."""
@@ -225,7 +222,7 @@ def _initial_volunteers(model, rng) -> None:
     """Volunteers already active at the start: a share of the potential ones, plus the
     employee volunteers of engaged businesses."""
     p = model.p
-    counts = rng.poisson(potential_volunteers(model) * INITIAL_ACTIVE_SHARE)
+    counts = rng.poisson(potential_volunteers(model) * p.initial_active_share)
     xs, ys = np.nonzero(counts)
     reps = counts[xs, ys]
     x = np.repeat(xs, reps).astype(np.int32)
@@ -236,7 +233,7 @@ def _initial_volunteers(model, rng) -> None:
             x=x,
             y=y,
             capacity=draw_capacity(n, rng, p),
-            energy=rng.uniform(0.5, 1.0, n),
+            energy=new_energy(n, rng, p),
             hub=nearest_hub(x, y, model.hub_xy),
         )
         tie_new_volunteers(model, model.volunteers.live, rng)
@@ -245,9 +242,14 @@ def _initial_volunteers(model, rng) -> None:
     add_employee_volunteers(model, np.repeat(b.live, targets), rng)
 
 
+def new_energy(n: int, rng, p) -> np.ndarray:
+    """Civic energy of new volunteers: uniform from ``new_volunteer_energy`` to 1."""
+    return rng.uniform(p.new_volunteer_energy, 1.0, n)
+
+
 def draw_capacity(n: int, rng, p) -> np.ndarray:
     """Weekly hours volunteers offer: lognormal with mean ``volunteer_capacity_mean``."""
-    sigma = 0.5
+    sigma = p.capacity_spread
     mu = np.log(p.volunteer_capacity_mean) - sigma**2 / 2
     return rng.lognormal(mu, sigma, n)
 
@@ -265,7 +267,7 @@ def add_employee_volunteers(model, employers: np.ndarray, rng) -> None:
         x=x,
         y=y,
         capacity=draw_capacity(n, rng, p),
-        energy=rng.uniform(0.6, 1.0, n),
+        energy=new_energy(n, rng, p),
         employer=employers,
         hub=nearest_hub(x, y, model.hub_xy),
     )
@@ -278,8 +280,10 @@ def residents_near(model, x: int, y: int, radius: int) -> np.ndarray:
     return model.cell_index.near(int(x), int(y), radius)
 
 
-def tie_new_volunteers(model, vol_slots: np.ndarray, rng, k: int = 2) -> None:
-    """A new volunteer knows up to ``k`` older residents living within ``tie_radius``."""
+def tie_new_volunteers(model, vol_slots: np.ndarray, rng) -> None:
+    """A new volunteer knows up to ``volunteer_ties`` older residents living within
+    ``tie_radius``."""
+    k = model.p.volunteer_ties
     v = model.volunteers
     vols, res = [], []
     for slot in vol_slots:

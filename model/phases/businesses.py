@@ -42,13 +42,14 @@ def update_engagement(model) -> None:
 
 def staff_volunteering(model) -> None:
     """Engaged open businesses keep ``employee_volunteer_target`` employees volunteering;
-    a missing place is filled with weekly chance 0.1 (schemes take time to organise)."""
+    a missing place is filled with weekly chance ``employee_join_rate`` (schemes take
+    time to organise)."""
     b, p = model.businesses, model.p
     rng = model.streams.decisions
     live = b.live
     running = live[b.open[live] & ~b.community_owned[live]]
     gap = employee_volunteer_target(b.engagement[running], p).astype(int) - b.employees[running]
-    fill = (gap > 0) & (rng.random(running.size) < 0.1)
+    fill = (gap > 0) & (rng.random(running.size) < p.employee_join_rate)
     world.add_employee_volunteers(model, running[fill], rng)
 
 

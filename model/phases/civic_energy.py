@@ -86,7 +86,7 @@ def recruit_neighbours(model) -> None:
             x=x,
             y=y,
             capacity=world.draw_capacity(x.size, rng, p),
-            energy=rng.uniform(0.6, 1.0, x.size),
+            energy=world.new_energy(x.size, rng, p),
             hub=nearest_hub(x, y, model.hub_xy),
         )
         world.tie_new_volunteers(model, slots, rng)
@@ -110,12 +110,13 @@ def business_scheme(model, x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def recruit_older_residents(model) -> None:
-    """Young-old residents (under 75, no need, not yet volunteering) start volunteering,
+    """Young-old residents (under ``young_old_age``, no need, not yet volunteering) start
+    volunteering,
     more likely if they are tied to volunteers (contagion along ties)."""
     r, p = model.residents, model.p
     rng = model.streams.decisions
     live = r.live
-    able = live[(r.level[live] == 0) & (r.age[live] < 75.0) & (r.volunteer[live] < 0)]
+    able = live[(r.level[live] == 0) & (r.age[live] < p.young_old_age) & (r.volunteer[live] < 0)]
     if able.size == 0:
         return
     known = model.ties.volunteers_known(r.n_slots)[able]
@@ -130,7 +131,7 @@ def recruit_older_residents(model) -> None:
         x=x,
         y=y,
         capacity=world.draw_capacity(joining.size, rng, p),
-        energy=rng.uniform(0.6, 1.0, joining.size),
+        energy=world.new_energy(joining.size, rng, p),
         resident_slot=joining,
         hub=nearest_hub(x, y, model.hub_xy),
     )
