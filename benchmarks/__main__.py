@@ -10,8 +10,9 @@ import benchmarks
 
 def main() -> int:
     """Import each ``bench_*`` module and call its ``main()``; report failures at the end."""
-    names = sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__)
-                   if m.name.startswith("bench_"))
+    names = sorted(
+        m.name for m in pkgutil.iter_modules(benchmarks.__path__) if m.name.startswith("bench_")
+    )
     wanted = sys.argv[1:]
     failed = []
     for name in names:

@@ -50,14 +50,21 @@ def measure(kind: str, residents: int, steps: int, repeats: int) -> dict:
     for _ in range(repeats):
         out = subprocess.run(
             [sys.executable, "-c", CHILD, kind, str(residents), str(steps)],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     seconds = statistics.median(r["seconds"] for r in runs)
     rate = statistics.median(r["agent_steps"] / r["seconds"] for r in runs)
     peak = statistics.median(r["peak_bytes"] for r in runs)
-    return {"seconds": seconds, "rate": rate, "peak_gib": peak / 2**30,
-            "min": min(r["seconds"] for r in runs), "max": max(r["seconds"] for r in runs)}
+    return {
+        "seconds": seconds,
+        "rate": rate,
+        "peak_gib": peak / 2**30,
+        "min": min(r["seconds"] for r in runs),
+        "max": max(r["seconds"] for r in runs),
+    }
 
 
 def main() -> None:
@@ -66,25 +73,33 @@ def main() -> None:
     print(f"Mesa Schelling (50x50, density 0.8): {schelling['rate']:,.0f} agent-steps/s")
     ward = measure("model", WARD["residents"], WARD["steps"], REPEATS["ward"])
     ratio = ward["rate"] / schelling["rate"]
-    print(f"ward run (5,000 residents, 520 weeks, facilitator): {ward['seconds']:.2f} s median "
-          f"(min {ward['min']:.2f}, max {ward['max']:.2f}); {ward['rate']:,.0f} agent-steps/s; "
-          f"{ratio:.1f}x Schelling (target >= 10x) -> {'PASS' if ratio >= 10 else 'MISS'}")
+    print(
+        f"ward run (5,000 residents, 520 weeks, facilitator): {ward['seconds']:.2f} s median "
+        f"(min {ward['min']:.2f}, max {ward['max']:.2f}); {ward['rate']:,.0f} agent-steps/s; "
+        f"{ratio:.1f}x Schelling (target >= 10x) -> {'PASS' if ratio >= 10 else 'MISS'}"
+    )
     sizes = (1000, 5000, 20000)
     per_resident = []
     for n in sizes:
         fig = measure("model", n, 260, REPEATS["scaling"])
         per_resident.append(fig["seconds"] / n * 1e6)
-        print(f"scaling: {n:>6,} residents x 260 weeks: {fig['seconds']:.2f} s "
-              f"({per_resident[-1]:.0f} us per resident)")
+        print(
+            f"scaling: {n:>6,} residents x 260 weeks: {fig['seconds']:.2f} s "
+            f"({per_resident[-1]:.0f} us per resident)"
+        )
     growth = per_resident[-1] / per_resident[1]
-    print(f"time per resident at 20,000 vs 5,000: {growth:.2f}x "
-          f"(<= 1.2 means no worse than linear) -> {'PASS' if growth <= 1.2 else 'MISS'}")
+    print(
+        f"time per resident at 20,000 vs 5,000: {growth:.2f}x "
+        f"(<= 1.2 means no worse than linear) -> {'PASS' if growth <= 1.2 else 'MISS'}"
+    )
     borough = measure("model", BOROUGH["residents"], BOROUGH["steps"], REPEATS["borough"])
     ok = borough["seconds"] < 40 and borough["peak_gib"] < 2
-    print(f"borough run (100,000 residents, 520 weeks): {borough['seconds']:.1f} s median "
-          f"(min {borough['min']:.1f}, max {borough['max']:.1f}); peak memory "
-          f"{borough['peak_gib']:.2f} GiB (targets < 40 s, < 2 GiB) -> "
-          f"{'PASS' if ok else 'MISS'}")
+    print(
+        f"borough run (100,000 residents, 520 weeks): {borough['seconds']:.1f} s median "
+        f"(min {borough['min']:.1f}, max {borough['max']:.1f}); peak memory "
+        f"{borough['peak_gib']:.2f} GiB (targets < 40 s, < 2 GiB) -> "
+        f"{'PASS' if ok else 'MISS'}"
+    )
 
 
 if __name__ == "__main__":
