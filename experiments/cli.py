@@ -159,18 +159,6 @@ def _parse_sets(sets: list[str]) -> dict[str, object]:
     return values
 
 
-def _check_writable_folder(folder: Path, option: str) -> None:
-    """Create ``folder`` if needed; a UsageError if that is not possible."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(
-            f"{option}: cannot create the folder {str(folder)!r}: {exc.strerror or exc}"
-        ) from None
-    if not os.access(folder, os.W_OK):
-        raise UsageError(f"{option}: the folder {str(folder)!r} is not writable")
-
-
 def cmd_run(args) -> int:
     """``civic-sim run``: one simulation, a progress bar, a first/last year table."""
     from model.parameters import Parameters, coerce
@@ -186,8 +174,6 @@ def cmd_run(args) -> int:
     out = Path(args.out) if args.out else None
     if out is not None and out.suffix not in OUTPUT_SUFFIXES:
         raise UsageError(f"--out must end in {' or '.join(OUTPUT_SUFFIXES)}, got {str(out)!r}")
-    if out is not None:
-        _check_writable_folder(out.parent, "--out")
     seed = args.seed if args.seed is not None else secrets.randbits(32)
     try:
         params = Parameters.resolve(
@@ -195,6 +181,13 @@ def cmd_run(args) -> int:
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if out is not None:
+        from experiments.store import ensure_writable_folder
+
+        try:
+            ensure_writable_folder(out.parent)
+        except ValueError as exc:
+            raise UsageError(f"--out: {exc}") from None
 
     from tqdm import tqdm
 
@@ -298,12 +291,12 @@ def cmd_sweep(args) -> int:
     """``civic-sim sweep SPEC``: run (or resume) every run of an experiment."""
     from experiments import runner
     from experiments.spec import SpecError, check_values, load_spec
-    from model.plugins import load_plugins
 
     try:
         spec = load_spec(args.spec)
         try:
-            load_plugins(spec.plugins)
+            # the same list the runs load (once per process: serial runs reuse this)
+            runner.ensure_plugins(args.plugins + spec.plugins)
         except ValueError as exc:
             raise SpecError(f"spec.plugins: {exc}") from None
         check_values(spec)
@@ -318,7 +311,6 @@ def cmd_sweep(args) -> int:
     if args.dask and args.dask != "local" and "://" not in args.dask:
         raise UsageError(f"--dask must be 'local' or tcp://HOST:PORT, got {args.dask!r}")
     out = args.out or spec.out
-    _check_writable_folder(Path(out), "--out")
     try:
         summary = runner.run_sweep(
             spec,

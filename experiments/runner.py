@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from experiments import spec as specs
-from experiments.store import Store, git_commit, now, package_versions
+from experiments.store import Store, ensure_writable_folder, git_commit, now, package_versions
 
 #: Metadata columns written in front of every run's metrics.
 META_COLUMNS = ("point", "point_label", "strategy", "scenario", "replicate")
@@ -393,6 +393,10 @@ def run_sweep(
     start = time.perf_counter()
     store = Store(out)
     manifest, tasks = prepare(spec, store, plugins)
+    try:
+        ensure_writable_folder(store.root)
+    except ValueError as exc:
+        raise SweepError(f"--out: {exc}") from None
     runs = manifest["runs"]
     todo = [t for t in tasks if runs[t.run_id]["status"] != "done"]
     summary = SweepSummary(total=len(tasks), skipped=len(tasks) - len(todo), out=str(out))

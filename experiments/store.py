@@ -69,6 +69,20 @@ def git_commit() -> str | None:
         return None
 
 
+def ensure_writable_folder(folder: Path) -> None:
+    """Create ``folder`` (and parents) and check a file can be written in it.
+
+    Raises:
+        ValueError: Naming the folder and the reason, if it cannot be used.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise ValueError(f"cannot write in {str(folder)!r}: {exc.strerror or exc}") from None
+
+
 def atomic_write_bytes(path: Path, data: bytes, tmp_dir: Path | None = None) -> None:
     """Write bytes to ``path`` through a temporary file and :func:`os.replace`."""
     path.parent.mkdir(parents=True, exist_ok=True)
