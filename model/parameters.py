@@ -206,7 +206,7 @@ class Parameters:
         group="need",
     )
     initial_need_age50: float = _p(
-        88.0,
+        89.0,
         "Age at which half of residents have some need (initial logistic curve)",
         lo=60.0,
         hi=110.0,
@@ -296,7 +296,7 @@ class Parameters:
 
     # --- family care --------------------------------------------------------------
     family_carer_share: float = _p(
-        0.6,
+        0.65,
         "Share of residents with a family (informal) carer",
         lo=0.0,
         hi=1.0,

@@ -43,11 +43,17 @@ def civic_potential_layer(shape, mean, spread, patchiness, rng) -> np.ndarray:
     sd = noise.std()
     z = (noise - noise.mean()) / sd if sd > 0 else np.zeros(shape)
     slope = spread / (mean * (1.0 - mean))
+    if not np.isfinite(slope) or slope == 0 or not z.any():
+        return np.full(shape, float(mean))  # no spread (or a mean at the float limits)
+
+    def excess(c):
+        return special.expit(c + slope * z).mean() - mean
+
     # at these offsets every cell is at most / at least the mean, so the root lies between
     centre, reach = math.log(mean) - math.log1p(-mean), slope * np.abs(z).max() + 1.0
-    offset = optimize.brentq(
-        lambda c: special.expit(c + slope * z).mean() - mean, centre - reach, centre + reach
-    )
+    if not excess(centre - reach) <= 0 <= excess(centre + reach):
+        return np.full(shape, float(mean))
+    offset = optimize.brentq(excess, centre - reach, centre + reach)
     return special.expit(offset + slope * z)
 
 
