@@ -17,8 +17,7 @@ import pandas as pd
 from mesa import DataCollector, Model
 from mesa.discrete_space import OrthogonalMooreGrid, PropertyLayer
 
-from agents import Business, Hub, Resident, Volunteer
-from agents.resident import family_care, need_hours
+from agents import Business, Hub, Resident, Volunteer, resident
 from model import metrics, world
 from model.checks import check_invariants
 from model.parameters import Parameters
@@ -205,6 +204,7 @@ class CivicModel(Model):
 
         world.populate(self)
         self.initial_residents = self.residents.count
+        self.strategy.setup(self)
 
         self.datacollector = DataCollector(model_reporters=metrics.reporters())
 
@@ -247,8 +247,8 @@ class CivicModel(Model):
         slots = self.residents.add(n, person_id=ids, **columns)
         r = self.residents
         self.cell_index.add(slots, r.x[slots], r.y[slots])
-        _personal, low = need_hours(r.level[slots], self.p)
-        _fam_personal, fam_low = family_care(_personal, low, r.family_hours[slots])
+        _personal, low = resident.need_hours(r.level[slots], self.p)
+        _fam_personal, fam_low = resident.family_care(_personal, low, r.family_hours[slots])
         r.low_support[slots] = np.divide(fam_low, low, out=np.ones_like(low), where=low > 0)
         for slot in slots:
             r.agent[slot] = Resident(self, slot, self.grid[(int(r.x[slot]), int(r.y[slot]))])
@@ -308,15 +308,28 @@ class CivicModel(Model):
         neighbours = slots[(v.employer[slots] < 0) & (v.resident_slot[slots] < 0)]
         np.add.at(self.neighbour_counts, (v.x[neighbours], v.y[neighbours]), sign)
 
-    def add_pairings(self, vols: np.ndarray, res: np.ndarray, brokered: bool) -> None:
-        """Pair volunteers with residents (a persistent match) and tie them."""
+    def add_pairings(
+        self, vols: np.ndarray, res: np.ndarray, brokered: bool, **columns
+    ) -> np.ndarray:
+        """Pair volunteers with residents (a persistent match) and tie them.
+
+        Args:
+            vols: Volunteer slots.
+            res: Resident slots (one per volunteer).
+            brokered: Whether a coordinator made the match.
+            **columns: Values for extra pair columns (added with ``pairs.add_column``).
+
+        Returns:
+            The new pairs' slots.
+        """
         if len(vols) == 0:
-            return
-        self.pairs.add(len(vols), vol=vols, res=res, brokered=brokered)
+            return np.zeros(0, dtype=np.int64)
+        slots = self.pairs.add(len(vols), vol=vols, res=res, brokered=brokered, **columns)
         self.volunteers.matches += np.bincount(vols, minlength=self.volunteers.n_slots).astype(
             np.int16
         )
         self.ties.add_volunteer_ties(vols, res)
+        return slots
 
     def end_pairings(self, mask: np.ndarray) -> None:
         """End the pairings selected by a mask over pair slots."""

@@ -47,11 +47,11 @@ def register_metric(name: str, func: Callable, doc: str, *, replace: bool = Fals
     return _METRICS[name]
 
 
-def metric(doc: str, name: str | None = None):
+def metric(doc: str, name: str | None = None, *, replace: bool = False):
     """Decorator form of :func:`register_metric` (name defaults to the function's)."""
 
     def wrap(func):
-        register_metric(name or func.__name__, func, doc)
+        register_metric(name or func.__name__, func, doc, replace=replace)
         return func
 
     return wrap

@@ -14,6 +14,7 @@ A module can also be a path to a ``.py`` file.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import os
@@ -32,22 +33,28 @@ def load_plugin(name: str) -> None:
         ValueError: If the module cannot be found or fails to import.
     """
     name = name.strip()
-    if not name or name in _loaded:
+    is_path = name.endswith(".py") or os.sep in name
+    key = str(Path(name).resolve()) if is_path else name
+    if not name or key in _loaded:
         return
     try:
-        if name.endswith(".py") or os.sep in name:
-            path = Path(name).resolve()
+        if is_path:
+            path = Path(key)
             if not path.is_file():
                 raise FileNotFoundError(path)
-            spec = importlib.util.spec_from_file_location(path.stem, path)
+            # a module name unique to the file, so two 'rules.py' in different folders
+            # do not replace each other
+            digest = hashlib.sha1(key.encode()).hexdigest()[:8]
+            module_name = f"civic_sim_plugin_{path.stem}_{digest}"
+            spec = importlib.util.spec_from_file_location(module_name, path)
             module = importlib.util.module_from_spec(spec)
-            sys.modules[path.stem] = module
+            sys.modules[module_name] = module
             spec.loader.exec_module(module)
         else:
             importlib.import_module(name)
     except Exception as exc:  # noqa: BLE001 - reported as one clear line
         raise ValueError(f"plugin '{name}' could not be loaded: {exc}") from exc
-    _loaded.add(name)
+    _loaded.add(key)
 
 
 def load_plugins(extra: list[str] | tuple[str, ...] = ()) -> list[str]:

@@ -72,6 +72,9 @@ class Strategy(ABC):
             budget: This week's budget ``B(t)`` in GBP.
         """
 
+    def setup(self, model: CivicModel) -> None:  # noqa: B027 - optional hook
+        """Hook called once when the world is built (e.g. to add state columns)."""
+
     def after_week(self, model: CivicModel) -> None:  # noqa: B027 - optional hook
         """Hook called at the end of each week (after businesses, before collection)."""
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
-from agents import Business
-from agents.business import employee_volunteer_target, hosts_activity
-from agents.resident import connection_target, initial_need_probability
+from agents import Business, business, resident
 from model.space import nearest_hub, window_sums
 
 #: Age structure of the 65+ population of England (ONS mid-2022 estimates):
@@ -43,7 +41,7 @@ def ages_from(u: np.ndarray) -> np.ndarray:
 def need_levels_from(ages: np.ndarray, u_need: np.ndarray, u_level: np.ndarray, p) -> np.ndarray:
     """Need level: some need with the HSE probability for the age, then a level 1-4 by
     ``initial_level_shares`` (inverse transform of the uniforms)."""
-    has_need = u_need < initial_need_probability(ages, p)
+    has_need = u_need < resident.initial_need_probability(ages, p)
     cum = np.cumsum(p.initial_level_shares) / sum(p.initial_level_shares)
     level = 1 + np.minimum(np.searchsorted(cum, u_level, side="right"), 3)
     return np.where(has_need, level, 0).astype(np.int8)
@@ -112,7 +110,7 @@ def populate(model) -> None:
     _initial_volunteers(model, rng)
     r = model.residents
     degree = model.ties.resident_degree(r.n_slots)
-    r.connection[slots] = connection_target(degree[slots], False, False, p)
+    r.connection[slots] = resident.connection_target(degree[slots], False, False, p)
 
 
 def _jittered_xy(x, y, rng) -> np.ndarray:
@@ -161,7 +159,7 @@ def _businesses(model, rng) -> None:
         x=x,
         y=y,
         engagement=engagement,
-        hosts=hosts_activity(engagement, p),
+        hosts=business.hosts_activity(engagement, p),
     )
     b = model.businesses
     for slot in slots:
@@ -238,7 +236,7 @@ def _initial_volunteers(model, rng) -> None:
         )
         tie_new_volunteers(model, model.volunteers.live, rng)
     b = model.businesses
-    targets = employee_volunteer_target(b.engagement[b.live], p).astype(int)
+    targets = business.employee_volunteer_target(b.engagement[b.live], p).astype(int)
     add_employee_volunteers(model, np.repeat(b.live, targets), rng)
 
 

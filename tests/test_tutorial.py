@@ -25,8 +25,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from agents import resident
 from model import CivicModel, Parameters, metrics, plugins, scenarios, strategies
-from model.phases import care_delivery, need_dynamics
+from model.phases import care_delivery
 from model.strategies import FacilitatorHub
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,9 +124,7 @@ def test_python_snippets_run_in_order(registries, capsys):
     assert "share_hosting" in out  # the small strategy and metric of section 5 ran
     assert "grants_first" in strategies.strategy_names()  # until the fixture cleans up
     # the snippet put the shipped rule back
-    from agents.resident import family_care
-
-    assert need_dynamics.family_care is family_care
+    assert resident.family_care.__name__ == "family_care"
 
 
 def test_deterioration_snippet_numbers_rise_with_loneliness():
@@ -213,7 +212,7 @@ def test_lonelier_rule_raises_need_and_widens_the_facilitator_advantage(registri
         return rule.loc["direct", "unmet_hours"] - rule.loc["facilitator", "unmet_hours"]
 
     assert advantage(lonelier) > advantage(shipped), shown
-    assert need_dynamics.deterioration_probability.__module__ == "agents.resident"
+    assert resident.deterioration_probability.__module__ == "agents.resident"
 
 
 def test_lonelier_rule_is_the_same_as_a_bigger_loneliness_factor(registries):
@@ -387,5 +386,5 @@ def test_no_rule_or_registry_leaked():
     assert "share_hosting" not in metrics.metric_names()
     assert "walking_distance" not in scenarios.scenario_names()
     assert "share_no_volunteer_tie" not in metrics.metric_names()
-    assert need_dynamics.deterioration_probability.__module__ == "agents.resident"
+    assert resident.deterioration_probability.__module__ == "agents.resident"
     assert care_delivery.volunteer_visits.__module__ == "model.phases.care_delivery"

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.business import (
-    asset_probability,
-    closure_probability,
-    employee_volunteer_target,
-    engagement_change,
-    hosts_activity,
-)
+from agents import business
 from model import world
 
 
@@ -26,14 +20,14 @@ def update_engagement(model) -> None:
     A community-owned asset keeps hosting while it has a grant or active volunteers nearby."""
     b, p = model.businesses, model.p
     live = b.live
-    business = live[~b.community_owned[live]]
-    b.engagement[business] = np.clip(
-        b.engagement[business]
-        + engagement_change(b.engagement[business], b.grant_share[business], p),
+    firms = live[~b.community_owned[live]]
+    b.engagement[firms] = np.clip(
+        b.engagement[firms]
+        + business.engagement_change(b.engagement[firms], b.grant_share[firms], p),
         0.0,
         1.0,
     )
-    b.hosts[business] = hosts_activity(b.engagement[business], p)
+    b.hosts[firms] = business.hosts_activity(b.engagement[firms], p)
     assets = live[b.community_owned[live] & b.open[live]]
     if assets.size:
         nearby = world.volunteers_near(model, b.x[assets], b.y[assets])
@@ -48,7 +42,10 @@ def staff_volunteering(model) -> None:
     rng = model.streams.decisions
     live = b.live
     running = live[b.open[live] & ~b.community_owned[live]]
-    gap = employee_volunteer_target(b.engagement[running], p).astype(int) - b.employees[running]
+    gap = (
+        business.employee_volunteer_target(b.engagement[running], p).astype(int)
+        - b.employees[running]
+    )
     fill = (gap > 0) & (rng.random(running.size) < p.employee_join_rate)
     world.add_employee_volunteers(model, running[fill], rng)
 
@@ -64,7 +61,9 @@ def closures(model) -> None:
     if candidates.size == 0:
         return
     ids = b.business_id[candidates]
-    closing = model.streams.exogenous_uniform("closure", ids, week) < closure_probability(p)
+    closing = model.streams.exogenous_uniform("closure", ids, week) < business.closure_probability(
+        p
+    )
     if p.shock_closure_share > 0 and week == p.shock_year * 52 + 1:
         shock = model.streams.exogenous_uniform("shock", ids, week) < p.shock_closure_share
         closing |= shock
@@ -72,7 +71,7 @@ def closures(model) -> None:
     if closed.size == 0:
         return
     nearby = world.volunteers_near(model, b.x[closed], b.y[closed])
-    chance = asset_probability(model.civic[b.x[closed], b.y[closed]], nearby, p)
+    chance = business.asset_probability(model.civic[b.x[closed], b.y[closed]], nearby, p)
     becomes_asset = model.streams.exogenous_uniform("asset", b.business_id[closed], week) < chance
     assets = closed[becomes_asset]
     b.community_owned[assets] = True

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.resident import connection_target, updated_connection
+from agents import resident
 from model.space import count_grid
 
 
@@ -101,6 +101,6 @@ def record_outcomes(model) -> None:
     np.divide(low_met, r.need_low, out=r.low_support, where=r.need_low > 0)
     r.low_support[r.need_low <= 0] = 1.0
     degree = model.ties.resident_degree(r.n_slots)
-    target = connection_target(degree, r.visited, r.attends, p)
-    r.connection[:] = updated_connection(r.connection, target, p)
+    target = resident.connection_target(degree, r.visited, r.attends, p)
+    r.connection[:] = resident.updated_connection(r.connection, target, p)
     model.grid.unmet_need.data = count_grid(model.grid.dimensions, r.x, r.y, unmet)

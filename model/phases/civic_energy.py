@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.volunteer import (
-    energy_change,
-    load,
-    older_volunteer_probability,
-    quits,
-    recruitment_probability,
-)
+from agents import volunteer
 from model import world
 from model.space import nearest_hub
 
@@ -27,9 +21,9 @@ def update_energy(model) -> None:
     """Each volunteer's energy changes with load, rest and hub support (clipped to 0-1)."""
     v, p = model.volunteers, model.p
     live = v.live
-    asked = load(v.demand[live], v.capacity[live])
+    asked = volunteer.load(v.demand[live], v.capacity[live])
     matched = v.matches[live] > 0
-    change = energy_change(v.energy[live], asked, model.council.support, matched, p)
+    change = volunteer.energy_change(v.energy[live], asked, model.council.support, matched, p)
     v.energy[live] = np.clip(v.energy[live] + change, 0.0, 1.0)
     v.weeks_active[live] += 1
 
@@ -40,7 +34,7 @@ def quit_volunteering(model) -> None:
     v, r, p = model.volunteers, model.residents, model.p
     live = v.live
     draw = model.streams.decisions.random(live.size)
-    leaving = quits(v.energy[live], draw, p)
+    leaving = volunteer.quits(v.energy[live], draw, p)
     as_resident = v.resident_slot[live]
     now_in_need = (as_resident >= 0) & (r.level[np.maximum(as_resident, 0)] > 0)
     model.remove_volunteers(live[leaving | now_in_need])
@@ -62,7 +56,7 @@ def recruit_neighbours(model) -> None:
     _weights, cumulative = world.recruitment_weights(model)
     # the highest rate per potential volunteer, at civic potential 1: full contagion,
     # this week's outreach and the strongest possible business scheme (engagement 1)
-    top = recruitment_probability(1.0, p.contagion_cap, model.council.outreach, 2.0, p)
+    top = volunteer.recruitment_probability(1.0, p.contagion_cap, model.council.outreach, 2.0, p)
     total = cumulative[-1] * top if cumulative.size else 0.0
     n = int(rng.poisson(total)) if total > 0 else 0
     if n == 0:
@@ -72,7 +66,7 @@ def recruit_neighbours(model) -> None:
     x, y = (cells // height).astype(np.int32), (cells % height).astype(np.int32)
     potential = world.potential_volunteers(model)[x, y]
     free = np.maximum(potential - model.neighbour_counts[x, y], 0.0) / potential
-    rate = recruitment_probability(
+    rate = volunteer.recruitment_probability(
         model.civic[x, y],
         world.volunteers_near(model, x, y),
         model.council.outreach,
@@ -120,7 +114,7 @@ def recruit_older_residents(model) -> None:
     if able.size == 0:
         return
     known = model.ties.volunteers_known(r.n_slots)[able]
-    prob = older_volunteer_probability(
+    prob = volunteer.older_volunteer_probability(
         model.civic[r.x[able], r.y[able]], known, model.council.outreach, p
     )
     joining = able[rng.random(able.size) < prob]

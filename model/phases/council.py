@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from agents.hub import weekly_budget
+from agents import hub
 from model.strategies import SpendPlan
 
 
@@ -40,7 +40,7 @@ class Council:
 def run(model) -> None:
     """Ask the strategy for a plan, fund facilitation, and buy paid care with the rest."""
     p, r, c = model.p, model.residents, model.council
-    budget = weekly_budget(model.steps, model.initial_residents, p)
+    budget = hub.weekly_budget(model.steps, model.initial_residents, p)
     model.week.budget = budget
     live = r.live
     gap = r.need_personal[live] - r.fam_personal[live]

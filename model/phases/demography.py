@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from agents.resident import WEEKS_PER_YEAR, connection_target, death_probability
+from agents import resident
+from agents.resident import WEEKS_PER_YEAR
 from model import world
 
 
@@ -23,7 +24,9 @@ def age_and_die(model) -> None:
     live = r.live
     r.age[live] += 1.0 / WEEKS_PER_YEAR
     draw = model.streams.exogenous_uniform("death", r.person_id[live], model.steps)
-    dies = (draw < death_probability(r.age[live], r.level[live], p)) | (r.age[live] >= p.max_age)
+    dies = (draw < resident.death_probability(r.age[live], r.level[live], p)) | (
+        r.age[live] >= p.max_age
+    )
     dead = live[dies]
     model.remove_residents(dead)
     model.week.deaths = int(dead.size)
@@ -74,4 +77,4 @@ def tie_arrivals(model, slots: np.ndarray) -> None:
             new_b.extend(chosen)
     model.ties.add_resident_ties(new_a, new_b, distinct=True)
     degree = np.bincount(np.asarray(new_a, dtype=np.int64), minlength=r.n_slots)[slots]
-    r.connection[slots] = connection_target(degree, False, False, p)
+    r.connection[slots] = resident.connection_target(degree, False, False, p)

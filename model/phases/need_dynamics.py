@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from agents.resident import (
-    deterioration_probability,
-    family_care,
-    need_hours,
-    reablement_probability,
-)
+from agents import resident
 
 
 def run(model) -> None:
@@ -24,11 +19,11 @@ def change_levels(model) -> None:
     live = r.live
     level = r.level[live]
     ids = r.person_id[live]
-    p_up = deterioration_probability(
+    p_up = resident.deterioration_probability(
         r.age[live], r.recent_unmet[live], 1.0 - r.connection[live], r.low_support[live], p
     )
     up = (level < 4) & (model.streams.exogenous_uniform("need_up", ids, week) < p_up)
-    p_down = reablement_probability(r.fully_supported[live] & (level > 0), p)
+    p_down = resident.reablement_probability(r.fully_supported[live] & (level > 0), p)
     down = ~up & (model.streams.exogenous_uniform("need_down", ids, week) < p_down)
     r.level[live] = level + up.astype(level.dtype) - down.astype(level.dtype)
 
@@ -38,5 +33,7 @@ def assess_needs(model) -> None:
     carers give (they come first and depend on nothing the council does)."""
     r, p = model.residents, model.p
     # every slot at once: a free slot has level 0, so no need and no family care
-    r.need_personal[:], r.need_low[:] = need_hours(r.level, p)
-    r.fam_personal[:], r.fam_low[:] = family_care(r.need_personal, r.need_low, r.family_hours)
+    r.need_personal[:], r.need_low[:] = resident.need_hours(r.level, p)
+    r.fam_personal[:], r.fam_low[:] = resident.family_care(
+        r.need_personal, r.need_low, r.family_hours
+    )

@@ -6,9 +6,10 @@ loneliness is ``1 - connection``. Here the same rule weighs loneliness four time
 much. In class you would edit ``agents/resident.py`` itself; keeping the changed rule in
 its own file lets you switch between the two and compare them on the same seeds.
 
-Because the phase that uses the rule (``model/phases/need_dynamics.py``) imported it by
-name, a rule kept outside the package is switched on by replacing that name there --
-:func:`lonelier_rule` does it for the length of a ``with`` block.
+The phases call every rule through its module (``resident.deterioration_probability(...)``
+in ``model/phases/need_dynamics.py``), so a rule kept outside the package is switched on
+by putting it in ``agents.resident`` in place of the shipped one -- :func:`lonelier_rule`
+does it for the length of a ``with`` block.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from contextlib import contextmanager, nullcontext
 import numpy as np
 import pandas as pd
 
+from agents import resident
 from agents.resident import weekly
 from model import CivicModel
-from model.phases import need_dynamics
 
 #: How many times more loneliness counts than in the rule shipped in agents/resident.py.
 LONELINESS_WEIGHT = 4.0
@@ -45,12 +46,12 @@ def deterioration_probability(age, recent_unmet, loneliness, low_support, p):
 @contextmanager
 def lonelier_rule():
     """Use the changed rule inside a ``with`` block; the shipped rule comes back after."""
-    shipped = need_dynamics.deterioration_probability
-    need_dynamics.deterioration_probability = deterioration_probability
+    shipped = resident.deterioration_probability
+    resident.deterioration_probability = deterioration_probability
     try:
         yield
     finally:
-        need_dynamics.deterioration_probability = shipped
+        resident.deterioration_probability = shipped
 
 
 def compare(strategies=("direct", "facilitator"), seeds=range(4), residents=1000, steps=156):
