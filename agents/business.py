@@ -13,17 +13,28 @@ def engagement_change(engagement, grant_share, p):
 
     ``+ grant_effect * grant_share * (1 - engagement) - engagement_decay * engagement``:
     grants raise engagement towards 1; without support it slowly fades.
+
+    Defaults:
+        ``grant_effect`` = 0.02, ``engagement_decay`` = 0.002.
     """
     return p.grant_effect * grant_share * (1.0 - engagement) - p.engagement_decay * engagement
 
 
 def hosts_activity(engagement, p):
-    """A business hosts a weekly activity when its engagement reaches ``host_threshold``."""
+    """A business hosts a weekly activity when its engagement reaches ``host_threshold``.
+
+    Defaults:
+        ``host_threshold`` = 0.45.
+    """
     return engagement >= p.host_threshold
 
 
 def closure_probability(p):
-    """Weekly chance that an open business closes: the weekly form of ``closure_rate``."""
+    """Weekly chance that an open business closes: the weekly form of ``closure_rate``.
+
+    Defaults:
+        ``closure_rate`` = 0.05.
+    """
     return weekly(p.closure_rate)
 
 
@@ -33,6 +44,9 @@ def asset_probability(civic_potential, nearby_volunteers, p):
     ``asset_conversion * civic_potential * min(1, nearby active volunteers /
     asset_volunteers)``: it takes civic energy -- potential and people already active --
     to buy and run a closing pub.
+
+    Defaults:
+        ``asset_conversion`` = 0.5, ``asset_volunteers`` = 3.
     """
     return (
         p.asset_conversion
@@ -42,7 +56,11 @@ def asset_probability(civic_potential, nearby_volunteers, p):
 
 
 def employee_volunteer_target(engagement, p):
-    """Employee volunteers a business supports: engagement x employee_hours_max / mean capacity."""
+    """Employee volunteers a business supports: engagement x employee_hours_max / mean capacity.
+
+    Defaults:
+        ``employee_hours_max`` = 4, ``volunteer_capacity_mean`` = 3.
+    """
     return np.floor(engagement * p.employee_hours_max / p.volunteer_capacity_mean + 0.5)
 
 

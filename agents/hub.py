@@ -11,6 +11,9 @@ def weekly_budget(week, initial_residents, p):
     ``B0 = budget_per_resident_week * initial older residents * budget_scale``: the budget
     follows the cut, not the population, so a growing older population means less per
     head.
+
+    Defaults:
+        ``budget_per_resident_week`` = 13.4, ``budget_scale`` = 1, ``budget_cut_rate`` = 0.
     """
     b0 = p.budget_per_resident_week * initial_residents * p.budget_scale
     return b0 * (1.0 - p.budget_cut_rate) ** (week / 52.0)
@@ -22,6 +25,9 @@ def adapt_eligibility(council, money, p):
     Start at ``eligibility_threshold`` (substantial by default) and tighten one level at a
     time, up to critical (4), while the cost of the personal care still missing at or
     above that level (after family care) exceeds the money.
+
+    Defaults:
+        ``eligibility_threshold`` = 3, ``care_hour_price`` = 28.53.
     """
     floor = p.eligibility_threshold
     gap_cost = council.personal_gap_by_level * p.care_hour_price

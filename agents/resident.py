@@ -27,6 +27,10 @@ def death_probability(age, need_level, p):
     * exp(mortality_need_factor * need_level)``, capped at 1 (a Gompertz law;
     defaults from ONS life tables, need factor invented so that critical need about
     quadruples mortality).
+
+    Defaults:
+        ``mortality_at_65`` = 0.011, ``mortality_age_slope`` = 0.095,
+        ``mortality_need_factor`` = 0.35.
     """
     yearly = p.mortality_at_65 * np.exp(
         p.mortality_age_slope * (age - 65.0) + p.mortality_need_factor * need_level
@@ -39,6 +43,9 @@ def initial_need_probability(age, p):
 
     ``P(need > 0) = 1 / (1 + exp(-(age - initial_need_age50) / initial_need_age_spread))``:
     about 21% at 65-69 and about 52% at 80+ with the defaults.
+
+    Defaults:
+        ``initial_need_age50`` = 89, ``initial_need_age_spread`` = 15.
     """
     return 1.0 / (1.0 + np.exp(-(age - p.initial_need_age50) / p.initial_need_age_spread))
 
@@ -55,6 +62,11 @@ def deterioration_probability(age, recent_unmet, loneliness, low_support, p):
     * ``(1 - prevention_factor * low_support)`` -- met low-level support prevents
       (``low_support`` is the share of low-level need met last week, by anyone; 1 for
       residents with no need, who lack nothing).
+
+    Defaults:
+        ``need_onset_base`` = 0.0002, ``need_onset_scale`` = 0.0008,
+        ``need_onset_age_scale`` = 18, ``unmet_onset_factor`` = 1,
+        ``loneliness_factor`` = 0.5, ``prevention_factor`` = 0.4.
     """
     base = p.need_onset_base + p.need_onset_scale * np.exp(age / p.need_onset_age_scale)
     yearly = (
@@ -67,12 +79,21 @@ def deterioration_probability(age, recent_unmet, loneliness, low_support, p):
 
 
 def reablement_probability(fully_supported, p):
-    """Weekly chance of moving down one level: ``reablement_rate`` if all need was met."""
+    """Weekly chance of moving down one level: ``reablement_rate`` if all need was met.
+
+    Defaults:
+        ``reablement_rate`` = 0.004.
+    """
     return np.where(fully_supported, p.reablement_rate, 0.0)
 
 
 def need_hours(need_level, p):
-    """Weekly hours needed at a level, split into (personal care, low-level support)."""
+    """Weekly hours needed at a level, split into (personal care, low-level support).
+
+    Defaults:
+        ``need_hours_by_level`` = (0, 8, 16, 32, 80),
+        ``personal_share_by_level`` = (0, 0.25, 0.4, 0.6, 0.8).
+    """
     hours = np.asarray(p.need_hours_by_level)[need_level]
     personal = hours * np.asarray(p.personal_share_by_level)[need_level]
     return personal, hours - personal
@@ -96,6 +117,11 @@ def connection_target(ties, visited, attends_activity, p):
     ``connection_base + min(connection_tie_cap, connection_per_tie * ties)
     + connection_visit * (has a volunteer visiting) + connection_activity * (attends an
     activity)``, capped at 1.
+
+    Defaults:
+        ``connection_base`` = 0.2, ``connection_per_tie`` = 0.04,
+        ``connection_tie_cap`` = 0.4, ``connection_visit`` = 0.25,
+        ``connection_activity`` = 0.2.
     """
     target = (
         p.connection_base
@@ -107,7 +133,11 @@ def connection_target(ties, visited, attends_activity, p):
 
 
 def updated_connection(connection, target, p):
-    """Connection moves a fraction ``connection_rate`` of the way to its target each week."""
+    """Connection moves a fraction ``connection_rate`` of the way to its target each week.
+
+    Defaults:
+        ``connection_rate`` = 0.1.
+    """
     return connection + p.connection_rate * (target - connection)
 
 

@@ -29,6 +29,10 @@ def energy_change(energy, load, support, matched, p):
     * A volunteer with no one to help slowly loses interest: ``- idle_energy_loss``.
     * Hub support and recognition restore energy: ``+ support_gain * support``
       (``support`` is 0-1, from the council's coordination and support spending).
+
+    Defaults:
+        ``comfortable_load`` = 8, ``burnout_rate`` = 0.02, ``rest_rate`` = 0.03,
+        ``idle_energy_loss`` = 0.004, ``support_gain`` = 0.015.
     """
     overload = np.clip((load - p.comfortable_load) / max(p.comfortable_load, 1e-9), 0.0, 1.0)
     resting = matched & (load <= p.comfortable_load)
@@ -45,6 +49,9 @@ def quits(energy, attrition_draw, p):
 
     Life reasons (moves, jobs, health) happen with the weekly equivalent of
     ``baseline_attrition`` a year.
+
+    Defaults:
+        ``quit_threshold`` = 0.2, ``baseline_attrition`` = 0.15.
     """
     return (energy < p.quit_threshold) | (attrition_draw < weekly(p.baseline_attrition))
 
@@ -55,6 +62,9 @@ def recruitment_probability(civic_potential, nearby_volunteers, outreach, busine
     ``recruitment_rate * civic_potential * (1 + contagion_strength * min(nearby active
     volunteers, contagion_cap)) * outreach * business_scheme``, capped at 1. ``outreach``
     and ``business_scheme`` are multipliers (1 = no effect).
+
+    Defaults:
+        ``recruitment_rate`` = 0.004, ``contagion_strength`` = 0.15, ``contagion_cap`` = 10.
     """
     rate = (
         p.recruitment_rate
@@ -71,6 +81,9 @@ def older_volunteer_probability(civic_potential, tied_volunteers, outreach, p):
 
     ``older_volunteer_rate * civic_potential * (1 + tie_contagion * volunteers they are
     tied to) * outreach``: contagion along the tie network.
+
+    Defaults:
+        ``older_volunteer_rate`` = 0.0008, ``tie_contagion`` = 0.5.
     """
     rate = (
         p.older_volunteer_rate
