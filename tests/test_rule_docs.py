@@ -24,7 +24,7 @@ def _value(text):
     text = text.strip()
     if text.startswith("("):
         return tuple(float(x) for x in text.strip("()").split(","))
-    return float(text)
+    return float(text.rstrip("."))  # the list ends with a full stop
 
 
 @pytest.mark.parametrize("name, func", list(rules()))
