@@ -176,9 +176,8 @@ def cmd_run(args) -> int:
         raise UsageError(f"--out must end in {' or '.join(OUTPUT_SUFFIXES)}, got {str(out)!r}")
     seed = args.seed if args.seed is not None else secrets.randbits(32)
     try:
-        params = Parameters.resolve(
-            scenario=args.scenario, strategy=args.strategy, seed=seed, **overrides
-        )
+        chosen = {"scenario": args.scenario, "strategy": args.strategy, "seed": seed}
+        params = Parameters.resolve(**{**chosen, **overrides})  # --set wins
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if out is not None:
@@ -208,7 +207,7 @@ def cmd_run(args) -> int:
         write_frame(frame, out)
     print(
         f"{params.strategy} / {params.scenario}, {params.residents} residents, "
-        f"{args.steps} weeks, seed {seed}"
+        f"{args.steps} weeks, seed {params.seed}"
     )
     print(first_last_table(frame))
     if out is not None:

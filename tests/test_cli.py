@@ -50,6 +50,16 @@ def test_run_writes_metrics_and_prints_first_and_last_year(tmp_path, capsys):
     assert "70/70" in stderr  # the progress bar went to stderr
 
 
+def test_set_may_name_strategy_scenario_and_seed(capsys):
+    code, out, err = run_cli(
+        capsys,
+        *("run", "--residents", "60", "--steps", "2", "--no-progress"),
+        *("--set", "strategy=hybrid", "--set", "scenario=austerity", "--set", "seed=11"),
+    )
+    assert code == 0, err
+    assert out.startswith("hybrid / austerity, 60 residents, 2 weeks, seed 11")
+
+
 def test_run_writes_csv(tmp_path, capsys):
     out = tmp_path / "sub" / "run.csv"
     code, _, stderr = run_cli(
