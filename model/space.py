@@ -122,6 +122,22 @@ class CellIndex:
             row = self.members[i, j]
             row[row == slot] = -1
 
+    def near_many(self, x: np.ndarray, y: np.ndarray, radius: int):
+        """Residents within ``radius`` cells of each of many points, in one go.
+
+        Returns:
+            (which point, resident slot) pairs, as two arrays, grouped by point.
+        """
+        w, h, depth = self.members.shape
+        offsets = np.arange(-radius, radius + 1)
+        cx = np.asarray(x)[:, None, None] + offsets[None, :, None]
+        cy = np.asarray(y)[:, None, None] + offsets[None, None, :]
+        inside = (cx >= 0) & (cx < w) & (cy >= 0) & (cy < h)
+        block = self.members[np.clip(cx, 0, w - 1), np.clip(cy, 0, h - 1)]  # (n, s, s, depth)
+        block = np.where(inside[..., None], block, -1).reshape(len(x), -1)
+        point, column = np.nonzero(block >= 0)
+        return point, block[point, column]
+
     def near(self, x: int, y: int, radius: int) -> np.ndarray:
         """Slots of residents within ``radius`` cells of (x, y) (a square), in cell order."""
         w, h, _ = self.members.shape

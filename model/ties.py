@@ -154,13 +154,13 @@ class TieNetwork:
         """Number of volunteers each resident slot is tied to."""
         return _fit(self._known, capacity)
 
-    def residents_reachable(self, volunteers: np.ndarray, capacity: int) -> dict[int, np.ndarray]:
+    def residents_reachable(self, volunteers: np.ndarray, capacity: int):
         """Residents each volunteer hears about through ties: the residents tied to the
-        volunteer and those residents' own resident ties (one pass over the edges; a
-        resident reached twice appears twice).
+        volunteer and those residents' own resident ties (one pass over the edges).
 
         Returns:
-            Volunteer slot to an array of resident slots (possibly empty).
+            (volunteer slot, resident slot) pairs as two arrays; a resident reached by
+            two paths appears twice.
         """
         wanted = np.zeros(max(capacity, 1), dtype=bool)
         asked = np.zeros(
@@ -179,14 +179,14 @@ class TieNetwork:
         src, dst = src[keep], dst[keep]
         order = np.argsort(src, kind="stable")
         src, dst = src[order], dst[order]
-        reach = {}
-        for vol in volunteers:
-            mine = direct[vols == vol]
-            lo = np.searchsorted(src, mine, side="left")
-            hi = np.searchsorted(src, mine, side="right")
-            second = [dst[i:j] for i, j in zip(lo, hi, strict=True)]
-            reach[int(vol)] = np.concatenate([mine, *second]) if mine.size else mine
-        return reach
+        # join (volunteer, direct) with (direct, neighbour) on the direct resident
+        lo = np.searchsorted(src, direct, side="left")
+        hi = np.searchsorted(src, direct, side="right")
+        counts = hi - lo
+        second_vol = np.repeat(vols, counts)
+        starts = np.repeat(lo - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+        second_res = dst[np.arange(counts.sum()) + starts]
+        return np.concatenate([vols, second_vol]), np.concatenate([direct, second_res])
 
     @property
     def count(self) -> int:

@@ -278,19 +278,35 @@ def residents_near(model, x: int, y: int, radius: int) -> np.ndarray:
     return model.cell_index.near(int(x), int(y), radius)
 
 
+def random_neighbours(model, x, y, radius: int, k: int, rng, exclude=None):
+    """Up to ``k`` distinct residents chosen at random within ``radius`` cells of each
+    point (x, y); ``exclude`` is a mask of resident slots never to choose.
+
+    Returns:
+        (which point, resident slot) pairs as two arrays.
+    """
+    point, slots = model.cell_index.near_many(x, y, radius)
+    if exclude is not None:
+        keep = ~exclude[slots]
+        point, slots = point[keep], slots[keep]
+    order = np.lexsort((rng.random(point.size), point))
+    point, slots = point[order], slots[order]
+    first = np.searchsorted(point, point, side="left")
+    chosen = (np.arange(point.size) - first) < k
+    return point[chosen], slots[chosen]
+
+
 def tie_new_volunteers(model, vol_slots: np.ndarray, rng) -> None:
     """A new volunteer knows up to ``volunteer_ties`` older residents living within
     ``tie_radius``."""
-    k = model.p.volunteer_ties
-    v = model.volunteers
-    vols, res = [], []
-    for slot in vol_slots:
-        near = residents_near(model, v.x[slot], v.y[slot], model.p.tie_radius)
-        if near.size:
-            chosen = rng.choice(near, size=min(k, len(near)), replace=False)
-            vols.extend([int(slot)] * len(chosen))
-            res.extend(chosen)
-    model.ties.add_volunteer_ties(vols, res, distinct=True)
+    vol_slots = np.asarray(vol_slots, dtype=np.int64)
+    if vol_slots.size == 0:
+        return
+    v, p = model.volunteers, model.p
+    point, res = random_neighbours(
+        model, v.x[vol_slots], v.y[vol_slots], p.tie_radius, p.volunteer_ties, rng
+    )
+    model.ties.add_volunteer_ties(vol_slots[point], res, distinct=True)
 
 
 def volunteers_near(model, x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -61,8 +61,12 @@ def test_tie_counts_follow_additions_and_removals():
     assert list(ties.resident_degree(5)) == [1, 0, 2, 1, 0]
     ties.drop_volunteers([7])
     assert list(ties.resident_degree(5)) == [1, 0, 1, 0, 0]
-    reach = ties.residents_reachable(np.array([7]), 5)
-    assert reach[7].size == 0
+    vols, reached = ties.residents_reachable(np.array([7]), 5)
+    assert vols.size == 0 and reached.size == 0
+    ties.add_volunteer_ties([8], [0])
+    vols, reached = ties.residents_reachable(np.array([8]), 5)
+    assert sorted(reached) == [0, 2]  # tied to 0, and 0's neighbour 2 (1 has gone)
+    assert set(vols) == {8}
 
 
 def test_exogenous_draws_are_uniform_and_keyed():
@@ -82,3 +86,37 @@ def test_civic_layer_stays_in_range_with_the_requested_mean(mean, spread, patchi
     assert layer.min() >= 0 and layer.max() <= 1
     if 0.02 < mean < 0.98:
         assert abs(layer.mean() - mean) < 0.05
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 15), min_size=0, max_size=6), min_size=1, max_size=12))
+def test_deferred_acceptance_equals_volunteers_choosing_in_turn(lists):
+    """Discovery's bulk matching gives what volunteers choosing one after another give."""
+    from model.phases.matching import _deferred_acceptance
+
+    # volunteer i (order i) ranks residents as listed (best first); a serial walk:
+    taken, serial = set(), {}
+    for i, prefs in enumerate(lists):
+        for res in prefs:
+            if res not in taken:
+                taken.add(res)
+                serial[res] = i
+                break
+    vol = np.array([i for i, prefs in enumerate(lists) for _ in prefs], dtype=np.int64)
+    res = np.array([r for prefs in lists for r in prefs], dtype=np.int64)
+    if vol.size == 0:
+        return
+    order = np.arange(len(lists))
+    made_v, made_r = _deferred_acceptance(vol, res, order, 16)
+    assert dict(zip(made_r.tolist(), made_v.tolist(), strict=True)) == serial
+
+
+def test_bulk_window_query_matches_one_at_a_time():
+    index = CellIndex(12, 9, depth=2)
+    rng = np.random.default_rng(3)
+    x, y = rng.integers(0, 12, 60), rng.integers(0, 9, 60)
+    index.add(np.arange(60), x, y)
+    qx, qy = rng.integers(0, 12, 15), rng.integers(0, 9, 15)
+    point, slots = index.near_many(qx, qy, 2)
+    for k in range(15):
+        assert sorted(slots[point == k]) == sorted(index.near(qx[k], qy[k], 2))

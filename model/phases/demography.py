@@ -62,19 +62,20 @@ def arrive(model) -> None:
 
 
 def tie_arrivals(model, slots: np.ndarray) -> None:
-    """Each arrival knows up to ``local_ties`` residents living within ``tie_radius``."""
+    """Each arrival knows up to ``local_ties`` residents (not fellow newcomers) living
+    within ``tie_radius``; their connection starts where those ties put it."""
     p, r = model.p, model.residents
-    rng = model.streams.decisions
     newcomer = np.zeros(r.n_slots, dtype=bool)
     newcomer[slots] = True
-    new_a, new_b = [], []
-    for slot in slots:
-        near = world.residents_near(model, r.x[slot], r.y[slot], p.tie_radius)
-        near = near[~newcomer[near]]
-        if near.size:
-            chosen = rng.choice(near, size=min(p.local_ties, len(near)), replace=False)
-            new_a.extend([int(slot)] * len(chosen))
-            new_b.extend(chosen)
-    model.ties.add_resident_ties(new_a, new_b, distinct=True)
-    degree = np.bincount(np.asarray(new_a, dtype=np.int64), minlength=r.n_slots)[slots]
+    point, known = world.random_neighbours(
+        model,
+        r.x[slots],
+        r.y[slots],
+        p.tie_radius,
+        p.local_ties,
+        model.streams.decisions,
+        exclude=newcomer,
+    )
+    model.ties.add_resident_ties(slots[point], known, distinct=True)
+    degree = np.bincount(point, minlength=slots.size)
     r.connection[slots] = resident.connection_target(degree, False, False, p)

@@ -135,7 +135,12 @@ def discover_matches(model, seeking: np.ndarray) -> None:
     """Without brokerage: each volunteer with room, with weekly chance ``discovery_rate``,
     finds the neediest resident still seeking help living within ``discovery_radius``
     cells (a square) or among the residents they reach through ties (and living within
-    ``travel_radius``)."""
+    ``travel_radius``).
+
+    Volunteers choose in a random order; each takes the neediest candidate not taken by
+    an earlier one. Done in bulk as volunteer-proposing deferred acceptance, which gives
+    exactly that outcome because every resident prefers the earlier volunteer.
+    """
     r, v, p = model.residents, model.volunteers, model.p
     rng = model.streams.decisions
     free = volunteers_with_room(model)
@@ -143,25 +148,59 @@ def discover_matches(model, seeking: np.ndarray) -> None:
     if looking.size == 0:
         return
     looking = looking[rng.permutation(looking.size)]
+    order = np.empty(v.n_slots, dtype=np.int64)
+    order[looking] = np.arange(looking.size)  # earlier volunteers choose first
     rank = np.full(r.n_slots, np.iinfo(np.int64).max, dtype=np.int64)
     rank[seeking] = np.arange(seeking.size)  # lower rank = needier
-    taken = np.zeros(r.n_slots, dtype=bool)
-    reachable = model.ties.residents_reachable(looking, r.n_slots)
-    made_v, made_r = [], []
-    for vol in looking:
-        candidates = model.cell_index.near(int(v.x[vol]), int(v.y[vol]), p.discovery_radius)
-        through_ties = reachable[int(vol)]
-        if through_ties.size:
-            close = (np.abs(r.x[through_ties] - v.x[vol]) <= p.travel_radius) & (
-                np.abs(r.y[through_ties] - v.y[vol]) <= p.travel_radius
-            )
-            candidates = np.concatenate([candidates, through_ties[close]])
-        candidates = candidates[(rank[candidates] < seeking.size) & ~taken[candidates]]
-        if candidates.size == 0:
-            continue
-        chosen = candidates[np.argmin(rank[candidates])]
-        taken[chosen] = True
-        made_v.append(int(vol))
-        made_r.append(int(chosen))
-    model.add_pairings(np.array(made_v, dtype=np.int64), np.array(made_r, dtype=np.int64), False)
+
+    point, near = model.cell_index.near_many(v.x[looking], v.y[looking], p.discovery_radius)
+    tie_vol, tie_res = model.ties.residents_reachable(looking, r.n_slots)
+    close = (np.abs(r.x[tie_res] - v.x[tie_vol]) <= p.travel_radius) & (
+        np.abs(r.y[tie_res] - v.y[tie_vol]) <= p.travel_radius
+    )
+    vol = np.concatenate([looking[point], tie_vol[close]])
+    res = np.concatenate([near, tie_res[close]])
+    ok = rank[res] < seeking.size
+    vol, res = vol[ok], res[ok]
+    if vol.size == 0:
+        return
+    # each volunteer's candidates, neediest first (duplicates are harmless)
+    by = np.lexsort((rank[res], order[vol]))
+    vol, res = vol[by], res[by]
+    made_v, made_r = _deferred_acceptance(vol, res, order, r.n_slots)
+    model.add_pairings(made_v, made_r, False)
     model.week.matches_found = len(made_v)
+
+
+def _deferred_acceptance(vol, res, order, n_residents):
+    """Volunteers propose down their candidate lists (``vol``/``res`` sorted by volunteer,
+    best first); a resident holds the earliest proposer (lowest ``order``) and releases a
+    later one, who proposes to their next candidate. Returns the final (volunteers,
+    residents)."""
+    starts = np.flatnonzero(np.r_[True, vol[1:] != vol[:-1]])
+    ends = np.r_[starts[1:], vol.size]
+    nxt = starts.copy()  # next candidate each volunteer will propose to
+    holder = np.full(n_residents, -1, dtype=np.int64)  # index into starts
+    active = np.arange(starts.size)
+    while active.size:
+        active = active[nxt[active] < ends[active]]
+        if active.size == 0:
+            break
+        target = res[nxt[active]]
+        nxt[active] += 1
+        # the earliest proposer per resident this round
+        by = np.lexsort((order[vol[starts[active]]], target))
+        active, target = active[by], target[by]
+        first = np.r_[True, target[1:] != target[:-1]]
+        best, aim = active[first], target[first]
+        losers = [active[~first]]
+        current = holder[aim]
+        keeps = (current >= 0) & (
+            order[vol[starts[np.maximum(current, 0)]]] < order[vol[starts[best]]]
+        )
+        losers.append(best[keeps])
+        losers.append(current[~keeps & (current >= 0)])
+        holder[aim[~keeps]] = best[~keeps]
+        active = np.concatenate(losers)
+    won = np.flatnonzero(holder >= 0)
+    return vol[starts[holder[won]]], won
