@@ -42,7 +42,8 @@ def initial_need_probability(age, p):
     """Chance that a resident of this age has some care need (HSE 2021 logistic fit).
 
     ``P(need > 0) = 1 / (1 + exp(-(age - initial_need_age50) / initial_need_age_spread))``:
-    about 21% at 65-69 and about 52% at 80+ with the defaults.
+    HSE 2021 reports 21% at 65-69 and 52% at 80+; the default midpoint is set so that the
+    whole 65+ population starts at the 25-30% target (about 19% at 65-69, 44% at 80+).
 
     Defaults:
         ``initial_need_age50`` = 89, ``initial_need_age_spread`` = 15.

@@ -1,6 +1,6 @@
 """Volunteers and the rules of civic energy, burnout, quitting and recruitment.
 
-ODD sections 2 (state) and 7.5 (civic energy). Most volunteers are working-age
+ODD sections 2 (state) and 7.6 (civic energy and recruitment). Most volunteers are working-age
 neighbours; some are young-old residents without care need; some are employees of
 local businesses (employer-supported volunteering).
 """

@@ -211,7 +211,7 @@ class Parameters:
         lo=60.0,
         hi=110.0,
         unit="years",
-        source="HSE 2021: 21% at 65-69, 52% at 80+",
+        source="HSE 2021 (21% at 65-69, 52% at 80+), calibrated to 25-30% overall",
         group="need",
     )
     initial_need_age_spread: float = _p(

@@ -81,14 +81,6 @@ def count_grid(shape, x: np.ndarray, y: np.ndarray, weights=None) -> np.ndarray:
     return flat.reshape(width, height).astype(float)
 
 
-def box_sum(counts: np.ndarray, radius: int) -> np.ndarray:
-    """Sum of ``counts`` over the (2r+1) x (2r+1) square around every cell (edges clipped)."""
-    if radius <= 0:
-        return counts.astype(float)
-    size = 2 * radius + 1
-    return ndimage.uniform_filter(counts.astype(float), size=size, mode="constant") * size * size
-
-
 class CellIndex:
     """Which resident slots live in each cell: a padded (width, height, depth) array.
 

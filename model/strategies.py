@@ -19,7 +19,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from agents.hub import adapt_eligibility
+from agents import hub
 
 if TYPE_CHECKING:  # pragma: no cover
     from model.civic_model import CivicModel
@@ -141,7 +141,7 @@ class DirectDelivery(Strategy):
 
     def plan(self, model: CivicModel, budget: float) -> SpendPlan:
         """All of the budget goes to paid care at the adaptive eligibility level."""
-        floor = adapt_eligibility(model.council, budget, model.p)
+        floor = hub.adapt_eligibility(model.council, budget, model.p)
         return SpendPlan(paid_care=budget, eligibility_floor=floor)
 
 
@@ -182,7 +182,7 @@ class Hybrid(Strategy):
         """Split the budget between direct care and facilitation by one parameter."""
         facilitation = budget * model.p.hybrid_facilitation_share
         paid = budget - facilitation
-        floor = adapt_eligibility(model.council, paid, model.p)
+        floor = hub.adapt_eligibility(model.council, paid, model.p)
         return SpendPlan(
             paid_care=paid,
             eligibility_floor=floor,

@@ -70,7 +70,8 @@ def closures(model) -> None:
     closed = candidates[closing]
     if closed.size == 0:
         return
-    nearby = world.volunteers_near(model, b.x[closed], b.y[closed])
+    # its own employee volunteers stop with it, so they do not count towards an asset
+    nearby = world.volunteers_near(model, b.x[closed], b.y[closed]) - b.employees[closed]
     chance = business.asset_probability(model.civic[b.x[closed], b.y[closed]], nearby, p)
     becomes_asset = model.streams.exogenous_uniform("asset", b.business_id[closed], week) < chance
     assets = closed[becomes_asset]

@@ -56,13 +56,15 @@ def recruit_neighbours(model) -> None:
     _weights, cumulative = world.recruitment_weights(model)
     # the highest rate per potential volunteer, at civic potential 1: full contagion,
     # this week's outreach and the strongest possible business scheme (engagement 1)
-    top = volunteer.recruitment_probability(1.0, p.contagion_cap, model.council.outreach, 2.0, p)
+    top = p.recruitment_rate * (1.0 + p.contagion_strength * p.contagion_cap)
+    top *= model.council.outreach * 2.0
     total = cumulative[-1] * top if cumulative.size else 0.0
     n = int(rng.poisson(total)) if total > 0 else 0
     if n == 0:
         return
     width, height = model.grid.dimensions
     cells = np.searchsorted(cumulative, rng.random(n) * cumulative[-1], side="right")
+    cells = np.minimum(cells, cumulative.size - 1)  # guard against rounding up to the total
     x, y = (cells // height).astype(np.int32), (cells % height).astype(np.int32)
     potential = world.potential_volunteers(model)[x, y]
     free = np.maximum(potential - model.neighbour_counts[x, y], 0.0) / potential
@@ -73,7 +75,14 @@ def recruit_neighbours(model) -> None:
         business_scheme(model, x, y),
         p,
     )
-    keep = rng.random(n) * top * model.civic[x, y] < rate * free
+    accept = rate * free / (top * model.civic[x, y])
+    if (accept > 1.0 + 1e-9).any():
+        raise ValueError(
+            "recruitment_probability gave a rate above the thinning bound (recruitment_rate x "
+            "civic potential x (1 + contagion_strength x contagion_cap) x outreach x 2); a "
+            "changed rule must stay within it"
+        )
+    keep = rng.random(n) < accept
     x, y = x[keep], y[keep]
     if x.size:
         slots = model.add_volunteers(
