@@ -92,15 +92,25 @@ class CellIndex:
         self.members = np.full((width, height, depth), -1, dtype=np.int64)
 
     def add(self, slots: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
-        """Record residents (slots) living at cells (x, y)."""
-        for slot, i, j in zip(slots, x, y, strict=True):
-            row = self.members[i, j]
-            free = np.flatnonzero(row < 0)
-            if free.size == 0:
-                self._deepen()
-                row = self.members[i, j]
-                free = np.flatnonzero(row < 0)
-            row[free[0]] = slot
+        """Record residents (slots) living at cells (x, y), all at once."""
+        slots = np.asarray(slots, dtype=np.int64)
+        if slots.size == 0:
+            return
+        w, h, _ = self.members.shape
+        cell = np.asarray(x, dtype=np.int64) * h + np.asarray(y, dtype=np.int64)
+        order = np.argsort(cell, kind="stable")
+        cell, slots = cell[order], slots[order]
+        first = np.searchsorted(cell, cell, side="left")
+        rank = np.arange(cell.size) - first  # k-th newcomer to its cell
+        touched, where = np.unique(cell, return_inverse=True)
+        while True:
+            rows = self.members.reshape(w * h, -1)[touched]
+            free = rows < 0
+            if (free.sum(axis=1)[where] > rank).all():
+                break
+            self._deepen()
+        column = np.argsort(~free, axis=1, kind="stable")[where, rank]  # k-th free column
+        self.members.reshape(w * h, -1)[cell, column] = slots
 
     def _deepen(self) -> None:
         w, h, d = self.members.shape
