@@ -23,7 +23,7 @@ CLI = [sys.executable, "-m", "experiments.cli"]
 SWEEP_SPEC = """
 name = "resume"
 strategies = ["direct", "facilitator"]
-replicates = 8
+replicates = 10
 steps = 150
 seed = 4242
 [fixed]
@@ -32,7 +32,7 @@ residents = 200
 type = "points"
 points = [{ scenario = "baseline" }]
 """
-N_RUNS = 16
+N_RUNS = 20
 
 
 def sorted_runs(folder: Path) -> pd.DataFrame:
