@@ -310,7 +310,10 @@ def prepare(
         specs.SpecError: If a design point's parameters are not allowed.
         SweepError: If the folder holds a different experiment.
     """
-    manifest = store.read_manifest()
+    try:
+        manifest = store.read_manifest()
+    except ValueError as exc:
+        raise SweepError(f"--out: {exc}") from None
     spec_dict = json.loads(json.dumps(spec.as_dict()))
     if manifest is not None:
         if manifest.get("spec") != spec_dict:
