@@ -83,7 +83,9 @@ def closures(model) -> None:
     b.engagement[shut] = 0.0
     if shut.size:
         r = model.residents
-        regulars = r.live[np.isin(r.near_business[r.live], shut)]
+        gone = np.zeros(b.n_slots + 1, dtype=bool)  # last entry: no venue (-1)
+        gone[shut] = True
+        regulars = np.flatnonzero(gone[r.near_business] & r.alive)
         model._business_tree = None
         world.assign_nearest_business(model, regulars)
     v = model.volunteers

@@ -69,8 +69,8 @@ def hosted_activities(model) -> None:
     if cand.size == 0 or p.activity_places == 0:
         return
     venue = r.near_business[cand]
-    # by venue, loneliest first (connection is in 0-1); stable sort keeps slot order on ties
-    order = np.argsort(venue * 2.0 + r.connection[cand], kind="stable")
+    # by venue, loneliest first (connection is in 0-1)
+    order = np.argsort(venue * 2.0 + r.connection[cand])
     cand, venue = cand[order], venue[order]
     first = np.searchsorted(venue, venue, side="left")
     attendees = cand[(np.arange(cand.size) - first) < p.activity_places]

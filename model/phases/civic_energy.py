@@ -118,8 +118,7 @@ def recruit_older_residents(model) -> None:
     more likely if they are tied to volunteers (contagion along ties)."""
     r, p = model.residents, model.p
     rng = model.streams.decisions
-    live = r.live
-    able = live[(r.level[live] == 0) & (r.age[live] < p.young_old_age) & (r.volunteer[live] < 0)]
+    able = np.flatnonzero(r.alive & (r.level == 0) & (r.age < p.young_old_age) & (r.volunteer < 0))
     if able.size == 0:
         return
     known = model.ties.volunteers_known(r.n_slots)[able]

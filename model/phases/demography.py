@@ -21,13 +21,11 @@ def age_and_die(model) -> None:
     """Age every resident by one week; each dies with the weekly chance of their age and
     need level (an exogenous draw, the same under every strategy)."""
     r, p = model.residents, model.p
-    live = r.live
-    r.age[live] += 1.0 / WEEKS_PER_YEAR
-    draw = model.streams.exogenous_uniform("death", r.person_id[live], model.steps)
-    dies = (draw < resident.death_probability(r.age[live], r.level[live], p)) | (
-        r.age[live] >= p.max_age
-    )
-    dead = live[dies]
+    # every slot at once (a free slot is reset when reused), then keep the live ones
+    r.age += 1.0 / WEEKS_PER_YEAR
+    draw = model.streams.exogenous_uniform("death", r.person_id, model.steps)
+    dies = (draw < resident.death_probability(r.age, r.level, p)) | (r.age >= p.max_age)
+    dead = np.flatnonzero(dies & r.alive)
     model.remove_residents(dead)
     model.week.deaths = int(dead.size)
 

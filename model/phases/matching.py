@@ -76,14 +76,13 @@ def broker_matches(model, seeking: np.ndarray) -> np.ndarray:
     r, v, p = model.residents, model.volunteers, model.p
     quota = np.floor(capacity * c.hub_share + 1e-9).astype(int)
     quota[: capacity - quota.sum()] += 1  # hand out the remainder, lowest hub first
+    free_all = volunteers_with_room(model)
+    free_by_hub = _split_by(free_all, v.hub[free_all], c.hubs)
+    seeking_by_hub = _split_by(seeking, r.hub[seeking], c.hubs)  # need order kept
     made_v, made_r = [], []
     for hub in range(c.hubs):
-        if quota[hub] <= 0:
-            continue
-        free = volunteers_with_room(model)
-        free = free[v.hub[free] == hub]
-        residents = seeking[r.hub[seeking] == hub]
-        if free.size == 0 or residents.size == 0:
+        free, residents = free_by_hub[hub], seeking_by_hub[hub]
+        if quota[hub] <= 0 or free.size == 0 or residents.size == 0:
             continue
         vs, rs = _greedy_nearest(
             model, residents[: quota[hub] * 4], free, quota[hub], p.travel_radius
@@ -94,6 +93,13 @@ def broker_matches(model, seeking: np.ndarray) -> np.ndarray:
     model.add_pairings(np.array(made_v, dtype=np.int64), matched, True)
     model.week.matches_brokered = len(made_v)
     return matched
+
+
+def _split_by(items: np.ndarray, group: np.ndarray, groups: int) -> list[np.ndarray]:
+    """``items`` split by ``group`` (0 .. groups-1), keeping their order within a group."""
+    order = np.argsort(group, kind="stable")
+    bounds = np.searchsorted(group[order], np.arange(groups + 1))
+    return [items[order[bounds[g] : bounds[g + 1]]] for g in range(groups)]
 
 
 def _greedy_nearest(model, residents, volunteers, limit, radius):

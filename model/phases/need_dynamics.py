@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from agents import resident
 
 
@@ -16,16 +18,17 @@ def change_levels(model) -> None:
     loneliness, falls with met low-level support) or, if fully supported last week,
     down a level (reablement). Both draws are exogenous (common random numbers)."""
     r, p, week = model.residents, model.p, model.steps
-    live = r.live
-    level = r.level[live]
-    ids = r.person_id[live]
+    # every slot at once; only live residents move (a free slot keeps level 0)
     p_up = resident.deterioration_probability(
-        r.age[live], r.recent_unmet[live], 1.0 - r.connection[live], r.low_support[live], p
+        r.age, r.recent_unmet, 1.0 - r.connection, r.low_support, p
     )
-    up = (level < 4) & (model.streams.exogenous_uniform("need_up", ids, week) < p_up)
-    p_down = resident.reablement_probability(r.fully_supported[live] & (level > 0), p)
-    down = ~up & (model.streams.exogenous_uniform("need_down", ids, week) < p_down)
-    r.level[live] = level + up.astype(level.dtype) - down.astype(level.dtype)
+    draw_up = model.streams.exogenous_uniform("need_up", r.person_id, week)
+    up = r.alive & (r.level < 4) & (draw_up < p_up)
+    may_recover = np.flatnonzero(r.alive & ~up & r.fully_supported & (r.level > 0))
+    draw_down = model.streams.exogenous_uniform("need_down", r.person_id[may_recover], week)
+    down = may_recover[draw_down < resident.reablement_probability(True, p)]
+    r.level[up] += 1
+    r.level[down] -= 1
 
 
 def assess_needs(model) -> None:
