@@ -64,7 +64,11 @@ def volunteers_with_room(model) -> np.ndarray:
 
 def broker_matches(model, seeking: np.ndarray) -> np.ndarray:
     """Coordinators broker up to ``broker_capacity`` matches, split over hubs by where
-    the volunteers are; neediest residents first, nearest volunteer with room.
+    the volunteers are; within each hub's catchment the neediest residents come first,
+    each with the nearest volunteer who has room and lives within ``travel_radius``.
+
+    All hubs are matched in one pass: each hub's catchment is laid out on its own stretch
+    of an imaginary line, further apart than anyone travels, so no match crosses hubs.
 
     Returns:
         The residents matched.
@@ -76,22 +80,27 @@ def broker_matches(model, seeking: np.ndarray) -> np.ndarray:
     r, v, p = model.residents, model.volunteers, model.p
     quota = np.floor(capacity * c.hub_share + 1e-9).astype(int)
     quota[: capacity - quota.sum()] += 1  # hand out the remainder, lowest hub first
-    free_all = volunteers_with_room(model)
-    free_by_hub = _split_by(free_all, v.hub[free_all], c.hubs)
-    seeking_by_hub = _split_by(seeking, r.hub[seeking], c.hubs)  # need order kept
-    made_v, made_r = [], []
-    for hub in range(c.hubs):
-        free, residents = free_by_hub[hub], seeking_by_hub[hub]
-        if quota[hub] <= 0 or free.size == 0 or residents.size == 0:
-            continue
-        vs, rs = _greedy_nearest(
-            model, residents[: quota[hub] * 4], free, quota[hub], p.travel_radius
-        )
-        made_v.extend(vs)
-        made_r.extend(rs)
-    matched = np.array(made_r, dtype=np.int64)
-    model.add_pairings(np.array(made_v, dtype=np.int64), matched, True)
-    model.week.matches_brokered = len(made_v)
+    free = volunteers_with_room(model)
+    by_hub = _split_by(seeking, r.hub[seeking], c.hubs)  # need order kept within a hub
+    residents = np.concatenate([group[: 4 * q] for group, q in zip(by_hub, quota, strict=True)])
+    if free.size == 0 or residents.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    spacing = model.grid.dimensions[0] + 2 * p.travel_radius + 2
+    matched_to = _nearest_with_room(
+        np.stack([r.x[residents] + spacing * r.hub[residents], r.y[residents]], axis=1),
+        np.stack([v.x[free] + spacing * v.hub[free], v.y[free]], axis=1),
+        (p.max_matches - v.matches[free]).astype(np.int64),
+        p.travel_radius,
+    )
+    # each hub keeps its neediest `quota` matches
+    hub = r.hub[residents]
+    done = np.flatnonzero(matched_to >= 0)
+    done = done[np.argsort(hub[done], kind="stable")]
+    first = np.searchsorted(hub[done], hub[done], side="left")
+    done = done[(np.arange(done.size) - first) < quota[hub[done]]]
+    matched = residents[done]
+    model.add_pairings(free[matched_to[done]], matched, True)
+    model.week.matches_brokered = int(done.size)
     return matched
 
 
@@ -102,39 +111,37 @@ def _split_by(items: np.ndarray, group: np.ndarray, groups: int) -> list[np.ndar
     return [items[order[bounds[g] : bounds[g + 1]]] for g in range(groups)]
 
 
-def _greedy_nearest(model, residents, volunteers, limit, radius):
-    """Match residents (neediest first) to nearby volunteers with room, in rounds.
+def _nearest_with_room(askers_xy, helpers_xy, room, radius, k=8):
+    """Match askers (in priority order) to nearby helpers with room, in rounds.
 
-    In round k every resident still unmatched asks their k-th nearest volunteer (of the
-    8 nearest within ``radius``); each volunteer accepts the neediest askers up to their
-    room. So the neediest get their nearest volunteer and nobody takes a volunteer a
-    needier resident asked for in the same round. At most ``limit`` matches.
+    In round j every asker still unmatched asks their j-th nearest helper (of the ``k``
+    nearest within ``radius``); each helper accepts the highest-priority askers up to
+    their room. So the neediest get their nearest volunteer and nobody takes a volunteer
+    a needier resident asked for in the same round.
+
+    Returns:
+        For each asker, the index of its helper, or -1.
     """
-    r, v, p = model.residents, model.volunteers, model.p
-    k = min(8, volunteers.size)
-    tree = cKDTree(np.stack([v.x[volunteers], v.y[volunteers]], axis=1))
-    dist, idx = tree.query(
-        np.stack([r.x[residents], r.y[residents]], axis=1), k=k, distance_upper_bound=radius
-    )
-    dist = dist.reshape(residents.size, k)
-    idx = idx.reshape(residents.size, k)
-    room = (p.max_matches - v.matches[volunteers]).astype(np.int64)
-    matched_to = np.full(residents.size, -1, dtype=np.int64)
+    k = min(k, len(helpers_xy))
+    dist, idx = cKDTree(helpers_xy).query(askers_xy, k=k, distance_upper_bound=radius)
+    dist = dist.reshape(len(askers_xy), k)
+    idx = idx.reshape(len(askers_xy), k)
+    room = room.copy()
+    matched_to = np.full(len(askers_xy), -1, dtype=np.int64)
     for rank in range(k):
         asking = np.flatnonzero((matched_to < 0) & np.isfinite(dist[:, rank]))
         if asking.size == 0:
             continue
         wanted = idx[asking, rank]
         asking, wanted = asking[room[wanted] > 0], wanted[room[wanted] > 0]
-        # askers are in need order already; keep each volunteer's first `room` askers
+        # askers are in priority order already; keep each helper's first `room` askers
         order = np.argsort(wanted, kind="stable")
         asking, wanted = asking[order], wanted[order]
         first = np.searchsorted(wanted, wanted, side="left")
         accept = (np.arange(wanted.size) - first) < room[wanted]
         matched_to[asking[accept]] = wanted[accept]
         room -= np.bincount(wanted[accept], minlength=room.size)
-    chosen = np.flatnonzero(matched_to >= 0)[:limit]
-    return volunteers[matched_to[chosen]].tolist(), residents[chosen].tolist()
+    return matched_to
 
 
 def discover_matches(model, seeking: np.ndarray) -> None:
