@@ -85,3 +85,10 @@ class RandomStreams:
         tag = (PURPOSES[purpose] * int(_GOLDEN) + week * int(_M2)) & _MASK
         x = np.asarray(ids).astype(np.uint64) * _GOLDEN + np.uint64(tag ^ int(self._key))
         return (_splitmix(x) >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+
+    def exogenous_uniforms(self, purposes, ids: np.ndarray, week: int) -> np.ndarray:
+        """:meth:`exogenous_uniform` for several purposes at once: one row per purpose."""
+        tags = [(PURPOSES[p] * int(_GOLDEN) + week * int(_M2)) & _MASK for p in purposes]
+        salt = np.array([t ^ int(self._key) for t in tags], dtype=np.uint64)[:, None]
+        x = np.asarray(ids).astype(np.uint64)[None, :] * _GOLDEN + salt
+        return (_splitmix(x) >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)

@@ -78,24 +78,19 @@ def arrival_columns(model, numbers: np.ndarray) -> dict:
     """Columns for the arrivals numbered ``numbers``: mostly people turning 65 (age above
     65 exponential with mean ``arrival_mean_years_over_65``), at random cells. Every draw
     is keyed by the arrival's number (common random numbers across strategies)."""
-
-    def u(purpose):
-        return model.streams.exogenous_uniform(purpose, numbers, 0)
-
-    ages = 65.0 + np.minimum(
-        -model.p.arrival_mean_years_over_65 * np.log1p(-u("arrival_age")), 35.0
+    purposes = (
+        "arrival_age",
+        "arrival_x",
+        "arrival_y",
+        "arrival_need",
+        "arrival_level",
+        "arrival_carer",
+        "arrival_band",
+        "arrival_hours",
     )
-    return resident_columns(
-        model,
-        ages,
-        u("arrival_x"),
-        u("arrival_y"),
-        u("arrival_need"),
-        u("arrival_level"),
-        u("arrival_carer"),
-        u("arrival_band"),
-        u("arrival_hours"),
-    )
+    u_age, *rest = model.streams.exogenous_uniforms(purposes, numbers, 0)
+    ages = 65.0 + np.minimum(-model.p.arrival_mean_years_over_65 * np.log1p(-u_age), 35.0)
+    return resident_columns(model, ages, *rest)
 
 
 def populate(model) -> None:
