@@ -43,8 +43,8 @@ def civic_potential_layer(shape, mean, spread, patchiness, rng) -> np.ndarray:
     sd = noise.std()
     z = (noise - noise.mean()) / sd if sd > 0 else np.zeros(shape)
     slope = spread / (mean * (1.0 - mean))
-    if not np.isfinite(slope) or slope == 0 or not z.any():
-        return np.full(shape, float(mean))  # no spread (or a mean at the float limits)
+    if not 1e-9 < mean < 1.0 - 1e-9 or slope == 0 or not z.any():
+        return np.full(shape, float(mean))  # no spread, or a mean within 1e-9 of 0 or 1
 
     def excess(c):
         return special.expit(c + slope * z).mean() - mean
