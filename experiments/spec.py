@@ -271,10 +271,24 @@ def check_values(spec: Spec) -> None:
     """Check names that depend on the registries (after plugins are loaded).
 
     Raises:
-        SpecError: For an unknown strategy or metric.
+        SpecError: For an unknown strategy, scenario or metric.
     """
     from model.metrics import metric_names
+    from model.scenarios import scenario_names
     from model.strategies import strategy_names
+
+    places = [("spec.fixed.scenario", spec.fixed.get("scenario"))]
+    places += [
+        (f"spec.design.factors.scenario[{i}]", v)
+        for i, v in enumerate(spec.design.factors.get("scenario", []))
+    ]
+    places += [
+        (f"spec.design.points[{i}].scenario", point.get("scenario"))
+        for i, point in enumerate(spec.design.points)
+    ]
+    for path, scenario in places:
+        if scenario is not None and scenario not in scenario_names():
+            raise _fail(path, f"must be {describe_range('scenario')}, got {scenario!r}")
 
     known = strategy_names()
     for i, name in enumerate(spec.strategies):
@@ -358,11 +372,7 @@ def _parameter_value(path: str, name: str, value: Any) -> Any:
     if meta["choices"]:
         if not isinstance(value, str):
             raise _fail(path, f"must be a name ({describe_range(name)}), got {value!r}")
-        from model.scenarios import scenario_names
-
-        if name == "scenario" and value not in scenario_names():
-            raise _fail(path, f"must be {describe_range(name)}, got {value!r}")
-        return value
+        return value  # the name is checked in check_values, once plugins are loaded
     if isinstance(value, str) or isinstance(value, bool) or isinstance(value, dict):
         raise _fail(path, f"must be {describe_range(name)}, got {value!r}")
     if isinstance(default, tuple) and not isinstance(value, list):

@@ -323,13 +323,6 @@ def test_cli_sweep_of_a_spec_that_names_the_plugin(plugin_file, tmp_path):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="experiments/spec.py checks spec.fixed.scenario against the scenario registry "
-    "while parsing, before the spec's own plugins are loaded; the check belongs in "
-    "check_values() (called after load_plugins). Remove this mark when fixed.",
-)
 def test_cli_sweep_of_a_spec_using_a_plugin_scenario(plugin_file, tmp_path):
     done, out = _sweep(SPEC + 'scenario = "tiny_town"\n', tmp_path)
     assert done.returncode == 0, done.stderr
