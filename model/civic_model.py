@@ -10,6 +10,7 @@ who is in the world. The rules are in ``agents/``; each phase of the week is in
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 
 import numpy as np
@@ -109,6 +110,31 @@ PAIR_COLUMNS = {
 }
 
 
+#: Worlds with at least this many grid cells freeze their set-up objects (see
+#: :func:`_spare_the_garbage_collector`).
+FREEZE_ABOVE_CELLS = 50_000
+
+
+def _release_frozen_worlds() -> None:
+    """Let earlier frozen worlds be collected again once nothing uses them."""
+    if gc.get_freeze_count():
+        gc.unfreeze()
+
+
+def _spare_the_garbage_collector(cells: int) -> None:
+    """Move a big world's objects out of the collector's sight after set-up.
+
+    A borough-sized world holds about a million Python objects (Mesa's grid cells and
+    agents) that live as long as the model; every full collection walks them all (about
+    a second each). Freezing them after set-up spares those walks. Small worlds are left
+    alone, where a collection is cheap. The next model releases the freeze
+    (:func:`_release_frozen_worlds`), so finished models are still freed.
+    """
+    if cells >= FREEZE_ABOVE_CELLS:
+        gc.collect()
+        gc.freeze()
+
+
 @dataclass
 class WeekTally:
     """Counts and money of the current week, reset at the start of each step."""
@@ -159,6 +185,7 @@ class CivicModel(Model):
         check: bool = False,
         **overrides,
     ):
+        _release_frozen_worlds()
         if params is None:
             params = Parameters.resolve(**overrides)
         elif overrides:
@@ -207,6 +234,7 @@ class CivicModel(Model):
         self.strategy.setup(self)
 
         self.datacollector = DataCollector(model_reporters=metrics.reporters())
+        _spare_the_garbage_collector(width * height)
 
     # --- the week ------------------------------------------------------------------------
     def step(self):
