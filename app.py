@@ -275,34 +275,26 @@ def SettingsPanel(settings: dict, on_change, error: str | None):
         on_change({name: value})
 
     solara.HTML(tag="h3", unsafe_innerHTML="Settings", style="margin: 4px 0 10px 0")
-    solara.v.Select(
-        label="Council strategy",
-        items=[{"text": t, "value": n} for n, t, _d in strategies],
-        v_model=settings["strategy"],
-        on_v_model=lambda v: set_value("strategy", v),
-        class_="civic-strategy",
-    )
-    solara.HTML(
-        tag="div",
-        unsafe_innerHTML=html.escape(
-            next((d for n, _t, d in strategies if n == settings["strategy"]), "")
-        ),
-        classes=["civic-help"],
-    )
-    solara.v.Select(
-        label="Scenario preset",
-        items=[{"text": t, "value": n} for n, t, _d in scenarios],
-        v_model=settings["scenario"],
-        on_v_model=lambda v: set_value("scenario", v),
-        class_="civic-scenario",
-    )
-    solara.HTML(
-        tag="div",
-        unsafe_innerHTML=html.escape(
-            next((d for n, _t, d in scenarios if n == settings["scenario"]), "")
-        ),
-        classes=["civic-help"],
-    )
+
+    def registry_choice(label, options, key):
+        """A drop-down over a registry (name, title, description) and the chosen one's text."""
+        solara.v.Select(
+            label=label,
+            items=[{"text": t, "value": n} for n, t, _d in options],
+            v_model=settings[key],
+            on_v_model=lambda v: set_value(key, v),
+            class_=f"civic-{key}",
+        )
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=html.escape(
+                next((d for n, _t, d in options if n == settings[key]), "")
+            ),
+            classes=["civic-help"],
+        )
+
+    registry_choice("Council strategy", strategies, "strategy")
+    registry_choice("Scenario preset", scenarios, "scenario")
     for spec in views.slider_specs():
         ParameterSlider(spec, settings[spec.name], lambda v, n=spec.name: set_value(n, v))
     solara.InputInt(

@@ -13,25 +13,12 @@ import re
 import pytest
 
 from agents import resident
-from model import CivicModel, metrics, scenarios, strategies
+from model import CivicModel, strategies
 from model.checks import InvariantError, invariants
 from model.phases import care_delivery
 from model.strategies import FacilitatorHub, SpendPlan, Strategy, register_strategy
 
 SMALL = {"residents": 600, "seed": 11}
-
-
-@pytest.fixture
-def registries():
-    """Restore the strategy, scenario and metric registries after the test."""
-    saved = [
-        (registry, dict(registry))
-        for registry in (strategies._STRATEGIES, scenarios._SCENARIOS, metrics._METRICS)
-    ]
-    yield
-    for registry, copy in saved:
-        registry.clear()
-        registry.update(copy)
 
 
 def run_until_error(model, weeks):

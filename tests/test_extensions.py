@@ -63,26 +63,6 @@ PLUGIN = textwrap.dedent(
 
 
 @pytest.fixture
-def registries():
-    """Restore the strategy, scenario and metric registries (and loaded plugins) after."""
-    saved = [
-        (registry, dict(registry))
-        for registry in (strategies._STRATEGIES, scenarios._SCENARIOS, metrics._METRICS)
-    ]
-    loaded = set(plugins._loaded)
-    modules = set(sys.modules)
-    yield
-    for registry, copy in saved:
-        registry.clear()
-        registry.update(copy)
-    plugins._loaded.clear()
-    plugins._loaded.update(loaded)
-    for name in set(sys.modules) - modules:
-        if name.startswith(("student_plugin", "tutorial_solution_")):
-            del sys.modules[name]
-
-
-@pytest.fixture
 def plugin_file(tmp_path) -> Path:
     path = tmp_path / "student_plugin.py"
     path.write_text(PLUGIN, encoding="utf-8")

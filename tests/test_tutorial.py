@@ -26,7 +26,7 @@ import pandas as pd
 import pytest
 
 from agents import resident
-from model import CivicModel, Parameters, metrics, plugins, scenarios, strategies
+from model import CivicModel, Parameters, metrics, scenarios, strategies
 from model.phases import care_delivery
 from model.strategies import FacilitatorHub
 
@@ -39,24 +39,6 @@ BLOCK = re.compile(r"(?:<!-- file: (?P<file>\S+) -->\n)?```(?P<lang>\w*)\n(?P<co
 
 
 # --- helpers -------------------------------------------------------------------------------
-@pytest.fixture
-def registries():
-    """Restore the strategy, scenario and metric registries after the test."""
-    saved = [
-        (registry, dict(registry))
-        for registry in (strategies._STRATEGIES, scenarios._SCENARIOS, metrics._METRICS)
-    ]
-    loaded = set(plugins._loaded)
-    modules = set(sys.modules)
-    yield
-    for registry, copy in saved:
-        registry.clear()
-        registry.update(copy)
-    plugins._loaded.clear()
-    plugins._loaded.update(loaded)
-    for name in set(sys.modules) - modules:
-        if name.startswith("tutorial_solution_"):
-            del sys.modules[name]
 
 
 def load_solution(name: str):
