@@ -16,8 +16,8 @@ __all__ = [
 
 
 def __getattr__(name):
-    # CivicModel is imported lazily so that registries can be used without Mesa's import
-    # cost (and its side effect on the multiprocessing start method).
+    # CivicModel is imported lazily: model.civic_model imports other modules of this
+    # package, so importing it here at the top would be circular.
     if name == "CivicModel":
         from model.civic_model import CivicModel
 

@@ -375,9 +375,5 @@ class CivicModel(Model):
         """Current year of the run (0 in the first 52 weeks)."""
         return max(0, self.steps - 1) // 52
 
-    def agents_of(self, kind: type) -> list:
-        """Mesa agents of one type (Resident, Volunteer, Hub or Business)."""
-        return list(self.agents_by_type.get(kind, []))
-
 
 __all__ = ["Business", "CivicModel", "Hub", "Resident", "Volunteer", "PHASES"]

@@ -129,12 +129,6 @@ def need_hours_of(model) -> np.ndarray:
     return snapshot(model).need
 
 
-def met_hours_of(model) -> np.ndarray:
-    """Hours met this week by all sources, per slot (0 for free slots)."""
-    s = snapshot(model)
-    return s.fam_personal + s.fam_low + s.paid + s.vol + s.biz
-
-
 def unmet_hours_of(model) -> np.ndarray:
     """Hours needed but not met this week, per slot (0 for free slots)."""
     return snapshot(model).unmet

@@ -187,8 +187,3 @@ class TieNetwork:
         starts = np.repeat(lo - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
         second_res = dst[np.arange(counts.sum()) + starts]
         return np.concatenate([vols, second_vol]), np.concatenate([direct, second_res])
-
-    @property
-    def count(self) -> int:
-        """Total number of ties."""
-        return int(self.rr_a.size + self.vr_v.size)

@@ -268,11 +268,6 @@ def add_employee_volunteers(model, employers: np.ndarray, rng) -> None:
     tie_new_volunteers(model, slots, rng)
 
 
-def residents_near(model, x: int, y: int, radius: int) -> np.ndarray:
-    """Slots of residents living within ``radius`` cells of (x, y)."""
-    return model.cell_index.near(int(x), int(y), radius)
-
-
 def random_neighbours(model, x, y, radius: int, k: int, rng, exclude=None):
     """Up to ``k`` distinct residents chosen at random within ``radius`` cells of each
     point (x, y); ``exclude`` is a mask of resident slots never to choose.
