@@ -217,7 +217,9 @@ class CivicModel(Model):
         self.businesses = Population(BUSINESS_COLUMNS, capacity=64)
         self.pairs = Population(PAIR_COLUMNS, capacity=max(64, params.residents // 8))
         self.ties = TieNetwork()
-        self.cell_index = CellIndex(width, height)
+        self.cell_index = CellIndex(
+            width, height, margin=max(params.tie_radius, params.discovery_radius)
+        )
         #: active volunteers living in each cell: all of them, and working-age neighbours
         self.volunteer_counts = np.zeros((width, height), dtype=np.int64)
         self.neighbour_counts = np.zeros((width, height), dtype=np.int64)

@@ -85,43 +85,69 @@ class CellIndex:
     """Which resident slots live in each cell: a padded (width, height, depth) array.
 
     Looking up everyone within a radius is one array slice, so forming ties for
-    arrivals and new volunteers costs microseconds at any population size.
+    arrivals and new volunteers costs microseconds at any population size. The array
+    carries an empty border ``margin`` cells wide, so a square of radius up to
+    ``margin`` never needs clipping at the edge of the map.
+
+    Args:
+        width: Grid width.
+        height: Grid height.
+        depth: Residents per cell to make room for at first (the index deepens as needed).
+        margin: Widest radius looked up often (wider ones work too, a little slower).
     """
 
-    def __init__(self, width: int, height: int, depth: int = 4):
-        self.members = np.full((width, height, depth), -1, dtype=np.int64)
+    def __init__(self, width: int, height: int, depth: int = 4, margin: int = 0):
+        self.width, self.height, self.margin = width, height, max(0, int(margin))
+        pad = 2 * self.margin
+        self._padded = np.full((width + pad, height + pad, depth), -1, dtype=np.int64)
+
+    @property
+    def members(self) -> np.ndarray:
+        """Resident slots per cell, shape (width, height, depth); -1 marks a free place."""
+        m = self.margin
+        return self._padded[m : m + self.width, m : m + self.height]
 
     def add(self, slots: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
         """Record residents (slots) living at cells (x, y), all at once."""
         slots = np.asarray(slots, dtype=np.int64)
         if slots.size == 0:
             return
-        w, h, _ = self.members.shape
-        cell = np.asarray(x, dtype=np.int64) * h + np.asarray(y, dtype=np.int64)
+        m = self.margin
+        if slots.size <= 16:  # a week's arrivals: one at a time is quicker
+            for slot, i, j in zip(slots.tolist(), np.asarray(x).tolist(), np.asarray(y).tolist()):
+                free = np.flatnonzero(self._padded[i + m, j + m] < 0)
+                if free.size == 0:
+                    self._deepen()
+                    free = np.flatnonzero(self._padded[i + m, j + m] < 0)
+                self._padded[i + m, j + m, free[0]] = slot
+            return
+        w, h, _ = self._padded.shape
+        cell = (np.asarray(x, dtype=np.int64) + m) * h + (np.asarray(y, dtype=np.int64) + m)
         order = np.argsort(cell, kind="stable")
         cell, slots = cell[order], slots[order]
         first = np.searchsorted(cell, cell, side="left")
         rank = np.arange(cell.size) - first  # k-th newcomer to its cell
         touched, where = np.unique(cell, return_inverse=True)
         while True:
-            rows = self.members.reshape(w * h, -1)[touched]
+            rows = self._padded.reshape(w * h, -1)[touched]
             free = rows < 0
             if (free.sum(axis=1)[where] > rank).all():
                 break
             self._deepen()
         column = np.argsort(~free, axis=1, kind="stable")[where, rank]  # k-th free column
-        self.members.reshape(w * h, -1)[cell, column] = slots
+        self._padded.reshape(w * h, -1)[cell, column] = slots
 
     def _deepen(self) -> None:
-        w, h, d = self.members.shape
-        self.members = np.concatenate(
-            [self.members, np.full((w, h, d), -1, dtype=np.int64)], axis=2
+        w, h, d = self._padded.shape
+        self._padded = np.concatenate(
+            [self._padded, np.full((w, h, d), -1, dtype=np.int64)], axis=2
         )
 
     def remove(self, slots: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
         """Forget residents (slots) at cells (x, y)."""
+        m = self.margin
         for slot, i, j in zip(slots, x, y, strict=True):
-            row = self.members[i, j]
+            row = self._padded[i + m, j + m]
             row[row == slot] = -1
 
     def near_many(self, x: np.ndarray, y: np.ndarray, radius: int):
@@ -130,21 +156,27 @@ class CellIndex:
         Returns:
             (which point, resident slot) pairs, as two arrays, grouped by point.
         """
-        w, h, depth = self.members.shape
+        x, y = np.asarray(x), np.asarray(y)
         offsets = np.arange(-radius, radius + 1)
-        cx = np.asarray(x)[:, None, None] + offsets[None, :, None]
-        cy = np.asarray(y)[:, None, None] + offsets[None, None, :]
-        inside = (cx >= 0) & (cx < w) & (cy >= 0) & (cy < h)
-        block = self.members[np.clip(cx, 0, w - 1), np.clip(cy, 0, h - 1)]  # (n, s, s, depth)
-        block = np.where(inside[..., None], block, -1).reshape(len(x), -1)
+        if radius <= self.margin:  # the border keeps every look-up inside the array
+            m = self.margin
+            cx = (x + m)[:, None, None] + offsets[None, :, None]
+            cy = (y + m)[:, None, None] + offsets[None, None, :]
+            block = self._padded[cx, cy].reshape(len(x), -1)  # (n, side * side * depth)
+        else:
+            w, h = self.width, self.height
+            cx = x[:, None, None] + offsets[None, :, None]
+            cy = y[:, None, None] + offsets[None, None, :]
+            inside = (cx >= 0) & (cx < w) & (cy >= 0) & (cy < h)
+            block = self.members[np.clip(cx, 0, w - 1), np.clip(cy, 0, h - 1)]
+            block = np.where(inside[..., None], block, -1).reshape(len(x), -1)
         point, column = np.nonzero(block >= 0)
         return point, block[point, column]
 
     def near(self, x: int, y: int, radius: int) -> np.ndarray:
         """Slots of residents within ``radius`` cells of (x, y) (a square), in cell order."""
-        w, h, _ = self.members.shape
         block = self.members[
-            max(0, x - radius) : min(w, x + radius + 1), max(0, y - radius) : min(h, y + radius + 1)
+            max(0, x - radius) : x + radius + 1, max(0, y - radius) : y + radius + 1
         ].ravel()
         return block[block >= 0]
 

@@ -74,6 +74,27 @@ def resident_columns(model, ages, u_x, u_y, u_need, u_level, u_carer, u_band, u_
     }
 
 
+#: Arrivals drawn ahead at a time (see :func:`next_arrivals`).
+ARRIVAL_BLOCK = 256
+
+
+def next_arrivals(model, n: int) -> dict:
+    """Columns for the next ``n`` arrivals of the run (see :func:`arrival_columns`).
+
+    They are drawn ahead in blocks of :data:`ARRIVAL_BLOCK`: the k-th arrival's columns
+    depend on nothing but k, so drawing them early changes only the number of calls.
+    """
+    first = model.arrivals_so_far
+    ahead = getattr(model, "_arrivals_ahead", None)
+    if ahead is None or not ahead[0] <= first <= first + n <= ahead[0] + ahead[1]["x"].size:
+        numbers = np.arange(first, first + max(n, ARRIVAL_BLOCK))
+        ahead = (first, arrival_columns(model, numbers))
+        model._arrivals_ahead = ahead
+    model.arrivals_so_far += n
+    start = first - ahead[0]
+    return {name: column[start : start + n] for name, column in ahead[1].items()}
+
+
 def arrival_columns(model, numbers: np.ndarray) -> dict:
     """Columns for the arrivals numbered ``numbers``: mostly people turning 65 (age above
     65 exponential with mean ``arrival_mean_years_over_65``), at random cells. Every draw
@@ -163,26 +184,48 @@ def _businesses(model, rng) -> None:
 
 def assign_nearest_business(model, slots: np.ndarray) -> None:
     """Each resident's nearest open business within ``activity_radius`` (or -1): where
-    they would go to a hosted activity. Done on arrival, and again for its regulars when
-    a venue shuts (the look-up tree is rebuilt only then)."""
-    b = model.businesses
+    they would go to a hosted activity. Looked up in :func:`venue_map`."""
     if len(slots) == 0:
         return
     r = model.residents
-    if getattr(model, "_business_tree", None) is None:
-        live = b.live[b.open[b.live]]
-        if live.size == 0:
-            r.near_business[slots] = -1
-            return
-        model._business_tree = (cKDTree(np.stack([b.x[live], b.y[live]], axis=1)), live)
-    tree, live = model._business_tree
-    dist, idx = tree.query(
-        np.stack([r.x[slots], r.y[slots]], axis=1),
-        k=1,
-        distance_upper_bound=model.p.activity_radius + 0.5,
+    r.near_business[slots] = venue_map(model)[r.x[slots], r.y[slots]]
+
+
+def venue_map(model) -> np.ndarray:
+    """Every cell's nearest open business within ``activity_radius`` (business slot, or
+    -1), made once with a k-d tree and patched by :func:`venues_shut`."""
+    cached = getattr(model, "_venue_map", None)
+    if cached is None:
+        cached = np.full(model.grid.dimensions, -1, dtype=np.int32)
+        model._venue_map = cached
+        _find_venues(model, np.ones(cached.shape, dtype=bool))
+    return cached
+
+
+def venues_shut(model, shut: np.ndarray) -> None:
+    """Businesses ``shut`` have closed: the cells they served find their next nearest
+    venue, and so do their regulars."""
+    venues = venue_map(model)
+    gone = np.zeros(model.businesses.n_slots + 1, dtype=bool)  # last entry: no venue (-1)
+    gone[shut] = True
+    _find_venues(model, gone[venues])
+    r = model.residents
+    regulars = np.flatnonzero(gone[r.near_business] & r.alive)
+    assign_nearest_business(model, regulars)
+
+
+def _find_venues(model, cells: np.ndarray) -> None:
+    """Fill :func:`venue_map` for the cells marked in the mask ``cells``."""
+    b, venues = model.businesses, model._venue_map
+    xs, ys = np.nonzero(cells)
+    open_ = b.live[b.open[b.live]]
+    if open_.size == 0 or xs.size == 0:
+        venues[xs, ys] = -1
+        return
+    dist, idx = cKDTree(np.stack([b.x[open_], b.y[open_]], axis=1)).query(
+        np.stack([xs, ys], axis=1), k=1, distance_upper_bound=model.p.activity_radius + 0.5
     )
-    found = np.isfinite(dist)
-    r.near_business[slots] = np.where(found, live[np.minimum(idx, live.size - 1)], -1)
+    venues[xs, ys] = np.where(np.isfinite(dist), open_[np.minimum(idx, open_.size - 1)], -1)
 
 
 def potential_volunteers(model) -> np.ndarray:

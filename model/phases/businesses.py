@@ -82,12 +82,7 @@ def closures(model) -> None:
     b.hosts[shut] = False
     b.engagement[shut] = 0.0
     if shut.size:
-        r = model.residents
-        gone = np.zeros(b.n_slots + 1, dtype=bool)  # last entry: no venue (-1)
-        gone[shut] = True
-        regulars = np.flatnonzero(gone[r.near_business] & r.alive)
-        model._business_tree = None
-        world.assign_nearest_business(model, regulars)
+        world.venues_shut(model, shut)
     v = model.volunteers
     staff = v.live[np.isin(v.employer[v.live], closed)]
     model.remove_volunteers(staff)

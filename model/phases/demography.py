@@ -51,9 +51,7 @@ def arrive(model) -> None:
     model.week.arrivals = n
     if n == 0:
         return
-    numbers = np.arange(model.arrivals_so_far, model.arrivals_so_far + n)
-    model.arrivals_so_far += n
-    columns = world.arrival_columns(model, numbers)
+    columns = world.next_arrivals(model, n)
     slots = model.add_residents(**columns)
     world.assign_nearest_business(model, slots)
     tie_arrivals(model, slots)
