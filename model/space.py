@@ -114,7 +114,8 @@ class CellIndex:
             return
         m = self.margin
         if slots.size <= 16:  # a week's arrivals: one at a time is quicker
-            for slot, i, j in zip(slots.tolist(), np.asarray(x).tolist(), np.asarray(y).tolist()):
+            cells = zip(slots.tolist(), np.asarray(x).tolist(), np.asarray(y).tolist(), strict=True)
+            for slot, i, j in cells:
                 free = np.flatnonzero(self._padded[i + m, j + m] < 0)
                 if free.size == 0:
                     self._deepen()
