@@ -171,8 +171,9 @@ class CellIndex:
             inside = (cx >= 0) & (cx < w) & (cy >= 0) & (cy < h)
             block = self.members[np.clip(cx, 0, w - 1), np.clip(cy, 0, h - 1)]
             block = np.where(inside[..., None], block, -1).reshape(len(x), -1)
-        point, column = np.nonzero(block >= 0)
-        return point, block[point, column]
+        flat = block.ravel()
+        found = np.flatnonzero(flat >= 0)
+        return found // max(block.shape[1], 1), flat[found]
 
     def near(self, x: int, y: int, radius: int) -> np.ndarray:
         """Slots of residents within ``radius`` cells of (x, y) (a square), in cell order."""
@@ -185,9 +186,18 @@ class CellIndex:
 def window_sums(grid: np.ndarray, x: np.ndarray, y: np.ndarray, radius: int) -> np.ndarray:
     """Sum of ``grid`` over the (2r+1) x (2r+1) square around each (x, y), edges clipped.
 
-    Uses a summed-area table, so any number of look-ups costs one pass over the grid.
+    Uses a summed-area table, so any number of look-ups costs one pass over the grid (a
+    handful of look-ups sum their squares directly).
     """
     width, height = grid.shape
+    if len(x) <= 16:  # a few look-ups: sum each square directly
+        return np.array(
+            [
+                grid[max(i - radius, 0) : i + radius + 1, max(j - radius, 0) : j + radius + 1].sum()
+                for i, j in zip(np.asarray(x).tolist(), np.asarray(y).tolist(), strict=True)
+            ],
+            dtype=float,
+        )
     table = np.zeros((width + 1, height + 1))
     table[1:, 1:] = grid.cumsum(axis=0).cumsum(axis=1)
     x0, x1 = np.maximum(x - radius, 0), np.minimum(x + radius + 1, width)

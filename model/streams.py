@@ -41,11 +41,23 @@ PURPOSES = {
 }
 
 
+_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+
+
 def _splitmix(x: np.ndarray) -> np.ndarray:
-    """SplitMix64 finaliser over uint64 arrays (wrapping arithmetic)."""
-    x = (x ^ (x >> np.uint64(30))) * _M1
-    x = (x ^ (x >> np.uint64(27))) * _M2
-    return x ^ (x >> np.uint64(31))
+    """SplitMix64 finaliser over uint64 arrays (wrapping arithmetic), in place."""
+    x ^= x >> _S30
+    x *= _M1
+    x ^= x >> _S27
+    x *= _M2
+    x ^= x >> _S31
+    return x
+
+
+def _to_unit(x: np.ndarray) -> np.ndarray:
+    """The top 53 bits of uint64s as floats in [0, 1)."""
+    x >>= _S11
+    return x.astype(np.float64) * (1.0 / 9007199254740992.0)
 
 
 def to_seed_sequence(seed: int | np.random.SeedSequence | None) -> np.random.SeedSequence:
@@ -83,12 +95,14 @@ class RandomStreams:
         """
         # the per-call tag in Python integers (mod 2**64); array arithmetic wraps silently
         tag = (PURPOSES[purpose] * int(_GOLDEN) + week * int(_M2)) & _MASK
-        x = np.asarray(ids).astype(np.uint64) * _GOLDEN + np.uint64(tag ^ int(self._key))
-        return (_splitmix(x) >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+        x = np.asarray(ids).astype(np.uint64)
+        x *= _GOLDEN
+        x += np.uint64(tag ^ int(self._key))
+        return _to_unit(_splitmix(x))
 
     def exogenous_uniforms(self, purposes, ids: np.ndarray, week: int) -> np.ndarray:
         """:meth:`exogenous_uniform` for several purposes at once: one row per purpose."""
         tags = [(PURPOSES[p] * int(_GOLDEN) + week * int(_M2)) & _MASK for p in purposes]
         salt = np.array([t ^ int(self._key) for t in tags], dtype=np.uint64)[:, None]
         x = np.asarray(ids).astype(np.uint64)[None, :] * _GOLDEN + salt
-        return (_splitmix(x) >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+        return _to_unit(_splitmix(x))

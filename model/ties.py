@@ -126,17 +126,21 @@ class TieNetwork:
         if gone is None:
             return
         drop = gone[self.rr_a] | gone[self.rr_b]
-        self._degree = _bump(self._degree, self.rr_a[drop], -1)
-        self._degree = _bump(self._degree, self.rr_b[drop], -1)
-        self.rr_a, self.rr_b = self.rr_a[~drop], self.rr_b[~drop]
-        drop = gone[self.vr_r]
-        self._forget_volunteer_ties(drop)
+        if drop.any():
+            self._degree = _bump(self._degree, self.rr_a[drop], -1)
+            self._degree = _bump(self._degree, self.rr_b[drop], -1)
+            keep = ~drop
+            self.rr_a, self.rr_b = self.rr_a[keep], self.rr_b[keep]
+        self._forget_volunteer_ties(gone[self.vr_r])
 
     def _forget_volunteer_ties(self, drop: np.ndarray) -> None:
+        if not drop.any():
+            return
         self._degree = _bump(self._degree, self.vr_r[drop], -1)
         self._known = _bump(self._known, self.vr_r[drop], -1)
         self._vr_keys.difference_update(((self.vr_v[drop] << 32) | self.vr_r[drop]).tolist())
-        self.vr_v, self.vr_r = self.vr_v[~drop], self.vr_r[~drop]
+        keep = ~drop
+        self.vr_v, self.vr_r = self.vr_v[keep], self.vr_r[keep]
 
     def drop_volunteers(self, slots) -> None:
         """Drop every tie of these volunteers."""

@@ -131,9 +131,10 @@ def _nearest_with_room(askers_xy, helpers_xy, room, radius, k=8):
     for rank in range(k):
         asking = np.flatnonzero((matched_to < 0) & np.isfinite(dist[:, rank]))
         if asking.size == 0:
-            continue
+            break  # distances are sorted: nobody left unmatched has a helper further down
         wanted = idx[asking, rank]
-        asking, wanted = asking[room[wanted] > 0], wanted[room[wanted] > 0]
+        has_room = room[wanted] > 0
+        asking, wanted = asking[has_room], wanted[has_room]
         # askers are in priority order already; keep each helper's first `room` askers
         order = np.argsort(wanted, kind="stable")
         asking, wanted = asking[order], wanted[order]
