@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from mesa import DataCollector, Model
+from mesa import Model
 from mesa.discrete_space import OrthogonalMooreGrid, PropertyLayer
 
 from agents import Business, Hub, Resident, Volunteer, resident
@@ -235,7 +235,7 @@ class CivicModel(Model):
         self.initial_residents = self.residents.count
         self.strategy.setup(self)
 
-        self.datacollector = DataCollector(model_reporters=metrics.reporters())
+        self.datacollector = metrics.MetricsCollector(model_reporters=metrics.reporters())
         _spare_the_garbage_collector(width * height)
 
     # --- the week ------------------------------------------------------------------------

@@ -10,9 +10,11 @@ its denominator is 0: no metric is ever NaN.
 from __future__ import annotations
 
 from collections.abc import Callable
+from copy import deepcopy
 from dataclasses import dataclass
 
 import numpy as np
+from mesa import DataCollector
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,27 @@ def reporters() -> dict[str, Callable]:
     return {m.name: m.func for m in _METRICS.values()}
 
 
+class MetricsCollector(DataCollector):
+    """Mesa's ``DataCollector`` for the registered metrics.
+
+    Mesa deep-copies every value it collects, in case a reporter returns something that
+    changes later (a list, an array). Metrics return plain numbers, which never change,
+    so this collector keeps them as they are and deep-copies only anything else. After
+    the first week (when Mesa checks the reporters) that is the only difference.
+    """
+
+    def collect(self, model):
+        """Collect every metric for this week."""
+        if not self._validated or self.agent_reporters or self.agenttype_reporters:
+            super().collect(model)
+            return
+        for name, reporter in self.model_reporters.items():
+            value = reporter(model)
+            if type(value) not in (int, float, bool):
+                value = deepcopy(value)
+            self.model_vars[name].append(value)
+
+
 def ratio(num: float, den: float) -> float:
     """Num / den, or 0.0 when den is 0."""
     return float(num) / float(den) if den else 0.0
@@ -116,7 +139,7 @@ class Snapshot:
 
 def snapshot(model) -> Snapshot:
     """This week's :class:`Snapshot` (recomputed when the week or population changes)."""
-    key = (model.steps, model.residents.count, id(model.residents.live))
+    key = (model.steps, model.residents.version)
     cached = getattr(model, "_metric_snapshot", None)
     if cached is None or cached[0] != key:
         cached = (key, Snapshot(model))

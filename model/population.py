@@ -28,6 +28,8 @@ class Population:
         for name, (dtype, fill) in self._spec.items():
             setattr(self, name, np.full(capacity, fill, dtype=dtype))
         self._live_cache: np.ndarray | None = None
+        #: Counts every add and remove, so caches of derived arrays know when to refresh.
+        self.version = 0
 
     @property
     def n_slots(self) -> int:
@@ -87,6 +89,7 @@ class Population:
             raise KeyError(f"unknown columns {sorted(unknown)}")
         self.alive[slots] = True
         self._live_cache = None
+        self.version += 1
         return slots
 
     def remove(self, slots: np.ndarray) -> None:
@@ -99,3 +102,4 @@ class Population:
         for name, (_dtype, fill) in self._spec.items():
             getattr(self, name)[slots] = fill
         self._live_cache = None
+        self.version += 1

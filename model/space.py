@@ -78,7 +78,7 @@ def count_grid(shape, x: np.ndarray, y: np.ndarray, weights=None) -> np.ndarray:
     """Sum of ``weights`` (default 1) per cell, as a (width, height) array."""
     width, height = shape
     flat = np.bincount(x * height + y, weights=weights, minlength=width * height)
-    return flat.reshape(width, height).astype(float)
+    return flat.reshape(width, height).astype(float, copy=False)
 
 
 class CellIndex:

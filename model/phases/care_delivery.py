@@ -14,6 +14,9 @@ import numpy as np
 from agents import resident
 from model.space import count_grid
 
+#: Floor under denominators that are either 0 or at least a fraction of an hour.
+_TINY = 1e-300
+
 
 def run(model) -> None:
     """Deliver volunteer and business support, then count unmet need and connection."""
@@ -94,12 +97,11 @@ def record_outcomes(model) -> None:
     need = r.need_personal + r.need_low
     met = r.fam_personal + r.paid_personal + r.fam_low + r.vol_low + r.biz_low
     unmet = np.maximum(need - met, 0.0)
-    share = np.divide(unmet, need, out=np.zeros_like(need), where=need > 0)
+    share = unmet / np.maximum(need, _TINY)  # 0 where there is no need (unmet is 0 too)
     r.recent_unmet += p.unmet_memory * (share - r.recent_unmet)
     r.fully_supported[:] = unmet <= 1e-9
     low_met = r.fam_low + r.vol_low + r.biz_low
-    np.divide(low_met, r.need_low, out=r.low_support, where=r.need_low > 0)
-    r.low_support[r.need_low <= 0] = 1.0
+    r.low_support[:] = np.where(r.need_low > 0, low_met / np.maximum(r.need_low, _TINY), 1.0)
     degree = model.ties.resident_degree(r.n_slots)
     target = resident.connection_target(degree, r.visited, r.attends, p)
     r.connection[:] = resident.updated_connection(r.connection, target, p)

@@ -108,29 +108,22 @@ def buy_paid_care(model, money: float, floor: int) -> None:
     they lack until the money runs out.
     """
     p, r, w = model.p, model.residents, model.week
-    live = r.live
-    gap = np.maximum(r.need_personal[live] - r.fam_personal[live], 0.0)
-    eligible = (r.level[live] >= floor) & (gap > 1e-9)
+    # every slot at once: a free slot has level 0 and no need, so it is never eligible
+    gap = np.maximum(r.need_personal - r.fam_personal, 0.0)
+    eligible = (r.level >= floor) & (gap > 1e-9)
     cand = np.flatnonzero(eligible)
     order = cand[
-        np.lexsort(
-            (
-                r.person_id[live][cand],
-                -r.waiting[live][cand],
-                -r.level[live][cand],
-                ~r.has_package[live][cand],
-            )
-        )
+        np.lexsort((r.person_id[cand], -r.waiting[cand], -r.level[cand], ~r.has_package[cand]))
     ]
     hours_available = max(0.0, money) / p.care_hour_price
     wanted = gap[order]
     before = np.concatenate([[0.0], np.cumsum(wanted)[:-1]])
     given = np.clip(hours_available - before, 0.0, wanted)
-    paid = np.zeros(live.size)
+    paid = np.zeros(r.n_slots)
     paid[order] = given
-    r.paid_personal[live] = paid
-    r.has_package[live] = paid > 0
+    r.paid_personal[:] = paid
+    r.has_package[:] = paid > 0
     still_waiting = eligible & ((gap - paid) > 1e-9)
-    r.waiting[live] = np.where(still_waiting, r.waiting[live] + 1, 0)
+    r.waiting[:] = np.where(still_waiting, r.waiting + 1, 0)
     w.paid_hours = float(paid.sum())
     w.spend_paid_care = w.paid_hours * p.care_hour_price
