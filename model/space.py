@@ -11,6 +11,8 @@ import math
 import numpy as np
 from scipy import ndimage, optimize, special
 
+from model import kernels
+
 
 def grid_size(p) -> tuple[int, int]:
     """Width and height: as given, or a square that holds residents at ``resident_density``."""
@@ -108,35 +110,16 @@ class CellIndex:
         return self._padded[m : m + self.width, m : m + self.height]
 
     def add(self, slots: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
-        """Record residents (slots) living at cells (x, y), all at once."""
+        """Record residents (slots) living at cells (x, y), each in the first free place
+        of its cell (the index deepens when a cell is full)."""
         slots = np.asarray(slots, dtype=np.int64)
-        if slots.size == 0:
-            return
-        m = self.margin
-        if slots.size <= 16:  # a week's arrivals: one at a time is quicker
-            cells = zip(slots.tolist(), np.asarray(x).tolist(), np.asarray(y).tolist(), strict=True)
-            for slot, i, j in cells:
-                free = np.flatnonzero(self._padded[i + m, j + m] < 0)
-                if free.size == 0:
-                    self._deepen()
-                    free = np.flatnonzero(self._padded[i + m, j + m] < 0)
-                self._padded[i + m, j + m, free[0]] = slot
-            return
-        w, h, _ = self._padded.shape
-        cell = (np.asarray(x, dtype=np.int64) + m) * h + (np.asarray(y, dtype=np.int64) + m)
-        order = np.argsort(cell, kind="stable")
-        cell, slots = cell[order], slots[order]
-        first = np.searchsorted(cell, cell, side="left")
-        rank = np.arange(cell.size) - first  # k-th newcomer to its cell
-        touched, where = np.unique(cell, return_inverse=True)
+        x, y = np.asarray(x, dtype=np.int64), np.asarray(y, dtype=np.int64)
+        done = 0
         while True:
-            rows = self._padded.reshape(w * h, -1)[touched]
-            free = rows < 0
-            if (free.sum(axis=1)[where] > rank).all():
-                break
+            done += kernels.cell_add(self._padded, slots[done:], x[done:], y[done:], self.margin)
+            if done == slots.size:
+                return
             self._deepen()
-        column = np.argsort(~free, axis=1, kind="stable")[where, rank]  # k-th free column
-        self._padded.reshape(w * h, -1)[cell, column] = slots
 
     def _deepen(self) -> None:
         w, h, d = self._padded.shape
@@ -146,10 +129,13 @@ class CellIndex:
 
     def remove(self, slots: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
         """Forget residents (slots) at cells (x, y)."""
-        m = self.margin
-        for slot, i, j in zip(slots, x, y, strict=True):
-            row = self._padded[i + m, j + m]
-            row[row == slot] = -1
+        kernels.cell_remove(
+            self._padded,
+            np.asarray(slots, dtype=np.int64),
+            np.asarray(x, dtype=np.int64),
+            np.asarray(y, dtype=np.int64),
+            self.margin,
+        )
 
     def near_many(self, x: np.ndarray, y: np.ndarray, radius: int):
         """Residents within ``radius`` cells of each of many points, in one go.
@@ -157,20 +143,16 @@ class CellIndex:
         Returns:
             (which point, resident slot) pairs, as two arrays, grouped by point.
         """
-        x, y = np.asarray(x), np.asarray(y)
-        offsets = np.arange(-radius, radius + 1)
+        x, y = np.asarray(x, dtype=np.int64), np.asarray(y, dtype=np.int64)
         if radius <= self.margin:  # the border keeps every look-up inside the array
-            m = self.margin
-            cx = (x + m)[:, None, None] + offsets[None, :, None]
-            cy = (y + m)[:, None, None] + offsets[None, None, :]
-            block = self._padded[cx, cy].reshape(len(x), -1)  # (n, side * side * depth)
-        else:
-            w, h = self.width, self.height
-            cx = x[:, None, None] + offsets[None, :, None]
-            cy = y[:, None, None] + offsets[None, None, :]
-            inside = (cx >= 0) & (cx < w) & (cy >= 0) & (cy < h)
-            block = self.members[np.clip(cx, 0, w - 1), np.clip(cy, 0, h - 1)]
-            block = np.where(inside[..., None], block, -1).reshape(len(x), -1)
+            return kernels.cell_near(self._padded, x, y, radius, self.margin)
+        w, h = self.width, self.height
+        offsets = np.arange(-radius, radius + 1)
+        cx = x[:, None, None] + offsets[None, :, None]
+        cy = y[:, None, None] + offsets[None, None, :]
+        inside = (cx >= 0) & (cx < w) & (cy >= 0) & (cy < h)
+        block = self.members[np.clip(cx, 0, w - 1), np.clip(cy, 0, h - 1)]
+        block = np.where(inside[..., None], block, -1).reshape(len(x), -1)
         flat = block.ravel()
         found = np.flatnonzero(flat >= 0)
         return found // max(block.shape[1], 1), flat[found]

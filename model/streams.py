@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import numpy as np
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
+from model import kernels
+
+# constants of SplitMix64 (the hash itself is kernels.uniforms)
+_GOLDEN = 0x9E3779B97F4A7C15
+_M2 = 0x94D049BB133111EB
 _MASK = (1 << 64) - 1
 
 # One number per purpose, so that e.g. death and need-onset draws are independent.
@@ -39,25 +41,6 @@ PURPOSES = {
     "arrival_band": 14,
     "arrival_hours": 15,
 }
-
-
-_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
-
-
-def _splitmix(x: np.ndarray) -> np.ndarray:
-    """SplitMix64 finaliser over uint64 arrays (wrapping arithmetic), in place."""
-    x ^= x >> _S30
-    x *= _M1
-    x ^= x >> _S27
-    x *= _M2
-    x ^= x >> _S31
-    return x
-
-
-def _to_unit(x: np.ndarray) -> np.ndarray:
-    """The top 53 bits of uint64s as floats in [0, 1)."""
-    x >>= _S11
-    return x.astype(np.float64) * (1.0 / 9007199254740992.0)
 
 
 def to_seed_sequence(seed: int | np.random.SeedSequence | None) -> np.random.SeedSequence:
@@ -94,15 +77,9 @@ class RandomStreams:
             week: The week of the draw.
         """
         # the per-call tag in Python integers (mod 2**64); array arithmetic wraps silently
-        tag = (PURPOSES[purpose] * int(_GOLDEN) + week * int(_M2)) & _MASK
-        x = np.asarray(ids).astype(np.uint64)
-        x *= _GOLDEN
-        x += np.uint64(tag ^ int(self._key))
-        return _to_unit(_splitmix(x))
+        tag = (PURPOSES[purpose] * _GOLDEN + week * _M2) & _MASK
+        return kernels.uniforms(np.asarray(ids, dtype=np.int64), np.uint64(tag ^ int(self._key)))
 
     def exogenous_uniforms(self, purposes, ids: np.ndarray, week: int) -> np.ndarray:
         """:meth:`exogenous_uniform` for several purposes at once: one row per purpose."""
-        tags = [(PURPOSES[p] * int(_GOLDEN) + week * int(_M2)) & _MASK for p in purposes]
-        salt = np.array([t ^ int(self._key) for t in tags], dtype=np.uint64)[:, None]
-        x = np.asarray(ids).astype(np.uint64)[None, :] * _GOLDEN + salt
-        return _to_unit(_splitmix(x))
+        return np.stack([self.exogenous_uniform(p, ids, week) for p in purposes])

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from model import kernels
+
 _EMPTY = np.zeros(0, dtype=np.int64)
 
 
@@ -41,7 +43,7 @@ def _bump(counts: np.ndarray, index: np.ndarray, sign: int) -> np.ndarray:
     if size > counts.size:
         counts = np.concatenate([counts, np.zeros(size - counts.size, dtype=counts.dtype)])
     if index.size < 4096:  # a few ties: update in place
-        np.add.at(counts, index, sign)
+        kernels.bump(counts, np.asarray(index, dtype=np.int64), sign)
         return counts
     return counts + sign * np.bincount(index, minlength=size)
 
@@ -125,10 +127,8 @@ class TieNetwork:
         gone = _mask(slots, self.rr_a, self.rr_b, self.vr_r)
         if gone is None:
             return
-        drop = gone[self.rr_a] | gone[self.rr_b]
+        drop = kernels.ties_touching(self.rr_a, self.rr_b, gone, self._degree)
         if drop.any():
-            self._degree = _bump(self._degree, self.rr_a[drop], -1)
-            self._degree = _bump(self._degree, self.rr_b[drop], -1)
             keep = ~drop
             self.rr_a, self.rr_b = self.rr_a[keep], self.rr_b[keep]
         self._forget_volunteer_ties(gone[self.vr_r])

@@ -11,6 +11,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from agents import Business, business, resident
+from model import kernels
 from model.space import nearest_hub, window_sums
 
 #: Age structure of the 65+ population of England (ONS mid-2022 estimates):
@@ -322,10 +323,7 @@ def random_neighbours(model, x, y, radius: int, k: int, rng, exclude=None):
     if exclude is not None:
         keep = ~exclude[slots]
         point, slots = point[keep], slots[keep]
-    order = np.lexsort((rng.random(point.size), point))
-    point, slots = point[order], slots[order]
-    first = np.searchsorted(point, point, side="left")
-    chosen = (np.arange(point.size) - first) < k
+    chosen = kernels.first_k_by_key(point, rng.random(point.size), k)
     return point[chosen], slots[chosen]
 
 

@@ -90,11 +90,11 @@ def test_civic_layer_stays_in_range_with_the_requested_mean(mean, spread, patchi
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.lists(st.integers(0, 15), min_size=0, max_size=6), min_size=1, max_size=12))
-def test_deferred_acceptance_equals_volunteers_choosing_in_turn(lists):
-    """Discovery's bulk matching gives what volunteers choosing one after another give."""
-    from model.phases.matching import _deferred_acceptance
+def test_discovery_gives_what_volunteers_choosing_one_after_another_give(lists):
+    """Volunteer i (choosing i-th) ranks residents as listed, best first; each takes the
+    first one nobody took before them."""
+    from model.kernels import choose_in_turn
 
-    # volunteer i (order i) ranks residents as listed (best first); a serial walk:
     taken, serial = set(), {}
     for i, prefs in enumerate(lists):
         for res in prefs:
@@ -104,11 +104,9 @@ def test_deferred_acceptance_equals_volunteers_choosing_in_turn(lists):
                 break
     vol = np.array([i for i, prefs in enumerate(lists) for _ in prefs], dtype=np.int64)
     res = np.array([r for prefs in lists for r in prefs], dtype=np.int64)
-    if vol.size == 0:
-        return
-    order = np.arange(len(lists))
-    made_v, made_r = _deferred_acceptance(vol, res, order, 16)
-    assert dict(zip(made_r.tolist(), made_v.tolist(), strict=True)) == serial
+    holder = choose_in_turn(vol, res, 16)
+    made = {r: int(vol[h]) for r, h in enumerate(holder) if h >= 0}
+    assert made == serial
 
 
 def test_bulk_window_query_matches_one_at_a_time():

@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
+from model import kernels
+
 
 def run(model) -> None:
     """End pairings whose need has gone, then find and broker new ones."""
@@ -124,25 +126,9 @@ def _nearest_with_room(askers_xy, helpers_xy, room, radius, k=8):
     """
     k = min(k, len(helpers_xy))
     dist, idx = cKDTree(helpers_xy).query(askers_xy, k=k, distance_upper_bound=radius)
-    dist = dist.reshape(len(askers_xy), k)
-    idx = idx.reshape(len(askers_xy), k)
-    room = room.copy()
-    matched_to = np.full(len(askers_xy), -1, dtype=np.int64)
-    for rank in range(k):
-        asking = np.flatnonzero((matched_to < 0) & np.isfinite(dist[:, rank]))
-        if asking.size == 0:
-            break  # distances are sorted: nobody left unmatched has a helper further down
-        wanted = idx[asking, rank]
-        has_room = room[wanted] > 0
-        asking, wanted = asking[has_room], wanted[has_room]
-        # askers are in priority order already; keep each helper's first `room` askers
-        order = np.argsort(wanted, kind="stable")
-        asking, wanted = asking[order], wanted[order]
-        first = np.searchsorted(wanted, wanted, side="left")
-        accept = (np.arange(wanted.size) - first) < room[wanted]
-        matched_to[asking[accept]] = wanted[accept]
-        room -= np.bincount(wanted[accept], minlength=room.size)
-    return matched_to
+    dist = np.asarray(dist, dtype=np.float64).reshape(len(askers_xy), k)
+    idx = np.asarray(idx, dtype=np.int64).reshape(len(askers_xy), k)
+    return kernels.nearest_with_room(dist, idx, np.array(room, dtype=np.int64))
 
 
 def discover_matches(model, seeking: np.ndarray) -> None:
@@ -152,8 +138,7 @@ def discover_matches(model, seeking: np.ndarray) -> None:
     ``travel_radius``).
 
     Volunteers choose in a random order; each takes the neediest candidate not taken by
-    an earlier one. Done in bulk as volunteer-proposing deferred acceptance, which gives
-    exactly that outcome because every resident prefers the earlier volunteer.
+    an earlier one (one pass over everyone's candidate list, :func:`kernels.choose_in_turn`).
     """
     r, v, p = model.residents, model.volunteers, model.p
     rng = model.streams.decisions
@@ -181,40 +166,8 @@ def discover_matches(model, seeking: np.ndarray) -> None:
     # each volunteer's candidates, neediest first (duplicates are harmless)
     by = np.lexsort((rank[res], order[vol]))
     vol, res = vol[by], res[by]
-    made_v, made_r = _deferred_acceptance(vol, res, order, r.n_slots)
+    holder = kernels.choose_in_turn(vol, res, r.n_slots)
+    made_r = np.flatnonzero(holder >= 0)
+    made_v = vol[holder[made_r]]
     model.add_pairings(made_v, made_r, False)
     model.week.matches_found = len(made_v)
-
-
-def _deferred_acceptance(vol, res, order, n_residents):
-    """Volunteers propose down their candidate lists (``vol``/``res`` sorted by volunteer,
-    best first); a resident holds the earliest proposer (lowest ``order``) and releases a
-    later one, who proposes to their next candidate. Returns the final (volunteers,
-    residents)."""
-    starts = np.flatnonzero(np.r_[True, vol[1:] != vol[:-1]])
-    ends = np.r_[starts[1:], vol.size]
-    nxt = starts.copy()  # next candidate each volunteer will propose to
-    holder = np.full(n_residents, -1, dtype=np.int64)  # index into starts
-    active = np.arange(starts.size)
-    while active.size:
-        active = active[nxt[active] < ends[active]]
-        if active.size == 0:
-            break
-        target = res[nxt[active]]
-        nxt[active] += 1
-        # the earliest proposer per resident this round
-        by = np.lexsort((order[vol[starts[active]]], target))
-        active, target = active[by], target[by]
-        first = np.r_[True, target[1:] != target[:-1]]
-        best, aim = active[first], target[first]
-        losers = [active[~first]]
-        current = holder[aim]
-        keeps = (current >= 0) & (
-            order[vol[starts[np.maximum(current, 0)]]] < order[vol[starts[best]]]
-        )
-        losers.append(best[keeps])
-        losers.append(current[~keeps & (current >= 0)])
-        holder[aim[~keeps]] = best[~keeps]
-        active = np.concatenate(losers)
-    won = np.flatnonzero(holder >= 0)
-    return vol[starts[holder[won]]], won

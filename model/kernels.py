@@ -1,0 +1,200 @@
+"""Compiled loops for the model's bookkeeping (numba).
+
+The *rules* of the model are numpy formulas in ``agents/``, written for students to read
+and change. Around them sits bookkeeping: who lives near whom, which ties end when
+someone leaves, who is matched to whom. Each week that bookkeeping touches a handful of
+people, and as numpy it is dozens of calls on tiny arrays, each costing more than the
+work it does. Here it is written as the plain loops it describes, compiled by numba
+(``docs/design-notes.md`` explains the choice). Every function has a pure-Python
+meaning and no state of its own: arrays in, arrays out (or updated in place, as said).
+
+The signatures are given, so the compiled code is loaded (or built, the first time on a
+machine, then cached beside this file) when the module is imported, never in the middle
+of a run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_UNIT = 1.0 / 9007199254740992.0  # 2 ** -53
+
+_INDEX = "int64[:]"
+
+
+@njit("float64[:](int64[:], uint64)", cache=True)
+def uniforms(ids, salt):
+    """SplitMix64 of ``ids * golden + salt`` (wrapping), as floats in [0, 1).
+
+    The counter-based draws of :mod:`model.streams`: one number per id, depending on
+    nothing but the id and the salt.
+    """
+    out = np.empty(ids.size, dtype=np.float64)
+    for i in range(ids.size):
+        x = np.uint64(ids[i]) * _GOLDEN + salt
+        x = (x ^ (x >> np.uint64(30))) * _M1
+        x = (x ^ (x >> np.uint64(27))) * _M2
+        x = x ^ (x >> np.uint64(31))
+        out[i] = np.float64(x >> np.uint64(11)) * _UNIT
+    return out
+
+
+@njit("int64(int64[:, :, :], int64[:], int64[:], int64[:], int64)", cache=True)
+def cell_add(padded, slots, x, y, margin):
+    """Put each slot in the first free place of its cell (x, y) of the padded index.
+
+    Returns:
+        How many were placed: fewer than all when a cell is full (deepen and call again
+        with the rest).
+    """
+    depth = padded.shape[2]
+    for i in range(slots.size):
+        row = padded[x[i] + margin, y[i] + margin]
+        placed = False
+        for d in range(depth):
+            if row[d] < 0:
+                row[d] = slots[i]
+                placed = True
+                break
+        if not placed:
+            return i
+    return slots.size
+
+
+@njit("void(int64[:, :, :], int64[:], int64[:], int64[:], int64)", cache=True)
+def cell_remove(padded, slots, x, y, margin):
+    """Clear each slot from its cell (x, y) of the padded index."""
+    depth = padded.shape[2]
+    for i in range(slots.size):
+        row = padded[x[i] + margin, y[i] + margin]
+        for d in range(depth):
+            if row[d] == slots[i]:
+                row[d] = -1
+
+
+@njit("Tuple((int64[:], int64[:]))(int64[:, :, :], int64[:], int64[:], int64, int64)", cache=True)
+def cell_near(padded, x, y, radius, margin):
+    """Residents within ``radius`` cells of each point (a square), in cell order.
+
+    The padded index has an empty border ``margin >= radius`` wide, so no look-up leaves it.
+
+    Returns:
+        (which point, resident slot) pairs, grouped by point.
+    """
+    depth = padded.shape[2]
+    count = 0
+    for i in range(x.size):
+        for cx in range(x[i] + margin - radius, x[i] + margin + radius + 1):
+            for cy in range(y[i] + margin - radius, y[i] + margin + radius + 1):
+                for d in range(depth):
+                    if padded[cx, cy, d] >= 0:
+                        count += 1
+    point = np.empty(count, dtype=np.int64)
+    found = np.empty(count, dtype=np.int64)
+    k = 0
+    for i in range(x.size):
+        for cx in range(x[i] + margin - radius, x[i] + margin + radius + 1):
+            for cy in range(y[i] + margin - radius, y[i] + margin + radius + 1):
+                for d in range(depth):
+                    slot = padded[cx, cy, d]
+                    if slot >= 0:
+                        point[k] = i
+                        found[k] = slot
+                        k += 1
+    return point, found
+
+
+@njit("int64[:](int64[:], float64[:], int64)", cache=True)
+def first_k_by_key(group, key, k):
+    """Within each run of equal ``group`` values, the positions of the ``k`` entries with
+    the lowest ``key`` (ties to the earlier entry), lowest first: a random choice of k
+    when ``key`` is random. The same as sorting by (group, key) and keeping the first k
+    of each group. ``group`` must come in runs (e.g. sorted).
+    """
+    picked = np.empty(group.size, dtype=np.int64)
+    n = 0
+    start = 0
+    while start < group.size:
+        end = start
+        while end < group.size and group[end] == group[start]:
+            end += 1
+        order = np.argsort(key[start:end], kind="mergesort")
+        for j in range(min(k, end - start)):
+            picked[n] = start + order[j]
+            n += 1
+        start = end
+    return picked[:n]
+
+
+@njit("void(int64[:], int64[:], int64)", cache=True)
+def bump(counts, index, sign):
+    """``counts[index] += sign``, repeats counted (``counts`` must be long enough)."""
+    for i in index:
+        counts[i] += sign
+
+
+@njit("boolean[:](int64[:], int64[:], boolean[:], int64[:])", cache=True)
+def ties_touching(a, b, gone, degree):
+    """Which ties (a, b) have an end marked in ``gone``; their ends lose a tie in
+    ``degree`` (updated in place)."""
+    hit = np.zeros(a.size, dtype=np.bool_)
+    for i in range(a.size):
+        if gone[a[i]] or gone[b[i]]:
+            hit[i] = True
+            degree[a[i]] -= 1
+            degree[b[i]] -= 1
+    return hit
+
+
+@njit("int64[:](float64[:, :], int64[:, :], int64[:])", cache=True)
+def nearest_with_room(dist, idx, room):
+    """Askers (rows, in priority order) take helpers with room, in rounds.
+
+    In round j each asker still unmatched asks their j-th nearest helper (``idx[:, j]``,
+    at finite ``dist[:, j]``); the helper accepts while it has room, so a helper's room
+    goes to the highest-priority askers of the round. ``room`` is used up in place.
+
+    Returns:
+        For each asker, its helper or -1.
+    """
+    askers, k = dist.shape
+    matched_to = np.full(askers, -1, dtype=np.int64)
+    for rank in range(k):
+        anyone = False
+        for i in range(askers):
+            if matched_to[i] >= 0 or not np.isfinite(dist[i, rank]):
+                continue
+            anyone = True
+            helper = idx[i, rank]
+            if room[helper] > 0:
+                room[helper] -= 1
+                matched_to[i] = helper
+        if not anyone:
+            break  # distances are sorted: nobody unmatched has a helper further down
+    return matched_to
+
+
+@njit("int64[:](int64[:], int64[:], int64)", cache=True)
+def choose_in_turn(vol, res, n_residents):
+    """Volunteers choose in turn: each takes the first candidate on their list that no
+    earlier volunteer took. ``vol``/``res`` list candidates grouped by volunteer, in the
+    order volunteers choose, best candidate first.
+
+    Returns:
+        For each resident slot, the index into ``vol`` of the volunteer who took them, or -1.
+    """
+    holder = np.full(n_residents, -1, dtype=np.int64)
+    i = 0
+    while i < vol.size:
+        start = i
+        taken = False
+        while i < vol.size and vol[i] == vol[start]:
+            if not taken and holder[res[i]] < 0:
+                holder[res[i]] = start
+                taken = True
+            i += 1
+    return holder
