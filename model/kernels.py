@@ -150,34 +150,6 @@ def ties_touching(a, b, gone, degree):
     return hit
 
 
-@njit("int64[:](float64[:, :], int64[:, :], int64[:])", cache=True)
-def nearest_with_room(dist, idx, room):
-    """Askers (rows, in priority order) take helpers with room, in rounds.
-
-    In round j each asker still unmatched asks their j-th nearest helper (``idx[:, j]``,
-    at finite ``dist[:, j]``); the helper accepts while it has room, so a helper's room
-    goes to the highest-priority askers of the round. ``room`` is used up in place.
-
-    Returns:
-        For each asker, its helper or -1.
-    """
-    askers, k = dist.shape
-    matched_to = np.full(askers, -1, dtype=np.int64)
-    for rank in range(k):
-        anyone = False
-        for i in range(askers):
-            if matched_to[i] >= 0 or not np.isfinite(dist[i, rank]):
-                continue
-            anyone = True
-            helper = idx[i, rank]
-            if room[helper] > 0:
-                room[helper] -= 1
-                matched_to[i] = helper
-        if not anyone:
-            break  # distances are sorted: nobody unmatched has a helper further down
-    return matched_to
-
-
 @njit("int64[:](int64[:], int64[:], int64)", cache=True)
 def choose_in_turn(vol, res, n_residents):
     """Volunteers choose in turn: each takes the first candidate on their list that no
@@ -198,3 +170,154 @@ def choose_in_turn(vol, res, n_residents):
                 taken = True
             i += 1
     return holder
+
+
+@njit(
+    "int64[:](int64[:], int64[:], int64[:], int64[:], int64[:], int64[:], int64[:], int64, int64)",
+    cache=True,
+)
+def broker(ax, ay, ahub, hx, hy, hhub, room, radius, k):
+    """Askers (residents, in priority order) are matched to helpers (volunteers with
+    ``room``) of their own hub, in rounds.
+
+    Each asker's candidates are the ``k`` nearest helpers of its hub closer than
+    ``radius`` (ties to the lower helper index), found through a bucket grid of side
+    ``radius``, so only the 3 x 3 buckets around an asker are searched. In round j each
+    asker still unmatched asks their j-th candidate, who accepts while they have room, so
+    a helper's room goes to the highest-priority askers of the round. ``room`` is used up
+    in place.
+
+    Returns:
+        For each asker, its helper or -1.
+    """
+    n = ax.size
+    side = max(radius, 1)
+    nbx = (hx.max() if hx.size else 0) // side + 1
+    nby = (hy.max() if hy.size else 0) // side + 1
+    # helpers by bucket (a counting sort, keeping index order within a bucket)
+    start = np.zeros(nbx * nby + 1, dtype=np.int64)
+    for h in range(hx.size):
+        start[(hx[h] // side) * nby + hy[h] // side + 1] += 1
+    start = np.cumsum(start)
+    members = np.empty(hx.size, dtype=np.int64)
+    fill = start[:-1].copy()
+    for h in range(hx.size):
+        b = (hx[h] // side) * nby + hy[h] // side
+        members[fill[b]] = h
+        fill[b] += 1
+    limit = radius * radius
+    cand = np.full((n, k), -1, dtype=np.int64)
+    best = np.full((n, k), np.iinfo(np.int64).max, dtype=np.int64)
+    for i in range(n):
+        bx, by = ax[i] // side, ay[i] // side
+        for cx in range(max(bx - 1, 0), min(bx + 2, nbx)):
+            for cy in range(max(by - 1, 0), min(by + 2, nby)):
+                b = cx * nby + cy
+                for m in range(start[b], start[b + 1]):
+                    h = members[m]
+                    if hhub[h] != ahub[i]:
+                        continue
+                    d = (ax[i] - hx[h]) ** 2 + (ay[i] - hy[h]) ** 2
+                    if d >= limit:
+                        continue
+                    if d > best[i, k - 1] or (d == best[i, k - 1] and h > cand[i, k - 1] >= 0):
+                        continue
+                    j = k - 1  # insert, keeping the k best in (distance, index) order
+                    while j > 0 and (
+                        best[i, j - 1] > d or (best[i, j - 1] == d and cand[i, j - 1] > h)
+                    ):
+                        best[i, j] = best[i, j - 1]
+                        cand[i, j] = cand[i, j - 1]
+                        j -= 1
+                    best[i, j] = d
+                    cand[i, j] = h
+    matched_to = np.full(n, -1, dtype=np.int64)
+    for rank in range(k):
+        anyone = False
+        for i in range(n):
+            if matched_to[i] >= 0 or cand[i, rank] < 0:
+                continue
+            anyone = True
+            helper = cand[i, rank]
+            if room[helper] > 0:
+                room[helper] -= 1
+                matched_to[i] = helper
+        if not anyone:
+            break  # candidates are in order: nobody unmatched has one further down
+    return matched_to
+
+
+@njit(
+    "Tuple((float64[:], float64[:], float64[:], float64[:], float64[:], boolean[:]))"
+    "(int64[:], int64[:], float64[:], int16[:], int32[:], float64[:], int64)",
+    cache=True,
+)
+def visits(vol, res, capacity, matches, employer, gap, n_volunteer_slots):
+    """Volunteer hours over the live pairings (``vol``, ``res``).
+
+    Each volunteer splits their capacity evenly over their pairings; a resident offered
+    more than their ``gap`` takes only what they lack, every offer scaled down alike. The
+    need falling on a volunteer is their share of their residents' gaps.
+
+    Returns:
+        (hours per pairing, volunteer hours per resident slot, employee-volunteer hours
+        per resident slot, demand per volunteer slot, hours given per volunteer slot,
+        visited per resident slot).
+    """
+    n_res = gap.size
+    offered = np.empty(vol.size)
+    total = np.zeros(n_res)
+    for i in range(vol.size):
+        offered[i] = capacity[vol[i]] / max(matches[vol[i]], 1)
+        total[res[i]] += offered[i]
+    hours = np.empty(vol.size)
+    from_neighbours = np.zeros(n_res)
+    from_employees = np.zeros(n_res)
+    demand = np.zeros(n_volunteer_slots)
+    given = np.zeros(n_volunteer_slots)
+    visited = np.zeros(n_res, dtype=np.bool_)
+    for i in range(vol.size):
+        t = total[res[i]]
+        scale = gap[res[i]] / t if t > 0 else 0.0
+        hours[i] = offered[i] * min(1.0, scale)
+        share = offered[i] / t if t > 0 else 0.0
+        demand[vol[i]] += gap[res[i]] * share
+        if employer[vol[i]] >= 0:
+            from_employees[res[i]] += hours[i]
+        else:
+            from_neighbours[res[i]] += hours[i]
+        given[vol[i]] += hours[i]
+        if hours[i] > 0:
+            visited[res[i]] = True
+    return hours, from_neighbours, from_employees, demand, given, visited
+
+
+@njit("int64[:](int64[:], int32[:], float64[:], int64, int64)", cache=True)
+def loneliest_first(cand, venue, connection, places, n_venues):
+    """Up to ``places`` candidates per venue, the loneliest (lowest ``connection``) first,
+    ties to the lower slot. ``cand`` are resident slots in ascending order, ``venue``
+    their venue, ``connection`` indexed by slot.
+
+    Returns:
+        The chosen slots, by venue.
+    """
+    count = np.zeros(n_venues + 1, dtype=np.int64)
+    for i in range(cand.size):
+        count[venue[i] + 1] += 1
+    start = np.cumsum(count)
+    by_venue = np.empty(cand.size, dtype=np.int64)
+    fill = start[:-1].copy()
+    for i in range(cand.size):
+        by_venue[fill[venue[i]]] = cand[i]
+        fill[venue[i]] += 1
+    chosen = np.empty(cand.size, dtype=np.int64)
+    n = 0
+    for v in range(n_venues):
+        group = by_venue[start[v] : start[v + 1]]
+        if group.size == 0:
+            continue
+        order = np.argsort(connection[group], kind="mergesort")
+        for j in range(min(places, group.size)):
+            chosen[n] = group[order[j]]
+            n += 1
+    return chosen[:n]

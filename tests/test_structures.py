@@ -118,3 +118,72 @@ def test_bulk_window_query_matches_one_at_a_time():
     point, slots = index.near_many(qx, qy, 2)
     for k in range(15):
         assert sorted(slots[point == k]) == sorted(index.near(qx[k], qy[k], 2))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 30), st.integers(0, 30), st.integers(0, 1)), max_size=25),
+    st.lists(
+        st.tuples(st.integers(0, 30), st.integers(0, 30), st.integers(0, 1), st.integers(0, 2)),
+        max_size=25,
+    ),
+    st.integers(1, 12),
+    st.integers(1, 4),
+)
+def test_brokerage_rounds_match_a_plain_reading_of_the_rule(askers, helpers, radius, k):
+    """Each asker's candidates: the k nearest helpers of its hub closer than the radius
+    (ties to the lower index); in round j, askers in priority order ask their j-th."""
+    from model.kernels import broker
+
+    room = [h[3] for h in helpers]
+    expected = []
+    cands = []
+    for ax, ay, ahub in askers:
+        near = sorted(
+            ((hx - ax) ** 2 + (hy - ay) ** 2, i)
+            for i, (hx, hy, hhub, _room) in enumerate(helpers)
+            if hhub == ahub and (hx - ax) ** 2 + (hy - ay) ** 2 < radius**2
+        )
+        cands.append([i for _d, i in near[:k]])
+    expected = [-1] * len(askers)
+    left = list(room)
+    for rank in range(k):
+        for a, cand in enumerate(cands):
+            if expected[a] < 0 and rank < len(cand) and left[cand[rank]] > 0:
+                left[cand[rank]] -= 1
+                expected[a] = cand[rank]
+
+    def col(rows, j):
+        return np.array([row[j] for row in rows], dtype=np.int64)
+
+    got = broker(
+        col(askers, 0),
+        col(askers, 1),
+        col(askers, 2),
+        col(helpers, 0),
+        col(helpers, 1),
+        col(helpers, 2),
+        np.array(room, dtype=np.int64),
+        radius,
+        k,
+    )
+    assert got.tolist() == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(-1, 4), st.sampled_from([0.1, 0.2, 0.5])), max_size=30),
+    st.integers(0, 4),
+)
+def test_activities_take_the_loneliest_regulars_of_each_venue(residents, places):
+    from model.kernels import loneliest_first
+
+    venue = np.array([v for v, _c in residents], dtype=np.int32)
+    connection = np.array([c for _v, c in residents], dtype=float)
+    cand = np.flatnonzero(venue >= 0)
+    got = loneliest_first(cand, venue[cand], connection, places, 5)
+    expected = []
+    for v in range(5):
+        regulars = sorted((connection[s], s) for s in cand if venue[s] == v)
+        expected += [s for _c, s in regulars[:places]]
+    assert sorted(got.tolist()) == sorted(expected)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from agents import resident
+from model import kernels
 from model.space import count_grid
 
 #: Floor under denominators that are either 0 or at least a fraction of an hour.
@@ -20,9 +21,6 @@ _TINY = 1e-300
 
 def run(model) -> None:
     """Deliver volunteer and business support, then count unmet need and connection."""
-    r = model.residents
-    r.vol_low[:] = 0.0
-    r.biz_low[:] = 0.0
     volunteer_visits(model)
     hosted_activities(model)
     record_outcomes(model)
@@ -34,30 +32,18 @@ def volunteer_visits(model) -> None:
     The need that falls on a volunteer (their share of their residents' gaps) is recorded
     as their demand. Hours from employee volunteers count as business hours."""
     r, v, pairs = model.residents, model.volunteers, model.pairs
-    v.hours_given[v.live] = 0.0
-    v.demand[v.live] = 0.0
     live = pairs.live
-    if live.size == 0:
-        r.visited[r.live] = False
-        return
-    vol, res = pairs.vol[live], pairs.res[live]
-    offered = v.capacity[vol] / np.maximum(v.matches[vol], 1)
     gap = np.maximum(r.need_low - r.fam_low, 0.0)
-    total_offered = np.bincount(res, weights=offered, minlength=r.n_slots)
-    scale = np.divide(gap, total_offered, out=np.zeros(r.n_slots), where=total_offered > 0)
-    hours = offered * np.minimum(1.0, scale[res])
-    pairs.hours[live] = hours
-    share = np.divide(
-        offered, total_offered[res], out=np.zeros_like(offered), where=total_offered[res] > 0
+    hours, r.vol_low[:], r.biz_low[:], v.demand[:], v.hours_given[:], r.visited[:] = kernels.visits(
+        pairs.vol[live].astype(np.int64),
+        pairs.res[live].astype(np.int64),
+        v.capacity,
+        v.matches,
+        v.employer,
+        gap,
+        v.n_slots,
     )
-    v.demand += np.bincount(vol, weights=gap[res] * share, minlength=v.n_slots)
-    employee = v.employer[vol] >= 0
-    r.vol_low += np.bincount(res[~employee], weights=hours[~employee], minlength=r.n_slots)
-    r.biz_low += np.bincount(res[employee], weights=hours[employee], minlength=r.n_slots)
-    v.hours_given += np.bincount(vol, weights=hours, minlength=v.n_slots)
-    visited = np.zeros(r.n_slots, dtype=bool)
-    visited[res[hours > 0]] = True
-    r.visited[:] = visited
+    pairs.hours[live] = hours
 
 
 def hosted_activities(model) -> None:
@@ -71,12 +57,9 @@ def hosted_activities(model) -> None:
     cand = np.flatnonzero(hosting[r.near_business] & r.alive)
     if cand.size == 0 or p.activity_places == 0:
         return
-    venue = r.near_business[cand]
-    # by venue, loneliest first (connection is in 0-1)
-    order = np.argsort(venue * 2.0 + r.connection[cand])
-    cand, venue = cand[order], venue[order]
-    first = np.searchsorted(venue, venue, side="left")
-    attendees = cand[(np.arange(cand.size) - first) < p.activity_places]
+    attendees = kernels.loneliest_first(
+        cand, r.near_business[cand], r.connection, p.activity_places, b.n_slots
+    )
     r.attends[attendees] = True
     b.attendees[:] = np.bincount(r.near_business[attendees], minlength=b.n_slots)
     left = np.maximum(

@@ -4,16 +4,19 @@ ODD 7.4. Pairings persist until the volunteer quits, the resident dies or the ne
 goes. Without a hub, a volunteer finds someone only within ``discovery_radius`` or
 through ties; with a hub, coordinators broker matches within each hub's catchment up
 to their capacity, neediest first, each with the nearest volunteer who has room and
-lives within ``travel_radius``. Matching is done in bulk with a k-d tree, never by
-scanning all pairs.
+lives within ``travel_radius``. Matching is done in bulk through spatial indexes (a
+bucket grid of volunteers for brokerage, the cell index of residents for discovery),
+never by scanning all pairs.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from model import kernels
+
+#: How many of the nearest volunteers a resident's coordinator tries, nearest first.
+BROKER_CHOICES = 8
 
 
 def run(model) -> None:
@@ -69,8 +72,11 @@ def broker_matches(model, seeking: np.ndarray) -> np.ndarray:
     the volunteers are; within each hub's catchment the neediest residents come first,
     each with the nearest volunteer who has room and lives within ``travel_radius``.
 
-    All hubs are matched in one pass: each hub's catchment is laid out on its own stretch
-    of an imaginary line, further apart than anyone travels, so no match crosses hubs.
+    Matching goes in rounds (:func:`kernels.broker`): in round j every resident still
+    unmatched asks the j-th nearest of their ``BROKER_CHOICES`` nearest volunteers (of
+    their hub, ties to the lower slot), who accepts while they have room. So the
+    neediest get their nearest volunteer and nobody takes a volunteer a needier resident
+    asked for in the same round.
 
     Returns:
         The residents matched.
@@ -87,12 +93,16 @@ def broker_matches(model, seeking: np.ndarray) -> np.ndarray:
     residents = np.concatenate([group[: 4 * q] for group, q in zip(by_hub, quota, strict=True)])
     if free.size == 0 or residents.size == 0:
         return np.zeros(0, dtype=np.int64)
-    spacing = model.grid.dimensions[0] + 2 * p.travel_radius + 2
-    matched_to = _nearest_with_room(
-        np.stack([r.x[residents] + spacing * r.hub[residents], r.y[residents]], axis=1),
-        np.stack([v.x[free] + spacing * v.hub[free], v.y[free]], axis=1),
+    matched_to = kernels.broker(
+        r.x[residents].astype(np.int64),
+        r.y[residents].astype(np.int64),
+        r.hub[residents].astype(np.int64),
+        v.x[free].astype(np.int64),
+        v.y[free].astype(np.int64),
+        v.hub[free].astype(np.int64),
         (p.max_matches - v.matches[free]).astype(np.int64),
-        p.travel_radius,
+        int(p.travel_radius),
+        BROKER_CHOICES,
     )
     # each hub keeps its neediest `quota` matches
     hub = r.hub[residents]
@@ -111,24 +121,6 @@ def _split_by(items: np.ndarray, group: np.ndarray, groups: int) -> list[np.ndar
     order = np.argsort(group, kind="stable")
     bounds = np.searchsorted(group[order], np.arange(groups + 1))
     return [items[order[bounds[g] : bounds[g + 1]]] for g in range(groups)]
-
-
-def _nearest_with_room(askers_xy, helpers_xy, room, radius, k=8):
-    """Match askers (in priority order) to nearby helpers with room, in rounds.
-
-    In round j every asker still unmatched asks their j-th nearest helper (of the ``k``
-    nearest within ``radius``); each helper accepts the highest-priority askers up to
-    their room. So the neediest get their nearest volunteer and nobody takes a volunteer
-    a needier resident asked for in the same round.
-
-    Returns:
-        For each asker, the index of its helper, or -1.
-    """
-    k = min(k, len(helpers_xy))
-    dist, idx = cKDTree(helpers_xy).query(askers_xy, k=k, distance_upper_bound=radius)
-    dist = np.asarray(dist, dtype=np.float64).reshape(len(askers_xy), k)
-    idx = np.asarray(idx, dtype=np.int64).reshape(len(askers_xy), k)
-    return kernels.nearest_with_room(dist, idx, np.array(room, dtype=np.int64))
 
 
 def discover_matches(model, seeking: np.ndarray) -> None:
