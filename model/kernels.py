@@ -137,17 +137,59 @@ def bump(counts, index, sign):
         counts[i] += sign
 
 
-@njit("boolean[:](int64[:], int64[:], boolean[:], int64[:])", cache=True)
-def ties_touching(a, b, gone, degree):
-    """Which ties (a, b) have an end marked in ``gone``; their ends lose a tie in
-    ``degree`` (updated in place)."""
-    hit = np.zeros(a.size, dtype=np.bool_)
+@njit("Tuple((int64[:], int64[:]))(int64[:], int64[:], boolean[:], int64[:])", cache=True)
+def drop_resident_ties(a, b, gone, degree):
+    """The resident-resident ties (a, b) with neither end marked in ``gone``; both ends
+    of every dropped tie lose it in ``degree`` (in place)."""
+    keep = 0
     for i in range(a.size):
         if gone[a[i]] or gone[b[i]]:
-            hit[i] = True
             degree[a[i]] -= 1
             degree[b[i]] -= 1
-    return hit
+        else:
+            keep += 1
+    new_a = np.empty(keep, dtype=np.int64)
+    new_b = np.empty(keep, dtype=np.int64)
+    k = 0
+    for i in range(a.size):
+        if not (gone[a[i]] or gone[b[i]]):
+            new_a[k] = a[i]
+            new_b[k] = b[i]
+            k += 1
+    return new_a, new_b
+
+
+@njit(
+    "Tuple((int64[:], int64[:], int64[:]))(int64[:], int64[:], boolean[:], boolean, int64[:], "
+    "int64[:])",
+    cache=True,
+)
+def drop_volunteer_ties(v, r, gone, by_volunteer, degree, known):
+    """The volunteer-resident ties (v, r) whose volunteer (``by_volunteer``) or resident
+    is not marked in ``gone``; the resident of every dropped tie loses it in ``degree``
+    and ``known`` (in place).
+
+    Returns:
+        (volunteers, residents) of the ties kept, and the keys ``v << 32 | r`` of those
+        dropped.
+    """
+    dropped = np.empty(v.size, dtype=np.int64)
+    n = 0
+    for i in range(v.size):
+        if gone[v[i]] if by_volunteer else gone[r[i]]:
+            degree[r[i]] -= 1
+            known[r[i]] -= 1
+            dropped[n] = (v[i] << 32) | r[i]
+            n += 1
+    new_v = np.empty(v.size - n, dtype=np.int64)
+    new_r = np.empty(v.size - n, dtype=np.int64)
+    k = 0
+    for i in range(v.size):
+        if not (gone[v[i]] if by_volunteer else gone[r[i]]):
+            new_v[k] = v[i]
+            new_r[k] = r[i]
+            k += 1
+    return new_v, new_r, dropped[:n]
 
 
 @njit("int64[:](int64[:], int64[:], int64)", cache=True)
@@ -321,3 +363,52 @@ def loneliest_first(cand, venue, connection, places, n_venues):
             chosen[n] = group[order[j]]
             n += 1
     return chosen[:n]
+
+
+@njit(
+    "float64[:](float64[:], float64[:], float64[:], float64[:], float64[:], float64[:], "
+    "float64[:], float64[:], float64, boolean[:], float64[:], int32[:], int32[:], float64[:, :])",
+    cache=True,
+)
+def settle_week(
+    need_personal,
+    need_low,
+    fam_personal,
+    paid_personal,
+    fam_low,
+    vol_low,
+    biz_low,
+    recent_unmet,
+    memory,
+    fully_supported,
+    low_support,
+    x,
+    y,
+    unmet_grid,
+):
+    """The week's unmet need per resident slot, and what follows from it (in place).
+
+    * ``unmet = max(need - met by family, paid carers, volunteers and businesses, 0)``;
+    * ``recent_unmet += memory * (unmet / need - recent_unmet)`` (0 share with no need);
+    * ``fully_supported = unmet == 0`` (to within 1e-9 hours);
+    * ``low_support`` = share of low-level need met (1 with no low-level need);
+    * ``unmet_grid`` = unmet hours summed per cell (x, y).
+
+    Returns:
+        Unmet hours per slot.
+    """
+    n = need_personal.size
+    unmet = np.empty(n)
+    unmet_grid[:, :] = 0.0
+    for i in range(n):
+        need = need_personal[i] + need_low[i]
+        met = fam_personal[i] + paid_personal[i] + fam_low[i] + vol_low[i] + biz_low[i]
+        gap = max(need - met, 0.0)
+        unmet[i] = gap
+        share = gap / max(need, 1e-300)  # 0 with no need (the gap is 0 too)
+        recent_unmet[i] += memory * (share - recent_unmet[i])
+        fully_supported[i] = gap <= 1e-9
+        low_met = fam_low[i] + vol_low[i] + biz_low[i]
+        low_support[i] = low_met / max(need_low[i], 1e-300) if need_low[i] > 0 else 1.0
+        unmet_grid[x[i], y[i]] += gap
+    return unmet

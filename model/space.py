@@ -76,13 +76,6 @@ def nearest_hub(x: np.ndarray, y: np.ndarray, hubs: np.ndarray) -> np.ndarray:
     return np.argmin(d, axis=1).astype(np.int16)
 
 
-def count_grid(shape, x: np.ndarray, y: np.ndarray, weights=None) -> np.ndarray:
-    """Sum of ``weights`` (default 1) per cell, as a (width, height) array."""
-    width, height = shape
-    flat = np.bincount(x * height + y, weights=weights, minlength=width * height)
-    return flat.reshape(width, height).astype(float, copy=False)
-
-
 class CellIndex:
     """Which resident slots live in each cell: a padded (width, height, depth) array.
 

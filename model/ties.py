@@ -124,30 +124,37 @@ class TieNetwork:
     # --- removal ----------------------------------------------------------------------
     def drop_residents(self, slots) -> None:
         """Drop every tie of these residents."""
-        gone = _mask(slots, self.rr_a, self.rr_b, self.vr_r)
+        gone = self._gone(slots)
         if gone is None:
             return
-        drop = kernels.ties_touching(self.rr_a, self.rr_b, gone, self._degree)
-        if drop.any():
-            keep = ~drop
-            self.rr_a, self.rr_b = self.rr_a[keep], self.rr_b[keep]
-        self._forget_volunteer_ties(gone[self.vr_r])
-
-    def _forget_volunteer_ties(self, drop: np.ndarray) -> None:
-        if not drop.any():
-            return
-        self._degree = _bump(self._degree, self.vr_r[drop], -1)
-        self._known = _bump(self._known, self.vr_r[drop], -1)
-        self._vr_keys.difference_update(((self.vr_v[drop] << 32) | self.vr_r[drop]).tolist())
-        keep = ~drop
-        self.vr_v, self.vr_r = self.vr_v[keep], self.vr_r[keep]
+        self.rr_a, self.rr_b = kernels.drop_resident_ties(self.rr_a, self.rr_b, gone, self._degree)
+        self._drop_volunteer_ties(gone, by_volunteer=False)
 
     def drop_volunteers(self, slots) -> None:
         """Drop every tie of these volunteers."""
         gone = _mask(slots, self.vr_v)
         if gone is None:
             return
-        self._forget_volunteer_ties(gone[self.vr_v])
+        self._drop_volunteer_ties(gone, by_volunteer=True)
+
+    def _gone(self, slots) -> np.ndarray | None:
+        """Mask of leaving residents over every slot any tie can name."""
+        slots = np.asarray(slots, dtype=np.int64)
+        if slots.size == 0:
+            return None
+        # every tie's ends were counted in _degree, so it is long enough for all of them
+        self._degree = _fit(self._degree, max(self._degree.size, int(slots.max()) + 1))
+        gone = np.zeros(self._degree.size, dtype=bool)
+        gone[slots] = True
+        return gone
+
+    def _drop_volunteer_ties(self, gone: np.ndarray, by_volunteer: bool) -> None:
+        # _known counts only ends of volunteer ties, _degree counts those too
+        self._known = _fit(self._known, max(self._known.size, self._degree.size))
+        self.vr_v, self.vr_r, dropped = kernels.drop_volunteer_ties(
+            self.vr_v, self.vr_r, gone, by_volunteer, self._degree, self._known
+        )
+        self._vr_keys.difference_update(dropped.tolist())
 
     # --- queries ----------------------------------------------------------------------
     def resident_degree(self, capacity: int) -> np.ndarray:

@@ -13,10 +13,6 @@ import numpy as np
 
 from agents import resident
 from model import kernels
-from model.space import count_grid
-
-#: Floor under denominators that are either 0 or at least a fraction of an hour.
-_TINY = 1e-300
 
 
 def run(model) -> None:
@@ -71,21 +67,28 @@ def hosted_activities(model) -> None:
 
 def record_outcomes(model) -> None:
     """Unmet need, the running 'recent unmet share', the share of low-level need met
-    (1 for residents with none: they lack nothing), and the weekly move of connection
-    towards its target.
+    (1 for residents with none: they lack nothing), unmet hours per cell for the map
+    (:func:`kernels.settle_week`), and the weekly move of connection towards its target.
 
     Computed over every slot at once: free slots hold no need and are reset when reused.
     """
     r, p = model.residents, model.p
-    need = r.need_personal + r.need_low
-    met = r.fam_personal + r.paid_personal + r.fam_low + r.vol_low + r.biz_low
-    unmet = np.maximum(need - met, 0.0)
-    share = unmet / np.maximum(need, _TINY)  # 0 where there is no need (unmet is 0 too)
-    r.recent_unmet += p.unmet_memory * (share - r.recent_unmet)
-    r.fully_supported[:] = unmet <= 1e-9
-    low_met = r.fam_low + r.vol_low + r.biz_low
-    r.low_support[:] = np.where(r.need_low > 0, low_met / np.maximum(r.need_low, _TINY), 1.0)
+    kernels.settle_week(
+        r.need_personal,
+        r.need_low,
+        r.fam_personal,
+        r.paid_personal,
+        r.fam_low,
+        r.vol_low,
+        r.biz_low,
+        r.recent_unmet,
+        p.unmet_memory,
+        r.fully_supported,
+        r.low_support,
+        r.x,
+        r.y,
+        model.grid.unmet_need.data,  # hours unmet per cell, for the map
+    )
     degree = model.ties.resident_degree(r.n_slots)
     target = resident.connection_target(degree, r.visited, r.attends, p)
     r.connection[:] = resident.updated_connection(r.connection, target, p)
-    model.grid.unmet_need.data = count_grid(model.grid.dimensions, r.x, r.y, unmet)
