@@ -19,7 +19,7 @@ from mesa import Model
 from mesa.discrete_space import OrthogonalMooreGrid, PropertyLayer
 
 from agents import Business, Hub, Resident, Volunteer, resident
-from model import metrics, world
+from model import kernels, metrics, world
 from model.checks import check_invariants
 from model.parameters import Parameters
 from model.phases import (
@@ -334,9 +334,10 @@ class CivicModel(Model):
 
     def _count_volunteers(self, slots: np.ndarray, sign: int) -> None:
         v = self.volunteers
-        np.add.at(self.volunteer_counts, (v.x[slots], v.y[slots]), sign)
-        neighbours = slots[(v.employer[slots] < 0) & (v.resident_slot[slots] < 0)]
-        np.add.at(self.neighbour_counts, (v.x[neighbours], v.y[neighbours]), sign)
+        neighbours = (v.employer[slots] < 0) & (v.resident_slot[slots] < 0)
+        kernels.count_in_cells(
+            self.volunteer_counts, self.neighbour_counts, v.x[slots], v.y[slots], neighbours, sign
+        )
 
     def add_pairings(
         self, vols: np.ndarray, res: np.ndarray, brokered: bool, **columns

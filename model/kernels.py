@@ -412,3 +412,40 @@ def settle_week(
         low_support[i] = low_met / max(need_low[i], 1e-300) if need_low[i] > 0 else 1.0
         unmet_grid[x[i], y[i]] += gap
     return unmet
+
+
+@njit("float64[:](int64[:, :], int64[:], int64[:], int64)", cache=True)
+def window_sums(grid, x, y, radius):
+    """Sum of ``grid`` over the (2r+1) x (2r+1) square around each (x, y), clipped at
+    the edges of the grid."""
+    width, height = grid.shape
+    out = np.zeros(x.size)
+    for i in range(x.size):
+        total = 0
+        for cx in range(max(x[i] - radius, 0), min(x[i] + radius + 1, width)):
+            for cy in range(max(y[i] - radius, 0), min(y[i] + radius + 1, height)):
+                total += grid[cx, cy]
+        out[i] = total
+    return out
+
+
+@njit("float64[:](int64[:], int64[:], int64[:], int64[:], float64[:], int64)", cache=True)
+def best_within(x, y, item_x, item_y, value, radius):
+    """For each point (x, y), the highest ``value`` among items within ``radius`` cells
+    (a square), or 0 if none is."""
+    out = np.zeros(x.size)
+    for i in range(x.size):
+        for j in range(item_x.size):
+            if abs(item_x[j] - x[i]) <= radius and abs(item_y[j] - y[i]) <= radius:
+                out[i] = max(out[i], value[j])
+    return out
+
+
+@njit("void(int64[:, :], int64[:, :], int32[:], int32[:], boolean[:], int64)", cache=True)
+def count_in_cells(all_counts, some_counts, x, y, some, sign):
+    """Add ``sign`` to each (x, y) of ``all_counts``, and of ``some_counts`` where
+    ``some``."""
+    for i in range(x.size):
+        all_counts[x[i], y[i]] += sign
+        if some[i]:
+            some_counts[x[i], y[i]] += sign

@@ -156,25 +156,3 @@ class CellIndex:
             max(0, x - radius) : x + radius + 1, max(0, y - radius) : y + radius + 1
         ].ravel()
         return block[block >= 0]
-
-
-def window_sums(grid: np.ndarray, x: np.ndarray, y: np.ndarray, radius: int) -> np.ndarray:
-    """Sum of ``grid`` over the (2r+1) x (2r+1) square around each (x, y), edges clipped.
-
-    Uses a summed-area table, so any number of look-ups costs one pass over the grid (a
-    handful of look-ups sum their squares directly).
-    """
-    width, height = grid.shape
-    if len(x) <= 16:  # a few look-ups: sum each square directly
-        return np.array(
-            [
-                grid[max(i - radius, 0) : i + radius + 1, max(j - radius, 0) : j + radius + 1].sum()
-                for i, j in zip(np.asarray(x).tolist(), np.asarray(y).tolist(), strict=True)
-            ],
-            dtype=float,
-        )
-    table = np.zeros((width + 1, height + 1))
-    table[1:, 1:] = grid.cumsum(axis=0).cumsum(axis=1)
-    x0, x1 = np.maximum(x - radius, 0), np.minimum(x + radius + 1, width)
-    y0, y1 = np.maximum(y - radius, 0), np.minimum(y + radius + 1, height)
-    return table[x1, y1] - table[x0, y1] - table[x1, y0] + table[x0, y0]

@@ -12,7 +12,7 @@ from scipy.spatial import cKDTree
 
 from agents import Business, business, resident
 from model import kernels
-from model.space import nearest_hub, window_sums
+from model.space import nearest_hub
 
 #: Age structure of the 65+ population of England (ONS mid-2022 estimates):
 #: shares of 65-69, 70-74, 75-79, 80-84, 85-89 and 90+. Data, not a tunable.
@@ -342,4 +342,9 @@ def tie_new_volunteers(model, vol_slots: np.ndarray, rng) -> None:
 
 def volunteers_near(model, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Active volunteers living within ``contagion_radius`` cells of each (x, y)."""
-    return window_sums(model.volunteer_counts, x, y, model.p.contagion_radius)
+    return kernels.window_sums(
+        model.volunteer_counts,
+        np.asarray(x, dtype=np.int64),
+        np.asarray(y, dtype=np.int64),
+        model.p.contagion_radius,
+    )

@@ -4,8 +4,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from model.kernels import window_sums
 from model.population import Population
-from model.space import CellIndex, civic_potential_layer, window_sums
+from model.space import CellIndex, civic_potential_layer
 from model.streams import RandomStreams
 from model.ties import TieNetwork
 
@@ -29,9 +30,9 @@ def test_population_reuses_lowest_free_slots_and_resets_columns():
 )
 def test_window_sums_match_a_direct_sum(width, height, radius, points):
     rng = np.random.default_rng(width * 31 + height)
-    grid = rng.integers(0, 4, (width, height))
-    x = np.array([p[0] % width for p in points])
-    y = np.array([p[1] % height for p in points])
+    grid = rng.integers(0, 4, (width, height)).astype(np.int64)
+    x = np.array([p[0] % width for p in points], dtype=np.int64)
+    y = np.array([p[1] % height for p in points], dtype=np.int64)
     expected = [
         grid[max(0, i - radius) : i + radius + 1, max(0, j - radius) : j + radius + 1].sum()
         for i, j in zip(x, y, strict=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from agents import volunteer
-from model import world
+from model import kernels, world
 from model.space import nearest_hub
 
 
@@ -105,11 +105,14 @@ def business_scheme(model, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     open_ = live[b.open[live] & (b.engagement[live] > 0)]
     if open_.size == 0 or len(x) == 0:
         return np.ones(len(x))
-    radius = model.p.activity_radius
-    near = (np.abs(b.x[open_][None, :] - x[:, None]) <= radius) & (
-        np.abs(b.y[open_][None, :] - y[:, None]) <= radius
+    return 1.0 + kernels.best_within(
+        np.asarray(x, dtype=np.int64),
+        np.asarray(y, dtype=np.int64),
+        b.x[open_].astype(np.int64),
+        b.y[open_].astype(np.int64),
+        b.engagement[open_],
+        model.p.activity_radius,
     )
-    return 1.0 + (near * b.engagement[open_][None, :]).max(axis=1, initial=0.0)
 
 
 def recruit_older_residents(model) -> None:
