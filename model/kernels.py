@@ -334,35 +334,68 @@ def visits(vol, res, capacity, matches, employer, gap, n_volunteer_slots):
     return hours, from_neighbours, from_employees, demand, given, visited
 
 
-@njit("int64[:](int64[:], int32[:], float64[:], int64, int64)", cache=True)
-def loneliest_first(cand, venue, connection, places, n_venues):
-    """Up to ``places`` candidates per venue, the loneliest (lowest ``connection``) first,
-    ties to the lower slot. ``cand`` are resident slots in ascending order, ``venue``
-    their venue, ``connection`` indexed by slot.
-
-    Returns:
-        The chosen slots, by venue.
+@njit(
+    "void(int32[:], boolean[:], boolean[:], float64[:], int64, float64, float64[:], float64[:], "
+    "float64[:], float64[:], boolean[:], int32[:])",
+    cache=True,
+)
+def activities(
+    venue_of,
+    alive,
+    hosting,
+    connection,
+    places,
+    hours,
+    need_low,
+    fam_low,
+    vol_low,
+    biz_low,
+    attends,
+    attendees,
+):
+    """Hosted activities (in place): each business with ``hosting`` set welcomes up to
+    ``places`` of the residents whose venue it is (``venue_of``, -1 for none), the
+    loneliest (lowest ``connection``) first, ties to the lower slot. An attendee lacking
+    low-level support gets up to ``hours`` of it (added to ``biz_low``); ``attends``
+    marks attendees and ``attendees`` counts them per business.
     """
-    count = np.zeros(n_venues + 1, dtype=np.int64)
-    for i in range(cand.size):
-        count[venue[i] + 1] += 1
-    start = np.cumsum(count)
-    by_venue = np.empty(cand.size, dtype=np.int64)
+    n_venues = hosting.size
+    attends[:] = False
+    attendees[:] = 0
+    if places <= 0:
+        return
+    start = np.zeros(n_venues + 1, dtype=np.int64)
+    for i in range(venue_of.size):
+        v = venue_of[i]
+        if v >= 0 and alive[i] and hosting[v]:
+            start[v + 1] += 1
+    start = np.cumsum(start)
+    regulars = np.empty(start[-1], dtype=np.int64)
     fill = start[:-1].copy()
-    for i in range(cand.size):
-        by_venue[fill[venue[i]]] = cand[i]
-        fill[venue[i]] += 1
-    chosen = np.empty(cand.size, dtype=np.int64)
-    n = 0
+    for i in range(venue_of.size):
+        v = venue_of[i]
+        if v >= 0 and alive[i] and hosting[v]:
+            regulars[fill[v]] = i
+            fill[v] += 1
+    chosen = np.empty(places, dtype=np.int64)
     for v in range(n_venues):
-        group = by_venue[start[v] : start[v + 1]]
-        if group.size == 0:
-            continue
-        order = np.argsort(connection[group], kind="mergesort")
-        for j in range(min(places, group.size)):
-            chosen[n] = group[order[j]]
-            n += 1
-    return chosen[:n]
+        n = 0  # the loneliest so far, in order (regulars come in slot order)
+        for m in range(start[v], start[v + 1]):
+            slot = regulars[m]
+            if n == places and connection[slot] >= connection[chosen[n - 1]]:
+                continue
+            j = min(n, places - 1)
+            while j > 0 and connection[chosen[j - 1]] > connection[slot]:
+                chosen[j] = chosen[j - 1]
+                j -= 1
+            chosen[j] = slot
+            n = min(n + 1, places)
+        for j in range(n):
+            slot = chosen[j]
+            attends[slot] = True
+            attendees[v] += 1
+            left = max(need_low[slot] - fam_low[slot] - vol_low[slot] - biz_low[slot], 0.0)
+            biz_low[slot] += min(hours, left)
 
 
 @njit(
@@ -449,3 +482,61 @@ def count_in_cells(all_counts, some_counts, x, y, some, sign):
         all_counts[x[i], y[i]] += sign
         if some[i]:
             some_counts[x[i], y[i]] += sign
+
+
+#: The totals :func:`week_hours` returns, in order.
+WEEK_TOTALS = (
+    "need_personal",
+    "need_low",
+    "fam_personal",
+    "fam_low",
+    "paid",
+    "vol",
+    "biz",
+    "unmet_personal",
+    "unmet_low",
+    "unmet",
+    "with_unmet",
+)
+
+
+@njit(
+    "Tuple((float64[:], float64[:], float64[:], int64[:]))(boolean[:], int8[:], float64[:], "
+    "float64[:], float64[:], float64[:], float64[:], float64[:], float64[:])",
+    cache=True,
+)
+def week_hours(alive, level, need_personal, need_low, fam_personal, fam_low, paid, vol, biz):
+    """Hours not met this week per slot, by type, and the week's totals in one pass.
+
+    ``unmet_personal = max(need_personal - family - paid, 0)``, ``unmet_low =
+    max(need_low - family - volunteers - businesses, 0)``.
+
+    Returns:
+        (unmet personal hours per slot, unmet low-level hours per slot, the totals named
+        in :data:`WEEK_TOTALS`, live residents at each need level 0-4).
+    """
+    n = alive.size
+    unmet_personal = np.empty(n)
+    unmet_low = np.empty(n)
+    totals = np.zeros(11)
+    level_counts = np.zeros(5, dtype=np.int64)
+    for i in range(n):
+        up = max(need_personal[i] - fam_personal[i] - paid[i], 0.0)
+        ul = max(need_low[i] - fam_low[i] - vol[i] - biz[i], 0.0)
+        unmet_personal[i] = up
+        unmet_low[i] = ul
+        totals[0] += need_personal[i]
+        totals[1] += need_low[i]
+        totals[2] += fam_personal[i]
+        totals[3] += fam_low[i]
+        totals[4] += paid[i]
+        totals[5] += vol[i]
+        totals[6] += biz[i]
+        totals[7] += up
+        totals[8] += ul
+        totals[9] += up + ul
+        if up + ul > 1e-9:
+            totals[10] += 1.0
+        if alive[i]:
+            level_counts[level[i]] += 1
+    return unmet_personal, unmet_low, totals, level_counts

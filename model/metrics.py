@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from mesa import DataCollector
 
+from model import kernels
+
 
 @dataclass(frozen=True)
 class Metric:
@@ -130,11 +132,24 @@ class Snapshot:
         self.paid = r.paid_personal
         self.vol = r.vol_low
         self.biz = r.biz_low
-        self.need = self.need_personal + self.need_low
-        self.unmet_personal = np.maximum(self.need_personal - self.fam_personal - self.paid, 0.0)
-        self.unmet_low = np.maximum(self.need_low - self.fam_low - self.vol - self.biz, 0.0)
-        self.unmet = self.unmet_personal + self.unmet_low
-        self.level_counts = np.bincount(r.level[self.live], minlength=5)
+        self.unmet_personal, self.unmet_low, totals, self.level_counts = kernels.week_hours(
+            r.alive, r.level, *(getattr(self, name) for name in _HOURS)
+        )
+        #: Sums over residents of the arrays above, and the number with unmet need.
+        self.totals = dict(zip(kernels.WEEK_TOTALS, totals.tolist(), strict=True))
+
+    @property
+    def need(self) -> np.ndarray:
+        """Hours needed per slot."""
+        return self.need_personal + self.need_low
+
+    @property
+    def unmet(self) -> np.ndarray:
+        """Hours not met per slot."""
+        return self.unmet_personal + self.unmet_low
+
+
+_HOURS = ("need_personal", "need_low", "fam_personal", "fam_low", "paid", "vol", "biz")
 
 
 def snapshot(model) -> Snapshot:
@@ -152,6 +167,11 @@ def need_hours_of(model) -> np.ndarray:
     return snapshot(model).need
 
 
+def total(model, name: str) -> float:
+    """This week's total of one of :data:`kernels.WEEK_TOTALS` (e.g. ``"unmet"``)."""
+    return snapshot(model).totals[name]
+
+
 def unmet_hours_of(model) -> np.ndarray:
     """Hours needed but not met this week, per slot (0 for free slots)."""
     return snapshot(model).unmet
@@ -159,14 +179,11 @@ def unmet_hours_of(model) -> np.ndarray:
 
 def unmet_hours(model) -> float:
     """Total unmet hours this week."""
-    return float(snapshot(model).unmet.sum())
+    return total(model, "unmet")
 
 
-def _total(attr: str):
-    def total(model):
-        return float(getattr(snapshot(model), attr).sum())
-
-    return total
+def _total(name: str):
+    return lambda model: total(model, name)
 
 
 def _live(model):
@@ -179,14 +196,14 @@ register_metric("step", lambda m: m.steps, "Week number (1 = first week)")
 register_metric("year", lambda m: m.year, "Year of the run (0 = first 52 weeks)")
 register_metric(
     "need_hours",
-    lambda m: float(need_hours_of(m).sum()),
+    lambda m: total(m, "need_personal") + total(m, "need_low"),
     "Care hours needed this week (personal + low-level)",
 )
 register_metric("need_personal_hours", _total("need_personal"), "Personal-care hours needed")
 register_metric("need_low_level_hours", _total("need_low"), "Low-level support hours needed")
 register_metric(
     "met_hours_family",
-    lambda m: _total("fam_personal")(m) + _total("fam_low")(m),
+    lambda m: total(m, "fam_personal") + total(m, "fam_low"),
     "Hours met by family (informal) carers",
 )
 register_metric("met_hours_paid", _total("paid"), "Hours met by paid carers")
@@ -205,8 +222,7 @@ register_metric("unmet_low_level_hours", _total("unmet_low"), "Low-level support
 
 @metric("Share of needed hours not met (0-1)")
 def unmet_share(model):
-    s = snapshot(model)
-    return ratio(s.unmet.sum(), s.need.sum())
+    return ratio(total(model, "unmet"), total(model, "need_personal") + total(model, "need_low"))
 
 
 @metric("Share of older residents with any care need (0-1)")
@@ -217,7 +233,7 @@ def share_with_any_need(model):
 
 @metric("Older residents with some unmet need")
 def residents_with_unmet_need(model):
-    return int((unmet_hours_of(model) > 1e-9).sum())
+    return int(total(model, "with_unmet"))
 
 
 @metric("Share of older residents with some unmet need (0-1)")
@@ -295,8 +311,7 @@ register_metric(
 
 @metric("Council spend per hour met by paid carers, volunteers or businesses (GBP; 0 if none)")
 def cost_per_met_hour(model):
-    s = snapshot(model)
-    hours = s.paid.sum() + s.vol.sum() + s.biz.sum()
+    hours = total(model, "paid") + total(model, "vol") + total(model, "biz")
     return ratio(model.week.spend_paid_care + model.week.spend_facilitation, hours)
 
 

@@ -173,18 +173,34 @@ def test_brokerage_rounds_match_a_plain_reading_of_the_rule(askers, helpers, rad
 
 @settings(max_examples=100, deadline=None)
 @given(
-    st.lists(st.tuples(st.integers(-1, 4), st.sampled_from([0.1, 0.2, 0.5])), max_size=30),
+    st.lists(
+        st.tuples(st.integers(-1, 4), st.sampled_from([0.1, 0.2, 0.5]), st.booleans()),
+        max_size=30,
+    ),
     st.integers(0, 4),
+    st.lists(st.booleans(), min_size=5, max_size=5),
 )
-def test_activities_take_the_loneliest_regulars_of_each_venue(residents, places):
-    from model.kernels import loneliest_first
+def test_activities_take_the_loneliest_regulars_of_each_venue(residents, places, hosting):
+    from model.kernels import activities
 
-    venue = np.array([v for v, _c in residents], dtype=np.int32)
-    connection = np.array([c for _v, c in residents], dtype=float)
-    cand = np.flatnonzero(venue >= 0)
-    got = loneliest_first(cand, venue[cand], connection, places, 5)
+    n = len(residents)
+    venue = np.array([v for v, _c, _a in residents], dtype=np.int32)
+    connection = np.array([c for _v, c, _a in residents], dtype=float)
+    alive = np.array([a for _v, _c, a in residents], dtype=bool)
+    need_low, fam_low, vol_low = np.full(n, 3.0), np.full(n, 1.0), np.full(n, 0.5)
+    biz_low = np.zeros(n)
+    attends, attendees = np.ones(n, dtype=bool), np.ones(5, dtype=np.int32)
+    hosting = np.array(hosting)
+    activities(
+        venue, alive, hosting, connection, places, 1.0,
+        need_low, fam_low, vol_low, biz_low, attends, attendees,
+    )  # fmt: skip
     expected = []
     for v in range(5):
-        regulars = sorted((connection[s], s) for s in cand if venue[s] == v)
+        regulars = sorted(
+            (connection[s], s) for s in range(n) if venue[s] == v and alive[s] and hosting[v]
+        )
         expected += [s for _c, s in regulars[:places]]
-    assert sorted(got.tolist()) == sorted(expected)
+    assert sorted(np.flatnonzero(attends).tolist()) == sorted(expected)
+    assert attendees.sum() == len(expected)
+    np.testing.assert_allclose(biz_low, np.where(attends, 1.0, 0.0))

@@ -47,22 +47,20 @@ def hosted_activities(model) -> None:
     the residents whose nearest business it is, loneliest first. Attendees gain company
     and, if they lack low-level support, up to ``activity_hours`` of it."""
     r, b, p = model.residents, model.businesses, model.p
-    r.attends[:] = False
-    b.attendees[:] = 0
-    hosting = np.append(b.open & b.hosts & b.alive, False)  # index -1: no venue
-    cand = np.flatnonzero(hosting[r.near_business] & r.alive)
-    if cand.size == 0 or p.activity_places == 0:
-        return
-    attendees = kernels.loneliest_first(
-        cand, r.near_business[cand], r.connection, p.activity_places, b.n_slots
+    kernels.activities(
+        r.near_business,
+        r.alive,
+        b.open & b.hosts & b.alive,
+        r.connection,
+        p.activity_places,
+        float(p.activity_hours),
+        r.need_low,
+        r.fam_low,
+        r.vol_low,
+        r.biz_low,
+        r.attends,
+        b.attendees,
     )
-    r.attends[attendees] = True
-    b.attendees[:] = np.bincount(r.near_business[attendees], minlength=b.n_slots)
-    left = np.maximum(
-        r.need_low[attendees] - r.fam_low[attendees] - r.vol_low[attendees] - r.biz_low[attendees],
-        0.0,
-    )
-    r.biz_low[attendees] += np.minimum(p.activity_hours, left)
 
 
 def record_outcomes(model) -> None:
