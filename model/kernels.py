@@ -108,23 +108,28 @@ def cell_near(padded, x, y, radius, margin):
     return point, found
 
 
-@njit("int64[:](int64[:], float64[:], int64)", cache=True)
-def first_k_by_key(group, key, k):
-    """Within each run of equal ``group`` values, the positions of the ``k`` entries with
-    the lowest ``key`` (ties to the earlier entry), lowest first: a random choice of k
-    when ``key`` is random. The same as sorting by (group, key) and keeping the first k
-    of each group. ``group`` must come in runs (e.g. sorted).
+@njit("int64[:](int64[:], float64[:, :])", cache=True)
+def sample_groups(point, u):
+    """A random choice of up to k entries from each run of equal ``point`` values (the
+    candidates of one point), without replacement: a partial Fisher-Yates shuffle driven
+    by the uniforms ``u[point, :k]``.
+
+    Returns:
+        Positions of the chosen entries, point by point, in the order drawn.
     """
-    picked = np.empty(group.size, dtype=np.int64)
+    k = u.shape[1]
+    picked = np.empty(point.size, dtype=np.int64)
     n = 0
     start = 0
-    while start < group.size:
+    while start < point.size:
         end = start
-        while end < group.size and group[end] == group[start]:
+        while end < point.size and point[end] == point[start]:
             end += 1
-        order = np.argsort(key[start:end], kind="mergesort")
+        pool = np.arange(start, end)
         for j in range(min(k, end - start)):
-            picked[n] = start + order[j]
+            r = j + int(u[point[start], j] * (end - start - j))
+            pool[j], pool[r] = pool[r], pool[j]
+            picked[n] = pool[j]
             n += 1
         start = end
     return picked[:n]
@@ -137,26 +142,25 @@ def bump(counts, index, sign):
         counts[i] += sign
 
 
-@njit("Tuple((int64[:], int64[:]))(int64[:], int64[:], boolean[:], int64[:])", cache=True)
+@njit("int64(int64[:], int64[:], boolean[:], int64[:])", cache=True)
 def drop_resident_ties(a, b, gone, degree):
-    """The resident-resident ties (a, b) with neither end marked in ``gone``; both ends
-    of every dropped tie lose it in ``degree`` (in place)."""
-    keep = 0
+    """Keep the resident-resident ties (a, b) with neither end marked in ``gone``,
+    moved to the front of ``a`` and ``b`` in order (in place); both ends of every
+    dropped tie lose it in ``degree``.
+
+    Returns:
+        How many ties are kept.
+    """
+    kept = 0
     for i in range(a.size):
         if gone[a[i]] or gone[b[i]]:
             degree[a[i]] -= 1
             degree[b[i]] -= 1
         else:
-            keep += 1
-    new_a = np.empty(keep, dtype=np.int64)
-    new_b = np.empty(keep, dtype=np.int64)
-    k = 0
-    for i in range(a.size):
-        if not (gone[a[i]] or gone[b[i]]):
-            new_a[k] = a[i]
-            new_b[k] = b[i]
-            k += 1
-    return new_a, new_b
+            a[kept] = a[i]
+            b[kept] = b[i]
+            kept += 1
+    return kept
 
 
 @njit(
@@ -540,3 +544,29 @@ def week_hours(alive, level, need_personal, need_low, fam_personal, fam_low, pai
         if alive[i]:
             level_counts[level[i]] += 1
     return unmet_personal, unmet_low, totals, level_counts
+
+
+@njit(
+    "float64(int64[:], float64[:], float64, float64[:], boolean[:], boolean[:], int32[:])",
+    cache=True,
+)
+def buy_care(order, gap, hours, paid, eligible, has_package, waiting):
+    """Paid care hours in ``order`` (in place): each resident gets the ``gap`` they lack
+    until ``hours`` run out; ``has_package`` marks those with any; ``waiting`` counts
+    weeks eligible but not fully served (reset to 0 otherwise).
+
+    Returns:
+        The hours bought.
+    """
+    paid[:] = 0.0
+    left = hours
+    for i in order:
+        given = min(max(left, 0.0), gap[i])
+        paid[i] = given
+        left -= given
+    bought = 0.0
+    for i in range(paid.size):
+        has_package[i] = paid[i] > 0
+        waiting[i] = waiting[i] + 1 if eligible[i] and gap[i] - paid[i] > 1e-9 else 0
+        bought += paid[i]
+    return bought

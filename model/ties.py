@@ -127,7 +127,8 @@ class TieNetwork:
         gone = self._gone(slots)
         if gone is None:
             return
-        self.rr_a, self.rr_b = kernels.drop_resident_ties(self.rr_a, self.rr_b, gone, self._degree)
+        kept = kernels.drop_resident_ties(self.rr_a, self.rr_b, gone, self._degree)
+        self.rr_a, self.rr_b = self.rr_a[:kept], self.rr_b[:kept]
         self._drop_volunteer_ties(gone, by_volunteer=False)
 
     def drop_volunteers(self, slots) -> None:

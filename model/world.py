@@ -323,7 +323,7 @@ def random_neighbours(model, x, y, radius: int, k: int, rng, exclude=None):
     if exclude is not None:
         keep = ~exclude[slots]
         point, slots = point[keep], slots[keep]
-    chosen = kernels.first_k_by_key(point, rng.random(point.size), k)
+    chosen = kernels.sample_groups(point, rng.random((len(x), k)))
     return point[chosen], slots[chosen]
 
 

@@ -204,3 +204,27 @@ def test_activities_take_the_loneliest_regulars_of_each_venue(residents, places,
     assert sorted(np.flatnonzero(attends).tolist()) == sorted(expected)
     assert attendees.sum() == len(expected)
     np.testing.assert_allclose(biz_low, np.where(attends, 1.0, 0.0))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 6), min_size=1, max_size=5), st.integers(0, 4))
+def test_random_neighbours_are_distinct_and_as_many_as_asked(group_sizes, k):
+    from model.kernels import sample_groups
+
+    point = np.repeat(np.arange(len(group_sizes)), group_sizes).astype(np.int64)
+    u = np.random.default_rng(k).random((len(group_sizes), k))
+    picked = sample_groups(point, u)
+    assert len(set(picked.tolist())) == picked.size
+    chosen = np.bincount(point[picked], minlength=len(group_sizes))
+    assert chosen.tolist() == [min(k, m) for m in group_sizes]
+
+
+def test_random_neighbours_are_chosen_uniformly():
+    from model.kernels import sample_groups
+
+    point = np.zeros(5, dtype=np.int64)
+    rng = np.random.default_rng(0)
+    counts = np.zeros(5)
+    for _ in range(4000):
+        counts[sample_groups(point, rng.random((1, 2)))] += 1
+    np.testing.assert_allclose(counts / 4000, 2 / 5, atol=0.03)  # each 2 in 5

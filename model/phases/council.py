@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from agents import hub
+from model import kernels
 from model.strategies import SpendPlan
 
 
@@ -116,14 +117,7 @@ def buy_paid_care(model, money: float, floor: int) -> None:
         np.lexsort((r.person_id[cand], -r.waiting[cand], -r.level[cand], ~r.has_package[cand]))
     ]
     hours_available = max(0.0, money) / p.care_hour_price
-    wanted = gap[order]
-    before = np.concatenate([[0.0], np.cumsum(wanted)[:-1]])
-    given = np.clip(hours_available - before, 0.0, wanted)
-    paid = np.zeros(r.n_slots)
-    paid[order] = given
-    r.paid_personal[:] = paid
-    r.has_package[:] = paid > 0
-    still_waiting = eligible & ((gap - paid) > 1e-9)
-    r.waiting[:] = np.where(still_waiting, r.waiting + 1, 0)
-    w.paid_hours = float(paid.sum())
+    w.paid_hours = kernels.buy_care(
+        order, gap, hours_available, r.paid_personal, eligible, r.has_package, r.waiting
+    )
     w.spend_paid_care = w.paid_hours * p.care_hour_price
