@@ -76,9 +76,13 @@ def cell_remove(padded, slots, x, y, margin):
                 row[d] = -1
 
 
-@njit("Tuple((int64[:], int64[:]))(int64[:, :, :], int64[:], int64[:], int64, int64)", cache=True)
-def cell_near(padded, x, y, radius, margin):
-    """Residents within ``radius`` cells of each point (a square), in cell order.
+@njit(
+    "Tuple((int64[:], int64[:]))(int64[:, :, :], int64[:], int64[:], int64, int64, boolean[:])",
+    cache=True,
+)
+def cell_near(padded, x, y, radius, margin, wanted):
+    """Residents within ``radius`` cells of each point (a square), in cell order; only
+    those marked in ``wanted`` if it is not empty.
 
     The padded index has an empty border ``margin >= radius`` wide, so no look-up leaves it.
 
@@ -86,26 +90,23 @@ def cell_near(padded, x, y, radius, margin):
         (which point, resident slot) pairs, grouped by point.
     """
     depth = padded.shape[2]
-    count = 0
-    for i in range(x.size):
-        for cx in range(x[i] + margin - radius, x[i] + margin + radius + 1):
-            for cy in range(y[i] + margin - radius, y[i] + margin + radius + 1):
-                for d in range(depth):
-                    if padded[cx, cy, d] >= 0:
-                        count += 1
-    point = np.empty(count, dtype=np.int64)
-    found = np.empty(count, dtype=np.int64)
+    everyone = wanted.size == 0
+    point = np.empty(16, dtype=np.int64)
+    found = np.empty(16, dtype=np.int64)
     k = 0
     for i in range(x.size):
         for cx in range(x[i] + margin - radius, x[i] + margin + radius + 1):
             for cy in range(y[i] + margin - radius, y[i] + margin + radius + 1):
                 for d in range(depth):
                     slot = padded[cx, cy, d]
-                    if slot >= 0:
+                    if slot >= 0 and (everyone or wanted[slot]):
+                        if k == point.size:  # grow
+                            point = np.concatenate((point, np.empty(k, dtype=np.int64)))
+                            found = np.concatenate((found, np.empty(k, dtype=np.int64)))
                         point[k] = i
                         found[k] = slot
                         k += 1
-    return point, found
+    return point[:k], found[:k]
 
 
 @njit("int64[:](int64[:], float64[:, :])", cache=True)
@@ -570,3 +571,62 @@ def buy_care(order, gap, hours, paid, eligible, has_package, waiting):
         waiting[i] = waiting[i] + 1 if eligible[i] and gap[i] - paid[i] > 1e-9 else 0
         bought += paid[i]
     return bought
+
+
+@njit(
+    "Tuple((int64[:], int64[:]))(int64[:], int64[:], int64[:], int64[:], int64[:], int64, int64)",
+    cache=True,
+)
+def reachable(volunteers, vr_v, vr_r, rr_a, rr_b, n_volunteer_slots, n_resident_slots):
+    """Residents each of ``volunteers`` reaches through ties: those tied to the volunteer
+    (``vr_v``, ``vr_r``) and their own resident ties (``rr_a``, ``rr_b``).
+
+    Returns:
+        (volunteer slot, resident slot) pairs: first every direct tie, then every second
+        step; a resident reached by two paths appears twice.
+    """
+    asked = np.zeros(n_volunteer_slots, dtype=np.bool_)
+    for v in volunteers:
+        asked[v] = True
+    wanted = np.zeros(n_resident_slots, dtype=np.bool_)
+    direct = 0
+    for e in range(vr_v.size):
+        if asked[vr_v[e]]:
+            wanted[vr_r[e]] = True
+            direct += 1
+    # the resident ties of every resident tied to an asked volunteer, as adjacency lists
+    start = np.zeros(n_resident_slots + 1, dtype=np.int64)
+    for e in range(rr_a.size):
+        if wanted[rr_a[e]]:
+            start[rr_a[e] + 1] += 1
+        if wanted[rr_b[e]]:
+            start[rr_b[e] + 1] += 1
+    start = np.cumsum(start)
+    neighbour = np.empty(start[-1], dtype=np.int64)
+    fill = start[:-1].copy()
+    for e in range(rr_a.size):
+        if wanted[rr_a[e]]:
+            neighbour[fill[rr_a[e]]] = rr_b[e]
+            fill[rr_a[e]] += 1
+        if wanted[rr_b[e]]:
+            neighbour[fill[rr_b[e]]] = rr_a[e]
+            fill[rr_b[e]] += 1
+    total = direct
+    for e in range(vr_v.size):
+        if asked[vr_v[e]]:
+            total += start[vr_r[e] + 1] - start[vr_r[e]]
+    vols = np.empty(total, dtype=np.int64)
+    reached = np.empty(total, dtype=np.int64)
+    k = 0
+    for e in range(vr_v.size):
+        if asked[vr_v[e]]:
+            vols[k] = vr_v[e]
+            reached[k] = vr_r[e]
+            k += 1
+    for e in range(vr_v.size):
+        if asked[vr_v[e]]:
+            for m in range(start[vr_r[e]], start[vr_r[e] + 1]):
+                vols[k] = vr_v[e]
+                reached[k] = neighbour[m]
+                k += 1
+    return vols, reached

@@ -76,6 +76,9 @@ def nearest_hub(x: np.ndarray, y: np.ndarray, hubs: np.ndarray) -> np.ndarray:
     return np.argmin(d, axis=1).astype(np.int16)
 
 
+_EVERYONE = np.zeros(0, dtype=bool)  # an empty mask: no filter
+
+
 class CellIndex:
     """Which resident slots live in each cell: a padded (width, height, depth) array.
 
@@ -130,15 +133,22 @@ class CellIndex:
             self.margin,
         )
 
-    def near_many(self, x: np.ndarray, y: np.ndarray, radius: int):
+    def near_many(self, x: np.ndarray, y: np.ndarray, radius: int, wanted=None):
         """Residents within ``radius`` cells of each of many points, in one go.
+
+        Args:
+            x: Points' x.
+            y: Points' y.
+            radius: Half the side of the square around each point.
+            wanted: Optional mask over resident slots: only these are returned.
 
         Returns:
             (which point, resident slot) pairs, as two arrays, grouped by point.
         """
         x, y = np.asarray(x, dtype=np.int64), np.asarray(y, dtype=np.int64)
+        mask = _EVERYONE if wanted is None else np.asarray(wanted, dtype=bool)
         if radius <= self.margin:  # the border keeps every look-up inside the array
-            return kernels.cell_near(self._padded, x, y, radius, self.margin)
+            return kernels.cell_near(self._padded, x, y, radius, self.margin, mask)
         w, h = self.width, self.height
         offsets = np.arange(-radius, radius + 1)
         cx = x[:, None, None] + offsets[None, :, None]
@@ -148,7 +158,11 @@ class CellIndex:
         block = np.where(inside[..., None], block, -1).reshape(len(x), -1)
         flat = block.ravel()
         found = np.flatnonzero(flat >= 0)
-        return found // max(block.shape[1], 1), flat[found]
+        point, slots = found // max(block.shape[1], 1), flat[found]
+        if wanted is None:
+            return point, slots
+        keep = mask[slots]
+        return point[keep], slots[keep]
 
     def near(self, x: int, y: int, radius: int) -> np.ndarray:
         """Slots of residents within ``radius`` cells of (x, y) (a square), in cell order."""

@@ -168,34 +168,14 @@ class TieNetwork:
 
     def residents_reachable(self, volunteers: np.ndarray, capacity: int):
         """Residents each volunteer hears about through ties: the residents tied to the
-        volunteer and those residents' own resident ties (one pass over the edges).
+        volunteer and those residents' own resident ties (:func:`kernels.reachable`).
 
         Returns:
             (volunteer slot, resident slot) pairs as two arrays; a resident reached by
             two paths appears twice.
         """
-        wanted = np.zeros(max(capacity, 1), dtype=bool)
-        asked = np.zeros(
-            int(max(volunteers.max(initial=-1), self.vr_v.max(initial=-1))) + 1, dtype=bool
+        volunteers = np.asarray(volunteers, dtype=np.int64)
+        n_volunteers = int(max(volunteers.max(initial=-1), self.vr_v.max(initial=-1))) + 1
+        return kernels.reachable(
+            volunteers, self.vr_v, self.vr_r, self.rr_a, self.rr_b, n_volunteers, max(capacity, 1)
         )
-        asked[volunteers] = True
-        pick = asked[self.vr_v]
-        vols, direct = self.vr_v[pick], self.vr_r[pick]
-        wanted[direct] = True
-        hit = wanted[self.rr_a] | wanted[self.rr_b]
-        a, b = self.rr_a[hit], self.rr_b[hit]
-        # each hit edge links a tied resident to a neighbour, in either direction
-        src = np.concatenate([a, b])
-        dst = np.concatenate([b, a])
-        keep = wanted[src]
-        src, dst = src[keep], dst[keep]
-        order = np.argsort(src, kind="stable")
-        src, dst = src[order], dst[order]
-        # join (volunteer, direct) with (direct, neighbour) on the direct resident
-        lo = np.searchsorted(src, direct, side="left")
-        hi = np.searchsorted(src, direct, side="right")
-        counts = hi - lo
-        second_vol = np.repeat(vols, counts)
-        starts = np.repeat(lo - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
-        second_res = dst[np.arange(counts.sum()) + starts]
-        return np.concatenate([vols, second_vol]), np.concatenate([direct, second_res])

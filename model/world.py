@@ -319,10 +319,9 @@ def random_neighbours(model, x, y, radius: int, k: int, rng, exclude=None):
     Returns:
         (which point, resident slot) pairs as two arrays.
     """
-    point, slots = model.cell_index.near_many(x, y, radius)
-    if exclude is not None:
-        keep = ~exclude[slots]
-        point, slots = point[keep], slots[keep]
+    point, slots = model.cell_index.near_many(
+        x, y, radius, wanted=None if exclude is None else ~exclude
+    )
     chosen = kernels.sample_groups(point, rng.random((len(x), k)))
     return point[chosen], slots[chosen]
 

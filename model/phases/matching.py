@@ -144,7 +144,9 @@ def discover_matches(model, seeking: np.ndarray) -> None:
     rank = np.full(r.n_slots, np.iinfo(np.int64).max, dtype=np.int64)
     rank[seeking] = np.arange(seeking.size)  # lower rank = needier
 
-    point, near = model.cell_index.near_many(v.x[looking], v.y[looking], p.discovery_radius)
+    point, near = model.cell_index.near_many(
+        v.x[looking], v.y[looking], p.discovery_radius, wanted=rank < seeking.size
+    )
     tie_vol, tie_res = model.ties.residents_reachable(looking, r.n_slots)
     close = (np.abs(r.x[tie_res] - v.x[tie_vol]) <= p.travel_radius) & (
         np.abs(r.y[tie_res] - v.y[tie_vol]) <= p.travel_radius
