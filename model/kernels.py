@@ -91,8 +91,16 @@ def cell_near(padded, x, y, radius, margin, wanted):
     """
     depth = padded.shape[2]
     everyone = wanted.size == 0
-    point = np.empty(16, dtype=np.int64)
-    found = np.empty(16, dtype=np.int64)
+    count = 0
+    for i in range(x.size):
+        for cx in range(x[i] + margin - radius, x[i] + margin + radius + 1):
+            for cy in range(y[i] + margin - radius, y[i] + margin + radius + 1):
+                for d in range(depth):
+                    slot = padded[cx, cy, d]
+                    if slot >= 0 and (everyone or wanted[slot]):
+                        count += 1
+    point = np.empty(count, dtype=np.int64)
+    found = np.empty(count, dtype=np.int64)
     k = 0
     for i in range(x.size):
         for cx in range(x[i] + margin - radius, x[i] + margin + radius + 1):
@@ -100,13 +108,10 @@ def cell_near(padded, x, y, radius, margin, wanted):
                 for d in range(depth):
                     slot = padded[cx, cy, d]
                     if slot >= 0 and (everyone or wanted[slot]):
-                        if k == point.size:  # grow
-                            point = np.concatenate((point, np.empty(k, dtype=np.int64)))
-                            found = np.concatenate((found, np.empty(k, dtype=np.int64)))
                         point[k] = i
                         found[k] = slot
                         k += 1
-    return point[:k], found[:k]
+    return point, found
 
 
 @njit("int64[:](int64[:], float64[:, :])", cache=True)
