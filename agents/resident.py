@@ -95,8 +95,8 @@ def need_hours(need_level, p):
         ``need_hours_by_level`` = (0, 8, 16, 32, 80),
         ``personal_share_by_level`` = (0, 0.25, 0.4, 0.6, 0.8).
     """
-    hours = np.asarray(p.need_hours_by_level)[need_level]
-    personal = hours * np.asarray(p.personal_share_by_level)[need_level]
+    hours = np.take(p.need_hours_by_level, need_level)
+    personal = hours * np.take(p.personal_share_by_level, need_level)
     return personal, hours - personal
 
 
@@ -107,7 +107,7 @@ def family_care(personal, low, family_hours):
     """
     need = personal + low
     given = np.minimum(family_hours, need)
-    share = np.divide(given, need, out=np.zeros_like(need), where=need > 0)
+    share = np.where(need > 0, given / np.maximum(need, 1e-300), 0.0)
     return personal * share, low * share
 
 

@@ -15,7 +15,7 @@ from agents.resident import weekly
 
 def load(demand, capacity):
     """How much is asked of a volunteer: need falling on them / hours they offer."""
-    return np.divide(demand, capacity, out=np.zeros_like(demand), where=capacity > 0)
+    return np.where(capacity > 0, demand / np.maximum(capacity, 1e-300), 0.0)
 
 
 def energy_change(energy, load, support, matched, p):

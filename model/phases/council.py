@@ -43,9 +43,9 @@ def run(model) -> None:
     p, r, c = model.p, model.residents, model.council
     budget = hub.weekly_budget(model.steps, model.initial_residents, p)
     model.week.budget = budget
-    live = r.live
-    gap = r.need_personal[live] - r.fam_personal[live]
-    c.personal_gap_by_level = np.bincount(r.level[live], weights=gap, minlength=5)
+    # every slot at once: a free slot has level 0 and no need
+    gap = r.need_personal - r.fam_personal
+    c.personal_gap_by_level = np.bincount(r.level, weights=gap, minlength=5)
     plan = model.strategy.plan(model, budget)
     if plan.total > budget * (1 + 1e-9) + 1e-6:
         raise ValueError(

@@ -26,7 +26,10 @@ def run(model) -> None:
     if seeking.size == 0:
         return
     matched = broker_matches(model, seeking)
-    seeking = seeking[~np.isin(seeking, matched)]
+    if matched.size:
+        taken = np.zeros(model.residents.n_slots, dtype=bool)
+        taken[matched] = True
+        seeking = seeking[~taken[seeking]]
     if seeking.size:
         discover_matches(model, seeking)
 
