@@ -635,3 +635,31 @@ def reachable(volunteers, vr_v, vr_r, rr_a, rr_b, n_volunteer_slots, n_resident_
                 reached[k] = neighbour[m]
                 k += 1
     return vols, reached
+
+
+@njit(
+    "float64[:](int32[:], int32[:], boolean[:], float64[:], float64[:], int64, int64)",
+    cache=True,
+)
+def block_means(x, y, alive, first, second, side, blocks_x):
+    """Mean of ``first + second`` over the live residents of each block of ``side`` x
+    ``side`` cells (block ``x // side + blocks_x * (y // side)``), for blocks with anyone
+    living in them, in block order."""
+    n_blocks = 0
+    for i in range(x.size):
+        if alive[i]:
+            n_blocks = max(n_blocks, x[i] // side + blocks_x * (y[i] // side) + 1)
+    total = np.zeros(n_blocks)
+    people = np.zeros(n_blocks, dtype=np.int64)
+    for i in range(x.size):
+        if alive[i]:
+            b = x[i] // side + blocks_x * (y[i] // side)
+            total[b] += first[i] + second[i]
+            people[b] += 1
+    means = np.empty(n_blocks)
+    k = 0
+    for b in range(n_blocks):
+        if people[b] > 0:
+            means[k] = total[b] / people[b]
+            k += 1
+    return means[:k]

@@ -258,7 +258,7 @@ register_metric("volunteer_quits", lambda m: m.week.quits, "Volunteers who quit 
 @metric("Mean civic energy of active volunteers (0-1; 0 if none)")
 def mean_civic_energy(model):
     v = model.volunteers
-    return float(v.energy[v.live].mean()) if v.count else 0.0
+    return float(v.energy[v.live].sum()) / v.count if v.count else 0.0
 
 
 @metric("Hours given by volunteers this week (including employee volunteers)")
@@ -318,7 +318,7 @@ def cost_per_met_hour(model):
 @metric("Mean social connection of older residents (0-1)")
 def mean_connection(model):
     r, live = _live(model)
-    return float(r.connection[live].mean()) if live.size else 0.0
+    return float(r.connection[live].sum()) / live.size if live.size else 0.0
 
 
 @metric("Share of older residents who are lonely (connection below lonely_threshold)")
@@ -329,17 +329,12 @@ def share_lonely(model):
 
 @metric("Gini of unmet hours per resident across blocks of gini_block cells (0 equal)")
 def unmet_gini(model):
-    r, live = _live(model)
-    if live.size == 0:
-        return 0.0
-    width, _height = model.grid.dimensions
+    r, s = model.residents, snapshot(model)
     side = model.p.gini_block
-    blocks_x = -(-width // side)
-    block = (r.x[live] // side) + blocks_x * (r.y[live] // side)
-    unmet = np.bincount(block, weights=unmet_hours_of(model)[live])
-    people = np.bincount(block)
-    has = people > 0
-    return gini(unmet[has] / people[has])
+    blocks_x = -(-model.grid.dimensions[0] // side)
+    return gini(
+        kernels.block_means(r.x, r.y, r.alive, s.unmet_personal, s.unmet_low, side, blocks_x)
+    )
 
 
 @metric("Open businesses engaged enough to host an activity")
