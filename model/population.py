@@ -12,6 +12,15 @@ from __future__ import annotations
 import numpy as np
 
 
+def _as_slice(slots: np.ndarray):
+    """``slots`` as a slice if they are one ascending run (cheaper to assign), else as is."""
+    if slots.size and int(slots[-1]) - int(slots[0]) == slots.size - 1:
+        first = int(slots[0])
+        if slots.size == 1 or (np.diff(slots) == 1).all():
+            return slice(first, first + slots.size)
+    return slots
+
+
 class Population:
     """Named columns over slots, with an ``alive`` mask.
 
@@ -77,17 +86,18 @@ class Population:
         """
         if n <= 0:
             return np.zeros(0, dtype=np.int64)
+        unknown = values.keys() - self._spec.keys()
+        if unknown:
+            raise KeyError(f"unknown columns {sorted(unknown)}")
         free = np.flatnonzero(~self.alive)
         if free.size < n:
             self._grow(self.count + n)
             free = np.flatnonzero(~self.alive)
         slots = free[:n]
+        where = _as_slice(slots)
         for name, (_dtype, fill) in self._spec.items():
-            getattr(self, name)[slots] = values.get(name, fill)
-        unknown = set(values) - set(self._spec)
-        if unknown:
-            raise KeyError(f"unknown columns {sorted(unknown)}")
-        self.alive[slots] = True
+            getattr(self, name)[where] = values.get(name, fill)
+        self.alive[where] = True
         self._live_cache = None
         self.version += 1
         return slots
@@ -97,9 +107,10 @@ class Population:
         slots = np.asarray(slots, dtype=np.int64)
         if slots.size == 0:
             return
-        self.alive[slots] = False
-        self.agent[slots] = None
+        where = _as_slice(slots)
+        self.alive[where] = False
+        self.agent[where] = None
         for name, (_dtype, fill) in self._spec.items():
-            getattr(self, name)[slots] = fill
+            getattr(self, name)[where] = fill
         self._live_cache = None
         self.version += 1
