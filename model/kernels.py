@@ -663,3 +663,23 @@ def block_means(x, y, alive, first, second, side, blocks_x):
             means[k] = total[b] / people[b]
             k += 1
     return means[:k]
+
+
+@njit("int64[:](int64[:], uint64, float64[:], boolean[:])", cache=True)
+def happens(ids, salt, probability, among):
+    """Slots (marked in ``among``) whose draw ``uniforms(ids, salt)`` falls below their
+    ``probability`` (one per slot, or one for all), in slot order."""
+    hit = np.empty(ids.size, dtype=np.int64)
+    n = 0
+    single = probability.size == 1
+    for i in range(ids.size):
+        if not among[i]:
+            continue
+        x = np.uint64(ids[i]) * _GOLDEN + salt
+        x = (x ^ (x >> np.uint64(30))) * _M1
+        x = (x ^ (x >> np.uint64(27))) * _M2
+        x = x ^ (x >> np.uint64(31))
+        if np.float64(x >> np.uint64(11)) * _UNIT < probability[0 if single else i]:
+            hit[n] = i
+            n += 1
+    return hit[:n]

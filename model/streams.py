@@ -80,6 +80,22 @@ class RandomStreams:
         tag = (PURPOSES[purpose] * _GOLDEN + week * _M2) & _MASK
         return kernels.uniforms(np.asarray(ids, dtype=np.int64), np.uint64(tag ^ int(self._key)))
 
+    def happens(self, purpose: str, ids: np.ndarray, week: int, probability, among) -> np.ndarray:
+        """Which slots an exogenous event happens to this week: those marked in ``among``
+        whose :meth:`exogenous_uniform` draw falls below their ``probability`` (an array
+        over the slots, or one number for all).
+
+        Returns:
+            The slots, ascending.
+        """
+        tag = (PURPOSES[purpose] * _GOLDEN + week * _M2) & _MASK
+        return kernels.happens(
+            np.asarray(ids, dtype=np.int64),
+            np.uint64(tag ^ int(self._key)),
+            np.atleast_1d(np.asarray(probability, dtype=np.float64)),
+            np.asarray(among, dtype=bool),
+        )
+
     def exogenous_uniforms(self, purposes, ids: np.ndarray, week: int) -> np.ndarray:
         """:meth:`exogenous_uniform` for several purposes at once: one row per purpose."""
         return np.stack([self.exogenous_uniform(p, ids, week) for p in purposes])

@@ -23,9 +23,8 @@ def age_and_die(model) -> None:
     r, p = model.residents, model.p
     # every slot at once (a free slot is reset when reused), then keep the live ones
     r.age += 1.0 / WEEKS_PER_YEAR
-    draw = model.streams.exogenous_uniform("death", r.person_id, model.steps)
-    dies = (draw < resident.death_probability(r.age, r.level, p)) | (r.age >= p.max_age)
-    dead = np.flatnonzero(dies & r.alive)
+    chance = np.where(r.age >= p.max_age, 1.0, resident.death_probability(r.age, r.level, p))
+    dead = model.streams.happens("death", r.person_id, model.steps, chance, among=r.alive)
     model.remove_residents(dead)
     model.week.deaths = int(dead.size)
 

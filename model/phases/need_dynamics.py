@@ -22,11 +22,13 @@ def change_levels(model) -> None:
     p_up = resident.deterioration_probability(
         r.age, r.recent_unmet, 1.0 - r.connection, r.low_support, p
     )
-    draw_up = model.streams.exogenous_uniform("need_up", r.person_id, week)
-    up = r.alive & (r.level < 4) & (draw_up < p_up)
-    may_recover = np.flatnonzero(r.alive & ~up & r.fully_supported & (r.level > 0))
-    draw_down = model.streams.exogenous_uniform("need_down", r.person_id[may_recover], week)
-    down = may_recover[draw_down < resident.reablement_probability(True, p)]
+    up = model.streams.happens("need_up", r.person_id, week, p_up, among=r.alive & (r.level < 4))
+    moved_up = np.zeros(r.n_slots, dtype=bool)
+    moved_up[up] = True
+    may_recover = r.alive & ~moved_up & r.fully_supported & (r.level > 0)
+    down = model.streams.happens(
+        "need_down", r.person_id, week, resident.reablement_probability(True, p), may_recover
+    )
     r.level[up] += 1
     r.level[down] -= 1
 
