@@ -293,7 +293,7 @@ class CivicModel(Model):
         self.remove_volunteers(as_volunteers[as_volunteers >= 0])
         dying = np.zeros(r.n_slots, dtype=bool)
         dying[slots] = True
-        self.end_pairings(dying[self.pairs.res] & self.pairs.alive)
+        self.end_pairings(np.flatnonzero(dying[self.pairs.res] & self.pairs.alive))
         self.ties.drop_residents(slots)
         for agent in r.agent[slots]:
             agent.remove()
@@ -321,7 +321,7 @@ class CivicModel(Model):
         self.week.quits += int(slots.size)
         leaving = np.zeros(v.n_slots, dtype=bool)
         leaving[slots] = True
-        self.end_pairings(leaving[self.pairs.vol] & self.pairs.alive)
+        self.end_pairings(np.flatnonzero(leaving[self.pairs.vol] & self.pairs.alive))
         self.ties.drop_volunteers(slots)
         self._count_volunteers(slots, -1)
         as_resident = v.resident_slot[slots]
@@ -362,9 +362,10 @@ class CivicModel(Model):
         self.ties.add_volunteer_ties(vols, res)
         return slots
 
-    def end_pairings(self, mask: np.ndarray) -> None:
-        """End the pairings selected by a mask over pair slots."""
-        ended = np.flatnonzero(mask)
+    def end_pairings(self, which: np.ndarray) -> None:
+        """End pairings: ``which`` is a mask over pair slots, or the pair slots."""
+        which = np.asarray(which)
+        ended = np.flatnonzero(which) if which.dtype == bool else which
         if ended.size == 0:
             return
         self.volunteers.matches -= np.bincount(

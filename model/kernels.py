@@ -683,3 +683,29 @@ def happens(ids, salt, probability, among):
             hit[n] = i
             n += 1
     return hit[:n]
+
+
+@njit("int64[:](int64[:], int16[:], int32[:], int8[:], int64)", cache=True)
+def with_room(volunteers, matches, resident_slot, level, max_matches):
+    """The ``volunteers`` with fewer than ``max_matches`` pairings, leaving out
+    older-resident volunteers (``resident_slot`` >= 0) who now have a need level."""
+    out = np.empty(volunteers.size, dtype=np.int64)
+    n = 0
+    for v in volunteers:
+        own = resident_slot[v]
+        if matches[v] < max_matches and not (own >= 0 and level[own] > 0):
+            out[n] = v
+            n += 1
+    return out[:n]
+
+
+@njit("int64[:](int32[:], boolean[:], float64[:], float64[:])", cache=True)
+def pairings_done(pair_res, alive_pairs, need_low, fam_low):
+    """Pair slots (alive) whose resident lacks no low-level support after family."""
+    out = np.empty(pair_res.size, dtype=np.int64)
+    n = 0
+    for i in range(pair_res.size):
+        if alive_pairs[i] and need_low[pair_res[i]] - fam_low[pair_res[i]] <= 1e-9:
+            out[n] = i
+            n += 1
+    return out[:n]

@@ -37,12 +37,7 @@ def run(model) -> None:
 def end_finished_pairings(model) -> None:
     """A pairing ends when the resident no longer needs low-level support from others."""
     pairs, r = model.pairs, model.residents
-    live = pairs.live
-    res = pairs.res[live]
-    done = (r.need_low[res] - r.fam_low[res]) <= 1e-9
-    mask = np.zeros(pairs.n_slots, dtype=bool)
-    mask[live[done]] = True
-    model.end_pairings(mask)
+    model.end_pairings(kernels.pairings_done(pairs.res, pairs.alive, r.need_low, r.fam_low))
 
 
 def residents_seeking_help(model) -> np.ndarray:
@@ -64,10 +59,7 @@ def volunteers_with_room(model) -> np.ndarray:
     """Volunteers who can take another match (fewer than ``max_matches``), leaving out
     older-resident volunteers who now need care themselves (they stop this week)."""
     v, r = model.volunteers, model.residents
-    live = v.live
-    own = v.resident_slot[live]
-    in_need = (own >= 0) & (r.level[np.maximum(own, 0)] > 0)
-    return live[(v.matches[live] < model.p.max_matches) & ~in_need]
+    return kernels.with_room(v.live, v.matches, v.resident_slot, r.level, model.p.max_matches)
 
 
 def broker_matches(model, seeking: np.ndarray) -> np.ndarray:
