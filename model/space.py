@@ -72,6 +72,8 @@ def hub_positions(width: int, height: int, n: int) -> list[tuple[int, int]]:
 
 def nearest_hub(x: np.ndarray, y: np.ndarray, hubs: np.ndarray) -> np.ndarray:
     """Index of the nearest hub for each (x, y) (ties to the lower index)."""
+    if len(hubs) == 1:
+        return np.zeros(len(x), dtype=np.int16)
     d = (x[:, None] - hubs[None, :, 0]) ** 2 + (y[:, None] - hubs[None, :, 1]) ** 2
     return np.argmin(d, axis=1).astype(np.int16)
 
