@@ -507,15 +507,29 @@ WEEK_TOTALS = (
     "unmet_low",
     "unmet",
     "with_unmet",
+    "connection",
+    "lonely",
 )
 
 
 @njit(
     "Tuple((float64[:], float64[:], float64[:], int64[:]))(boolean[:], int8[:], float64[:], "
-    "float64[:], float64[:], float64[:], float64[:], float64[:], float64[:])",
+    "float64[:], float64[:], float64[:], float64[:], float64[:], float64[:], float64[:], float64)",
     cache=True,
 )
-def week_hours(alive, level, need_personal, need_low, fam_personal, fam_low, paid, vol, biz):
+def week_hours(
+    alive,
+    level,
+    need_personal,
+    need_low,
+    fam_personal,
+    fam_low,
+    paid,
+    vol,
+    biz,
+    connection,
+    lonely_below,
+):
     """Hours not met this week per slot, by type, and the week's totals in one pass.
 
     ``unmet_personal = max(need_personal - family - paid, 0)``, ``unmet_low =
@@ -523,12 +537,13 @@ def week_hours(alive, level, need_personal, need_low, fam_personal, fam_low, pai
 
     Returns:
         (unmet personal hours per slot, unmet low-level hours per slot, the totals named
-        in :data:`WEEK_TOTALS`, live residents at each need level 0-4).
+        in :data:`WEEK_TOTALS` (with the live residents' summed ``connection`` and how
+        many are below ``lonely_below``), live residents at each need level 0-4).
     """
     n = alive.size
     unmet_personal = np.empty(n)
     unmet_low = np.empty(n)
-    totals = np.zeros(11)
+    totals = np.zeros(13)
     level_counts = np.zeros(5, dtype=np.int64)
     for i in range(n):
         up = max(need_personal[i] - fam_personal[i] - paid[i], 0.0)
@@ -549,6 +564,9 @@ def week_hours(alive, level, need_personal, need_low, fam_personal, fam_low, pai
             totals[10] += 1.0
         if alive[i]:
             level_counts[level[i]] += 1
+            totals[11] += connection[i]
+            if connection[i] < lonely_below:
+                totals[12] += 1.0
     return unmet_personal, unmet_low, totals, level_counts
 
 

@@ -133,7 +133,11 @@ class Snapshot:
         self.vol = r.vol_low
         self.biz = r.biz_low
         self.unmet_personal, self.unmet_low, totals, self.level_counts = kernels.week_hours(
-            r.alive, r.level, *(getattr(self, name) for name in _HOURS)
+            r.alive,
+            r.level,
+            *(getattr(self, name) for name in _HOURS),
+            r.connection,
+            float(model.p.lonely_threshold),
         )
         #: Sums over residents of the arrays above, and the number with unmet need.
         self.totals = dict(zip(kernels.WEEK_TOTALS, totals.tolist(), strict=True))
@@ -184,11 +188,6 @@ def unmet_hours(model) -> float:
 
 def _total(name: str):
     return lambda model: total(model, name)
-
-
-def _live(model):
-    r = model.residents
-    return r, r.live
 
 
 # --- the columns -----------------------------------------------------------------------------
@@ -317,14 +316,12 @@ def cost_per_met_hour(model):
 
 @metric("Mean social connection of older residents (0-1)")
 def mean_connection(model):
-    r, live = _live(model)
-    return float(r.connection[live].sum()) / live.size if live.size else 0.0
+    return ratio(total(model, "connection"), model.residents.count)
 
 
 @metric("Share of older residents who are lonely (connection below lonely_threshold)")
 def share_lonely(model):
-    r, live = _live(model)
-    return ratio((r.connection[live] < model.p.lonely_threshold).sum(), live.size)
+    return ratio(total(model, "lonely"), model.residents.count)
 
 
 @metric("Gini of unmet hours per resident across blocks of gini_block cells (0 equal)")
