@@ -23,8 +23,6 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _UNIT = 1.0 / 9007199254740992.0  # 2 ** -53
 
-_INDEX = "int64[:]"
-
 
 @njit("float64[:](int64[:], uint64)", cache=True)
 def uniforms(ids, salt):
