@@ -28,7 +28,7 @@ $(CHROMIUM_STAMP):
 browser: $(CHROMIUM_STAMP)
 
 run: $(STAMP)
-	$(BIN)/civic-sim sweep experiments/specs/strategy_comparison.toml --out results/strategy_comparison
+	$(BIN)/civic-sim sweep experiments/specs/strategy_comparison.toml --out results/strategy_comparison --rerun-changed
 	$(BIN)/civic-sim report results/strategy_comparison
 
 lint: $(STAMP)

@@ -128,6 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="run on Dask: a LocalCluster on 127.0.0.1, or an existing scheduler",
     )
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sweep.add_argument(
+        "--rerun-changed",
+        action="store_true",
+        help="run again the finished runs made by another version of the model",
+    )
 
     report = sub.add_parser("report", parents=[common], help="write the report of a sweep")
     report.add_argument("folder", help="the sweep's output folder")
@@ -319,6 +324,7 @@ def cmd_sweep(args) -> int:
             dask=args.dask,
             plugins=args.plugins,
             progress=not args.no_progress,
+            rerun_changed=args.rerun_changed,
         )
     except (SpecError, runner.SweepError) as exc:
         raise UsageError(str(exc)) from None

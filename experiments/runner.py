@@ -38,7 +38,14 @@ import numpy as np
 import pandas as pd
 
 from experiments import spec as specs
-from experiments.store import Store, ensure_writable_folder, git_commit, now, package_versions
+from experiments.store import (
+    Store,
+    ensure_writable_folder,
+    git_commit,
+    model_fingerprint,
+    now,
+    package_versions,
+)
 
 #: Metadata columns written in front of every run's metrics.
 META_COLUMNS = ("point", "point_label", "strategy", "scenario", "replicate")
@@ -299,16 +306,24 @@ def _results(executor: Executor | None, tasks: list[RunTask]) -> Iterator[RunRes
 
 # --- the sweep ----------------------------------------------------------------------------
 def prepare(
-    spec: specs.Spec, store: Store, plugins: list[str] | None = None
+    spec: specs.Spec, store: Store, plugins: list[str] | None = None, rerun_changed: bool = False
 ) -> tuple[dict[str, Any], list[RunTask]]:
     """Validate the whole experiment and build (or reopen) its manifest.
+
+    Args:
+        spec: The validated spec.
+        store: The output folder.
+        plugins: Plugins given on the command line.
+        rerun_changed: Run again the finished runs made by another version of the model
+            (another :func:`model_fingerprint`) instead of refusing to mix them.
 
     Returns:
         The manifest (not yet written) and every run of the experiment.
 
     Raises:
         specs.SpecError: If a design point's parameters are not allowed.
-        SweepError: If the folder holds a different experiment.
+        SweepError: If the folder holds a different experiment, or runs made by another
+            version of the model (unless ``rerun_changed``).
     """
     try:
         manifest = store.read_manifest()
@@ -343,13 +358,33 @@ def prepare(
             ],
             "runs": {},
         }
+    fingerprint = model_fingerprint()
+    runs = manifest.setdefault("runs", {})
+    stale = [
+        e["run_id"]
+        for e in runs.values()
+        if e.get("status") == "done" and e.get("model_fingerprint") != fingerprint
+    ]
+    if stale and not rerun_changed:
+        made_by = sorted({str(runs[k].get("model_fingerprint")) for k in stale})
+        raise SweepError(
+            f"--out: {len(stale)} finished runs in {str(store.root)!r} were made by another "
+            f"version of the model (fingerprint {', '.join(made_by)}; now {fingerprint}), "
+            "so new runs would not be comparable with them; use another folder, delete "
+            "it, or add --rerun-changed to run them again"
+        )
     manifest["versions"] = package_versions()
     manifest["git_commit"] = git_commit()
+    manifest["model_fingerprint"] = fingerprint
     manifest["plugins"] = sorted({p for t in tasks for p in t.plugins})
-    runs = manifest.setdefault("runs", {})
     for task in tasks:
         entry = runs.get(task.run_id)
-        if entry is None or entry.get("status") != "done" or not store.has_run(task.run_id):
+        if (
+            entry is None
+            or entry.get("status") != "done"
+            or entry.get("model_fingerprint") != fingerprint
+            or not store.has_run(task.run_id)
+        ):
             runs[task.run_id] = {
                 "run_id": task.run_id,
                 "point": task.point,
@@ -376,6 +411,7 @@ def run_sweep(
     dask: str | None = None,
     plugins: list[str] | None = None,
     progress: bool = True,
+    rerun_changed: bool = False,
 ) -> SweepSummary:
     """Run every unfinished run of an experiment and store the results.
 
@@ -387,6 +423,7 @@ def run_sweep(
         dask: ``"local"`` or a Dask scheduler address (overrides ``executor``).
         plugins: Plugins given on the command line (workers load them too).
         progress: Show a tqdm progress bar on stderr.
+        rerun_changed: Run again finished runs made by another version of the model.
 
     Returns:
         What happened (done now, skipped as already done, failed run ids).
@@ -395,7 +432,7 @@ def run_sweep(
 
     start = time.perf_counter()
     store = Store(out)
-    manifest, tasks = prepare(spec, store, plugins)
+    manifest, tasks = prepare(spec, store, plugins, rerun_changed)
     try:
         ensure_writable_folder(store.root)
     except ValueError as exc:
@@ -425,6 +462,7 @@ def run_sweep(
                 entry["wall_time"] = round(result.wall_time, 4)
                 entry["finished"] = now()
                 entry["git_commit"] = manifest["git_commit"]
+                entry["model_fingerprint"] = manifest["model_fingerprint"]
                 if result.status == "done":
                     store.write_run(result.run_id, result.frame)
                     entry["status"] = "done"

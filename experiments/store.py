@@ -15,6 +15,7 @@ gives the ``run_id`` column.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -40,12 +41,33 @@ def now() -> str:
 def package_versions() -> dict[str, str]:
     """Versions of the packages results depend on."""
     versions = {}
-    for name in ("civic-sim", "mesa", "numpy", "pandas", "scipy", "pyarrow"):
+    for name in ("civic-sim", "mesa", "numpy", "numba", "pandas", "scipy", "pyarrow"):
         try:
             versions[name] = version(name)
         except PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+def model_fingerprint() -> str:
+    """A short hash of what a run's numbers depend on: the source of the packages
+    ``model`` and ``agents``, and the versions of the numerical packages.
+
+    Two runs with the same parameters, seed and fingerprint give the same numbers; a
+    commit that changes only docs, tests or the experiment tools keeps the fingerprint.
+    """
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for package in ("model", "agents"):
+        for path in sorted((root / package).rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(path.read_bytes())
+    for name in ("mesa", "numpy", "numba", "scipy"):
+        try:
+            digest.update(f"{name}={version(name)}".encode())
+        except PackageNotFoundError:
+            digest.update(f"{name}=none".encode())
+    return digest.hexdigest()[:16]
 
 
 def git_commit() -> str | None:

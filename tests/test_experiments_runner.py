@@ -238,6 +238,30 @@ def test_fresh_root_entropy_is_recorded_and_reused(tmp_path):
     )
 
 
+def test_runs_of_another_model_version_are_not_mixed_in(tmp_path):
+    text = 'name = "versions"\nreplicates = 2\nsteps = 3\nseed = 8\n[fixed]\nresidents = 50\n'
+    spec_path = write_spec(tmp_path, text)
+    out = tmp_path / "out"
+    run_sweep(specs.load_spec(spec_path), str(out), executor="serial", progress=False)
+    manifest_path = out / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    now = manifest["model_fingerprint"]
+    assert all(r["model_fingerprint"] == now for r in manifest["runs"].values())
+    # pretend one run was made before a change to the model
+    manifest["runs"]["p000-direct-r001"]["model_fingerprint"] = "0123456789abcdef"
+    manifest_path.write_text(json.dumps(manifest))
+    cmd = CLI + ["sweep", str(spec_path), "--out", str(out), "--no-progress"]
+    refused = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "1 finished runs" in refused.stderr and "another version of the model" in refused.stderr
+    assert "--rerun-changed" in refused.stderr
+    again = subprocess.run(cmd + ["--rerun-changed"], capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert "1 done now, 1 already done" in again.stdout
+    runs = json.loads(manifest_path.read_text())["runs"].values()
+    assert all(r["model_fingerprint"] == now for r in runs)
+
+
 def test_store_keeps_chosen_metrics_and_parameter_columns(tmp_path):
     text = (
         'name = "lhs"\nstrategies = ["direct", "hybrid"]\nreplicates = 1\nsteps = 3\nseed = 5\n'
