@@ -23,8 +23,14 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _UNIT = 1.0 / 9007199254740992.0  # 2 ** -53
 
+# Signatures take C-contiguous arrays only (numba compiles tighter loops for them); callers
+# pass whole columns, fancy-indexed copies or np.ascontiguousarray results.
+I8, I16, I32, I64 = "int8[::1]", "int16[::1]", "int32[::1]", "int64[::1]"
+F64, BOOL = "float64[::1]", "boolean[::1]"
+I64_2D, I64_3D, F64_2D = "int64[:, ::1]", "int64[:, :, ::1]", "float64[:, ::1]"
 
-@njit("float64[:](int64[:], uint64)", cache=True)
+
+@njit(f"{F64}({I64}, uint64)", cache=True)
 def uniforms(ids, salt):
     """SplitMix64 of ``ids * golden + salt`` (wrapping), as floats in [0, 1).
 
@@ -41,7 +47,7 @@ def uniforms(ids, salt):
     return out
 
 
-@njit("int64(int64[:, :, :], int64[:], int64[:], int64[:], int64)", cache=True)
+@njit(f"int64({I64_3D}, {I64}, {I64}, {I64}, int64)", cache=True)
 def cell_add(padded, slots, x, y, margin):
     """Put each slot in the first free place of its cell (x, y) of the padded index.
 
@@ -63,7 +69,7 @@ def cell_add(padded, slots, x, y, margin):
     return slots.size
 
 
-@njit("void(int64[:, :, :], int64[:], int64[:], int64[:], int64)", cache=True)
+@njit(f"void({I64_3D}, {I64}, {I64}, {I64}, int64)", cache=True)
 def cell_remove(padded, slots, x, y, margin):
     """Clear each slot from its cell (x, y) of the padded index."""
     depth = padded.shape[2]
@@ -75,7 +81,7 @@ def cell_remove(padded, slots, x, y, margin):
 
 
 @njit(
-    "Tuple((int64[:], int64[:]))(int64[:, :, :], int64[:], int64[:], int64, int64, boolean[:])",
+    f"Tuple(({I64}, {I64}))({I64_3D}, {I64}, {I64}, int64, int64, {BOOL})",
     cache=True,
 )
 def cell_near(padded, x, y, radius, margin, wanted):
@@ -112,7 +118,7 @@ def cell_near(padded, x, y, radius, margin, wanted):
     return point, found
 
 
-@njit("int64[:](int64[:], float64[:, :])", cache=True)
+@njit(f"{I64}({I64}, {F64_2D})", cache=True)
 def sample_groups(point, u):
     """A random choice of up to k entries from each run of equal ``point`` values (the
     candidates of one point), without replacement: a partial Fisher-Yates shuffle driven
@@ -139,14 +145,14 @@ def sample_groups(point, u):
     return picked[:n]
 
 
-@njit("void(int64[:], int64[:], int64)", cache=True)
+@njit(f"void({I64}, {I64}, int64)", cache=True)
 def bump(counts, index, sign):
     """``counts[index] += sign``, repeats counted (``counts`` must be long enough)."""
     for i in index:
         counts[i] += sign
 
 
-@njit("int64(int64[:], int64[:], boolean[:], int64[:])", cache=True)
+@njit(f"int64({I64}, {I64}, {BOOL}, {I64})", cache=True)
 def drop_resident_ties(a, b, gone, degree):
     """Keep the resident-resident ties (a, b) with neither end marked in ``gone``,
     moved to the front of ``a`` and ``b`` in order (in place); both ends of every
@@ -168,8 +174,7 @@ def drop_resident_ties(a, b, gone, degree):
 
 
 @njit(
-    "Tuple((int64[:], int64[:], int64[:]))(int64[:], int64[:], boolean[:], boolean, int64[:], "
-    "int64[:])",
+    f"Tuple(({I64}, {I64}, {I64}))({I64}, {I64}, {BOOL}, boolean, {I64}, {I64})",
     cache=True,
 )
 def drop_volunteer_ties(v, r, gone, by_volunteer, degree, known):
@@ -200,7 +205,7 @@ def drop_volunteer_ties(v, r, gone, by_volunteer, degree, known):
     return new_v, new_r, dropped[:n]
 
 
-@njit("int64[:](int64[:], int64[:], int64)", cache=True)
+@njit(f"{I64}({I64}, {I64}, int64)", cache=True)
 def choose_in_turn(vol, res, n_residents):
     """Volunteers choose in turn: each takes the first candidate on their list that no
     earlier volunteer took. ``vol``/``res`` list candidates grouped by volunteer, in the
@@ -223,7 +228,7 @@ def choose_in_turn(vol, res, n_residents):
 
 
 @njit(
-    "int64[:](int64[:], int64[:], int64[:], int64[:], int64[:], int64[:], int64[:], int64, int64)",
+    f"{I64}({I64}, {I64}, {I64}, {I64}, {I64}, {I64}, {I64}, int64, int64)",
     cache=True,
 )
 def broker(ax, ay, ahub, hx, hy, hhub, room, radius, k):
@@ -298,8 +303,8 @@ def broker(ax, ay, ahub, hx, hy, hhub, room, radius, k):
 
 
 @njit(
-    "Tuple((float64[:], float64[:], float64[:], float64[:], float64[:], boolean[:]))"
-    "(int64[:], int64[:], float64[:], int16[:], int32[:], float64[:], int64)",
+    f"Tuple(({F64}, {F64}, {F64}, {F64}, {F64}, {BOOL}))"
+    f"({I64}, {I64}, {F64}, {I16}, {I32}, {F64}, int64)",
     cache=True,
 )
 def visits(vol, res, capacity, matches, employer, gap, n_volunteer_slots):
@@ -343,8 +348,8 @@ def visits(vol, res, capacity, matches, employer, gap, n_volunteer_slots):
 
 
 @njit(
-    "void(int32[:], boolean[:], boolean[:], float64[:], int64, float64, float64[:], float64[:], "
-    "float64[:], float64[:], boolean[:], int32[:])",
+    f"void({I32}, {BOOL}, {BOOL}, {F64}, int64, float64, {F64}, {F64}, "
+    f"{F64}, {F64}, {BOOL}, {I32})",
     cache=True,
 )
 def activities(
@@ -407,8 +412,8 @@ def activities(
 
 
 @njit(
-    "float64[:](float64[:], float64[:], float64[:], float64[:], float64[:], float64[:], "
-    "float64[:], float64[:], float64, boolean[:], float64[:], int32[:], int32[:], float64[:, :])",
+    f"{F64}({F64}, {F64}, {F64}, {F64}, {F64}, {F64}, "
+    f"{F64}, {F64}, float64, {BOOL}, {F64}, {I32}, {I32}, {F64_2D})",
     cache=True,
 )
 def settle_week(
@@ -455,7 +460,7 @@ def settle_week(
     return unmet
 
 
-@njit("float64[:](int64[:, :], int64[:], int64[:], int64)", cache=True)
+@njit(f"{F64}({I64_2D}, {I64}, {I64}, int64)", cache=True)
 def window_sums(grid, x, y, radius):
     """Sum of ``grid`` over the (2r+1) x (2r+1) square around each (x, y), clipped at
     the edges of the grid."""
@@ -470,7 +475,7 @@ def window_sums(grid, x, y, radius):
     return out
 
 
-@njit("float64[:](int64[:], int64[:], int64[:], int64[:], float64[:], int64)", cache=True)
+@njit(f"{F64}({I64}, {I64}, {I64}, {I64}, {F64}, int64)", cache=True)
 def best_within(x, y, item_x, item_y, value, radius):
     """For each point (x, y), the highest ``value`` among items within ``radius`` cells
     (a square), or 0 if none is."""
@@ -482,7 +487,7 @@ def best_within(x, y, item_x, item_y, value, radius):
     return out
 
 
-@njit("void(int64[:, :], int64[:, :], int32[:], int32[:], boolean[:], int64)", cache=True)
+@njit(f"void({I64_2D}, {I64_2D}, {I32}, {I32}, {BOOL}, int64)", cache=True)
 def count_in_cells(all_counts, some_counts, x, y, some, sign):
     """Add ``sign`` to each (x, y) of ``all_counts``, and of ``some_counts`` where
     ``some``."""
@@ -511,8 +516,8 @@ WEEK_TOTALS = (
 
 
 @njit(
-    "Tuple((float64[:], float64[:], float64[:], int64[:]))(boolean[:], int8[:], float64[:], "
-    "float64[:], float64[:], float64[:], float64[:], float64[:], float64[:], float64[:], float64)",
+    f"Tuple(({F64}, {F64}, {F64}, {I64}))({BOOL}, {I8}, {F64}, "
+    f"{F64}, {F64}, {F64}, {F64}, {F64}, {F64}, {F64}, float64)",
     cache=True,
 )
 def week_hours(
@@ -569,7 +574,7 @@ def week_hours(
 
 
 @njit(
-    "float64(int64[:], float64[:], float64, float64[:], boolean[:], boolean[:], int32[:])",
+    f"float64({I64}, {F64}, float64, {F64}, {BOOL}, {BOOL}, {I32})",
     cache=True,
 )
 def buy_care(order, gap, hours, paid, eligible, has_package, waiting):
@@ -595,7 +600,7 @@ def buy_care(order, gap, hours, paid, eligible, has_package, waiting):
 
 
 @njit(
-    "Tuple((int64[:], int64[:]))(int64[:], int64[:], int64[:], int64[:], int64[:], int64, int64)",
+    f"Tuple(({I64}, {I64}))({I64}, {I64}, {I64}, {I64}, {I64}, int64, int64)",
     cache=True,
 )
 def reachable(volunteers, vr_v, vr_r, rr_a, rr_b, n_volunteer_slots, n_resident_slots):
@@ -654,7 +659,7 @@ def reachable(volunteers, vr_v, vr_r, rr_a, rr_b, n_volunteer_slots, n_resident_
 
 
 @njit(
-    "float64[:](int32[:], int32[:], boolean[:], float64[:], float64[:], int64, int64)",
+    f"{F64}({I32}, {I32}, {BOOL}, {F64}, {F64}, int64, int64)",
     cache=True,
 )
 def block_means(x, y, alive, first, second, side, blocks_x):
@@ -681,7 +686,7 @@ def block_means(x, y, alive, first, second, side, blocks_x):
     return means[:k]
 
 
-@njit("int64[:](int64[:], uint64, float64[:], boolean[:])", cache=True)
+@njit(f"{I64}({I64}, uint64, {F64}, {BOOL})", cache=True)
 def happens(ids, salt, probability, among):
     """Slots (marked in ``among``) whose draw ``uniforms(ids, salt)`` falls below their
     ``probability`` (one per slot, or one for all), in slot order."""
@@ -701,7 +706,7 @@ def happens(ids, salt, probability, among):
     return hit[:n]
 
 
-@njit("int64[:](int64[:], int16[:], int32[:], int8[:], int64)", cache=True)
+@njit(f"{I64}({I64}, {I16}, {I32}, {I8}, int64)", cache=True)
 def with_room(volunteers, matches, resident_slot, level, max_matches):
     """The ``volunteers`` with fewer than ``max_matches`` pairings, leaving out
     older-resident volunteers (``resident_slot`` >= 0) who now have a need level."""
@@ -715,7 +720,7 @@ def with_room(volunteers, matches, resident_slot, level, max_matches):
     return out[:n]
 
 
-@njit("int64[:](int32[:], boolean[:], float64[:], float64[:])", cache=True)
+@njit(f"{I64}({I32}, {BOOL}, {F64}, {F64})", cache=True)
 def pairings_done(pair_res, alive_pairs, need_low, fam_low):
     """Pair slots (alive) whose resident lacks no low-level support after family."""
     out = np.empty(pair_res.size, dtype=np.int64)

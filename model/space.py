@@ -110,8 +110,8 @@ class CellIndex:
     def add(self, slots: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
         """Record residents (slots) living at cells (x, y), each in the first free place
         of its cell (the index deepens when a cell is full)."""
-        slots = np.asarray(slots, dtype=np.int64)
-        x, y = np.asarray(x, dtype=np.int64), np.asarray(y, dtype=np.int64)
+        slots = np.ascontiguousarray(slots, dtype=np.int64)
+        x, y = np.ascontiguousarray(x, dtype=np.int64), np.ascontiguousarray(y, dtype=np.int64)
         done = 0
         while True:
             done += kernels.cell_add(self._padded, slots[done:], x[done:], y[done:], self.margin)
@@ -129,9 +129,9 @@ class CellIndex:
         """Forget residents (slots) at cells (x, y)."""
         kernels.cell_remove(
             self._padded,
-            np.asarray(slots, dtype=np.int64),
-            np.asarray(x, dtype=np.int64),
-            np.asarray(y, dtype=np.int64),
+            np.ascontiguousarray(slots, dtype=np.int64),
+            np.ascontiguousarray(x, dtype=np.int64),
+            np.ascontiguousarray(y, dtype=np.int64),
             self.margin,
         )
 
@@ -147,8 +147,8 @@ class CellIndex:
         Returns:
             (which point, resident slot) pairs, as two arrays, grouped by point.
         """
-        x, y = np.asarray(x, dtype=np.int64), np.asarray(y, dtype=np.int64)
-        mask = _EVERYONE if wanted is None else np.asarray(wanted, dtype=bool)
+        x, y = np.ascontiguousarray(x, dtype=np.int64), np.ascontiguousarray(y, dtype=np.int64)
+        mask = _EVERYONE if wanted is None else np.ascontiguousarray(wanted, dtype=bool)
         if radius <= self.margin:  # the border keeps every look-up inside the array
             return kernels.cell_near(self._padded, x, y, radius, self.margin, mask)
         w, h = self.width, self.height

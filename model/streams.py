@@ -78,7 +78,9 @@ class RandomStreams:
         """
         # the per-call tag in Python integers (mod 2**64); array arithmetic wraps silently
         tag = (PURPOSES[purpose] * _GOLDEN + week * _M2) & _MASK
-        return kernels.uniforms(np.asarray(ids, dtype=np.int64), np.uint64(tag ^ int(self._key)))
+        return kernels.uniforms(
+            np.ascontiguousarray(ids, dtype=np.int64), np.uint64(tag ^ int(self._key))
+        )
 
     def happens(self, purpose: str, ids: np.ndarray, week: int, probability, among) -> np.ndarray:
         """Which slots an exogenous event happens to this week: those marked in ``among``
@@ -90,10 +92,10 @@ class RandomStreams:
         """
         tag = (PURPOSES[purpose] * _GOLDEN + week * _M2) & _MASK
         return kernels.happens(
-            np.asarray(ids, dtype=np.int64),
+            np.ascontiguousarray(ids, dtype=np.int64),
             np.uint64(tag ^ int(self._key)),
-            np.atleast_1d(np.asarray(probability, dtype=np.float64)),
-            np.asarray(among, dtype=bool),
+            np.ascontiguousarray(np.atleast_1d(probability), dtype=np.float64),
+            np.ascontiguousarray(among, dtype=bool),
         )
 
     def exogenous_uniforms(self, purposes, ids: np.ndarray, week: int) -> np.ndarray:

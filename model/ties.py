@@ -26,7 +26,7 @@ def _unique_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 def _mask(slots, *edge_ends: np.ndarray) -> np.ndarray | None:
     """Boolean look-up array marking ``slots``, long enough for every edge end."""
-    slots = np.asarray(slots, dtype=np.int64)
+    slots = np.ascontiguousarray(slots, dtype=np.int64)
     if slots.size == 0:
         return None
     size = max([int(slots.max()) + 1] + [int(e.max()) + 1 for e in edge_ends if e.size])
@@ -43,7 +43,7 @@ def _bump(counts: np.ndarray, index: np.ndarray, sign: int) -> np.ndarray:
     if size > counts.size:
         counts = np.concatenate([counts, np.zeros(size - counts.size, dtype=counts.dtype)])
     if index.size < 4096:  # a few ties: update in place
-        kernels.bump(counts, np.asarray(index, dtype=np.int64), sign)
+        kernels.bump(counts, np.ascontiguousarray(index, dtype=np.int64), sign)
         return counts
     return counts + sign * np.bincount(index, minlength=size)
 
@@ -78,8 +78,8 @@ class TieNetwork:
             distinct: The caller guarantees the new ties are new and distinct (e.g. ties
                 of newly arrived residents), which skips the costly de-duplication.
         """
-        a = np.atleast_1d(np.asarray(a, dtype=np.int64))
-        b = np.atleast_1d(np.asarray(b, dtype=np.int64))
+        a = np.atleast_1d(np.ascontiguousarray(a, dtype=np.int64))
+        b = np.atleast_1d(np.ascontiguousarray(b, dtype=np.int64))
         keep = a != b
         lo, hi = np.minimum(a[keep], b[keep]), np.maximum(a[keep], b[keep])
         if lo.size == 0:
@@ -102,8 +102,8 @@ class TieNetwork:
             distinct: The caller guarantees the ties are new and distinct (e.g. a new
                 volunteer's first ties), which skips the duplicate check.
         """
-        v = np.atleast_1d(np.asarray(v, dtype=np.int64))
-        r = np.atleast_1d(np.asarray(r, dtype=np.int64))
+        v = np.atleast_1d(np.ascontiguousarray(v, dtype=np.int64))
+        r = np.atleast_1d(np.ascontiguousarray(r, dtype=np.int64))
         if v.size == 0:
             return
         keys = ((v << 32) | r).tolist()
@@ -140,7 +140,7 @@ class TieNetwork:
 
     def _gone(self, slots) -> np.ndarray | None:
         """Mask of leaving residents over every slot any tie can name."""
-        slots = np.asarray(slots, dtype=np.int64)
+        slots = np.ascontiguousarray(slots, dtype=np.int64)
         if slots.size == 0:
             return None
         # every tie's ends were counted in _degree, so it is long enough for all of them
@@ -174,7 +174,7 @@ class TieNetwork:
             (volunteer slot, resident slot) pairs as two arrays; a resident reached by
             two paths appears twice.
         """
-        volunteers = np.asarray(volunteers, dtype=np.int64)
+        volunteers = np.ascontiguousarray(volunteers, dtype=np.int64)
         n_volunteers = int(max(volunteers.max(initial=-1), self.vr_v.max(initial=-1))) + 1
         return kernels.reachable(
             volunteers, self.vr_v, self.vr_r, self.rr_a, self.rr_b, n_volunteers, max(capacity, 1)

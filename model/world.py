@@ -294,7 +294,7 @@ def draw_capacity(n: int, rng, p) -> np.ndarray:
 def add_employee_volunteers(model, employers: np.ndarray, rng) -> None:
     """Add one employee volunteer for each business slot in ``employers`` (repeats allowed),
     living at the business's cell."""
-    employers = np.asarray(employers, dtype=np.int64)
+    employers = np.ascontiguousarray(employers, dtype=np.int64)
     n = employers.size
     if n == 0:
         return
@@ -329,7 +329,7 @@ def random_neighbours(model, x, y, radius: int, k: int, rng, exclude=None):
 def tie_new_volunteers(model, vol_slots: np.ndarray, rng) -> None:
     """A new volunteer knows up to ``volunteer_ties`` older residents living within
     ``tie_radius``."""
-    vol_slots = np.asarray(vol_slots, dtype=np.int64)
+    vol_slots = np.ascontiguousarray(vol_slots, dtype=np.int64)
     if vol_slots.size == 0:
         return
     v, p = model.volunteers, model.p
@@ -343,7 +343,7 @@ def volunteers_near(model, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Active volunteers living within ``contagion_radius`` cells of each (x, y)."""
     return kernels.window_sums(
         model.volunteer_counts,
-        np.asarray(x, dtype=np.int64),
-        np.asarray(y, dtype=np.int64),
+        np.ascontiguousarray(x, dtype=np.int64),
+        np.ascontiguousarray(y, dtype=np.int64),
         model.p.contagion_radius,
     )

@@ -106,8 +106,8 @@ def business_scheme(model, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     if open_.size == 0 or len(x) == 0:
         return np.ones(len(x))
     return 1.0 + kernels.best_within(
-        np.asarray(x, dtype=np.int64),
-        np.asarray(y, dtype=np.int64),
+        np.ascontiguousarray(x, dtype=np.int64),
+        np.ascontiguousarray(y, dtype=np.int64),
         b.x[open_].astype(np.int64),
         b.y[open_].astype(np.int64),
         b.engagement[open_],
