@@ -173,36 +173,29 @@ def drop_resident_ties(a, b, gone, degree):
     return kept
 
 
-@njit(
-    f"Tuple(({I64}, {I64}, {I64}))({I64}, {I64}, {BOOL}, boolean, {I64}, {I64})",
-    cache=True,
-)
+@njit(f"Tuple((int64, {I64}))({I64}, {I64}, {BOOL}, boolean, {I64}, {I64})", cache=True)
 def drop_volunteer_ties(v, r, gone, by_volunteer, degree, known):
-    """The volunteer-resident ties (v, r) whose volunteer (``by_volunteer``) or resident
-    is not marked in ``gone``; the resident of every dropped tie loses it in ``degree``
-    and ``known`` (in place).
+    """Keep the volunteer-resident ties (v, r) whose volunteer (``by_volunteer``) or
+    resident is not marked in ``gone``, moved to the front of ``v`` and ``r`` in order (in
+    place); the resident of every dropped tie loses it in ``degree`` and ``known``.
 
     Returns:
-        (volunteers, residents) of the ties kept, and the keys ``v << 32 | r`` of those
-        dropped.
+        How many ties are kept, and the keys ``v << 32 | r`` of those dropped.
     """
     dropped = np.empty(v.size, dtype=np.int64)
     n = 0
+    kept = 0
     for i in range(v.size):
         if gone[v[i]] if by_volunteer else gone[r[i]]:
             degree[r[i]] -= 1
             known[r[i]] -= 1
             dropped[n] = (v[i] << 32) | r[i]
             n += 1
-    new_v = np.empty(v.size - n, dtype=np.int64)
-    new_r = np.empty(v.size - n, dtype=np.int64)
-    k = 0
-    for i in range(v.size):
-        if not (gone[v[i]] if by_volunteer else gone[r[i]]):
-            new_v[k] = v[i]
-            new_r[k] = r[i]
-            k += 1
-    return new_v, new_r, dropped[:n]
+        else:
+            v[kept] = v[i]
+            r[kept] = r[i]
+            kept += 1
+    return kept, dropped[:n]
 
 
 @njit(f"{I64}({I64}, {I64}, int64)", cache=True)

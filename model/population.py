@@ -37,6 +37,7 @@ class Population:
         for name, (dtype, fill) in self._spec.items():
             setattr(self, name, np.full(capacity, fill, dtype=dtype))
         self._live_cache: np.ndarray | None = None
+        self._count = 0
         #: Counts every add and remove, so caches of derived arrays know when to refresh.
         self.version = 0
 
@@ -48,7 +49,7 @@ class Population:
     @property
     def count(self) -> int:
         """Number of live members."""
-        return int(self.live.size)
+        return self._count
 
     @property
     def live(self) -> np.ndarray:
@@ -98,6 +99,7 @@ class Population:
         for name, (_dtype, fill) in self._spec.items():
             getattr(self, name)[where] = values.get(name, fill)
         self.alive[where] = True
+        self._count += n
         self._live_cache = None
         self.version += 1
         return slots
@@ -108,6 +110,7 @@ class Population:
         if slots.size == 0:
             return
         where = _as_slice(slots)
+        self._count -= int(np.count_nonzero(self.alive[where]))
         self.alive[where] = False
         self.agent[where] = None
         for name, (_dtype, fill) in self._spec.items():

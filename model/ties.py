@@ -13,8 +13,6 @@ import numpy as np
 
 from model import kernels
 
-_EMPTY = np.zeros(0, dtype=np.int64)
-
 
 def _unique_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct (a, b) pairs, sorted, via one 64-bit key per pair."""
@@ -48,6 +46,36 @@ def _bump(counts: np.ndarray, index: np.ndarray, sign: int) -> np.ndarray:
     return counts + sign * np.bincount(index, minlength=size)
 
 
+class _Edges:
+    """Ties as two growable columns of slots, appended in place (room doubles when full)."""
+
+    def __init__(self):
+        self._a = np.zeros(64, dtype=np.int64)
+        self._b = np.zeros(64, dtype=np.int64)
+        self.n = 0
+
+    @property
+    def a(self) -> np.ndarray:
+        """First end of each tie (a view)."""
+        return self._a[: self.n]
+
+    @property
+    def b(self) -> np.ndarray:
+        """Second end of each tie (a view)."""
+        return self._b[: self.n]
+
+    def append(self, a: np.ndarray, b: np.ndarray) -> None:
+        """Add ties (a[i], b[i])."""
+        end = self.n + a.size
+        if end > self._a.size:
+            size = max(end, 2 * self._a.size)
+            self._a = np.concatenate([self._a[: self.n], np.zeros(size - self.n, np.int64)])
+            self._b = np.concatenate([self._b[: self.n], np.zeros(size - self.n, np.int64)])
+        self._a[self.n : end] = a
+        self._b[self.n : end] = b
+        self.n = end
+
+
 def _fit(counts: np.ndarray, capacity: int) -> np.ndarray:
     """``counts`` cut or zero-padded to ``capacity``."""
     if counts.size >= capacity:
@@ -60,13 +88,31 @@ class TieNetwork:
     kept up to date as ties come and go (so no weekly recount over all edges)."""
 
     def __init__(self):
-        self.rr_a = _EMPTY.copy()
-        self.rr_b = _EMPTY.copy()
-        self.vr_v = _EMPTY.copy()
-        self.vr_r = _EMPTY.copy()
+        self._rr = _Edges()  # resident-resident ties
+        self._vr = _Edges()  # (volunteer, resident) ties
         self._degree = np.zeros(0, dtype=np.int64)  # ties of each resident slot
         self._known = np.zeros(0, dtype=np.int64)  # volunteers each resident slot knows
         self._vr_keys: set[int] = set()  # (volunteer << 32) | resident, for duplicate checks
+
+    @property
+    def rr_a(self) -> np.ndarray:
+        """One end of each resident-resident tie (resident slots)."""
+        return self._rr.a
+
+    @property
+    def rr_b(self) -> np.ndarray:
+        """The other end of each resident-resident tie."""
+        return self._rr.b
+
+    @property
+    def vr_v(self) -> np.ndarray:
+        """The volunteer of each volunteer-resident tie (volunteer slots)."""
+        return self._vr.a
+
+    @property
+    def vr_r(self) -> np.ndarray:
+        """The resident of each volunteer-resident tie (resident slots)."""
+        return self._vr.b
 
     # --- building ---------------------------------------------------------------------
     def add_resident_ties(self, a, b, *, distinct: bool = False) -> None:
@@ -88,8 +134,7 @@ class TieNetwork:
             lo, hi = _unique_pairs(lo, hi)
             new = ~np.isin((lo << 32) | hi, (self.rr_a << 32) | self.rr_b)
             lo, hi = lo[new], hi[new]
-        self.rr_a = np.concatenate([self.rr_a, lo])
-        self.rr_b = np.concatenate([self.rr_b, hi])
+        self._rr.append(lo, hi)
         self._degree = _bump(self._degree, lo, 1)
         self._degree = _bump(self._degree, hi, 1)
 
@@ -116,8 +161,7 @@ class TieNetwork:
             v, r = v[fresh], r[fresh]
         else:
             self._vr_keys.update(keys)
-        self.vr_v = np.concatenate([self.vr_v, v])
-        self.vr_r = np.concatenate([self.vr_r, r])
+        self._vr.append(v, r)
         self._degree = _bump(self._degree, r, 1)
         self._known = _bump(self._known, r, 1)
 
@@ -127,8 +171,7 @@ class TieNetwork:
         gone = self._gone(slots)
         if gone is None:
             return
-        kept = kernels.drop_resident_ties(self.rr_a, self.rr_b, gone, self._degree)
-        self.rr_a, self.rr_b = self.rr_a[:kept], self.rr_b[:kept]
+        self._rr.n = kernels.drop_resident_ties(self.rr_a, self.rr_b, gone, self._degree)
         self._drop_volunteer_ties(gone, by_volunteer=False)
 
     def drop_volunteers(self, slots) -> None:
@@ -152,7 +195,7 @@ class TieNetwork:
     def _drop_volunteer_ties(self, gone: np.ndarray, by_volunteer: bool) -> None:
         # _known counts only ends of volunteer ties, _degree counts those too
         self._known = _fit(self._known, max(self._known.size, self._degree.size))
-        self.vr_v, self.vr_r, dropped = kernels.drop_volunteer_ties(
+        self._vr.n, dropped = kernels.drop_volunteer_ties(
             self.vr_v, self.vr_r, gone, by_volunteer, self._degree, self._known
         )
         self._vr_keys.difference_update(dropped.tolist())
