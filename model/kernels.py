@@ -30,20 +30,23 @@ F64, BOOL = "float64[::1]", "boolean[::1]"
 I64_2D, I64_3D, F64_2D = "int64[:, ::1]", "int64[:, :, ::1]", "float64[:, ::1]"
 
 
+@njit("float64(int64, uint64)", cache=True)
+def draw(id_, salt):
+    """SplitMix64 of ``id * golden + salt`` (wrapping), as a float in [0, 1): the
+    counter-based draw of :mod:`model.streams`, depending on nothing but the id and salt."""
+    x = np.uint64(id_) * _GOLDEN + salt
+    x = (x ^ (x >> np.uint64(30))) * _M1
+    x = (x ^ (x >> np.uint64(27))) * _M2
+    x = x ^ (x >> np.uint64(31))
+    return np.float64(x >> np.uint64(11)) * _UNIT
+
+
 @njit(f"{F64}({I64}, uint64)", cache=True)
 def uniforms(ids, salt):
-    """SplitMix64 of ``ids * golden + salt`` (wrapping), as floats in [0, 1).
-
-    The counter-based draws of :mod:`model.streams`: one number per id, depending on
-    nothing but the id and the salt.
-    """
+    """:func:`draw` for each of ``ids``."""
     out = np.empty(ids.size, dtype=np.float64)
     for i in range(ids.size):
-        x = np.uint64(ids[i]) * _GOLDEN + salt
-        x = (x ^ (x >> np.uint64(30))) * _M1
-        x = (x ^ (x >> np.uint64(27))) * _M2
-        x = x ^ (x >> np.uint64(31))
-        out[i] = np.float64(x >> np.uint64(11)) * _UNIT
+        out[i] = draw(ids[i], salt)
     return out
 
 
@@ -95,26 +98,23 @@ def cell_near(padded, x, y, radius, margin, wanted):
     """
     depth = padded.shape[2]
     everyone = wanted.size == 0
-    count = 0
-    for i in range(x.size):
-        for cx in range(x[i] + margin - radius, x[i] + margin + radius + 1):
-            for cy in range(y[i] + margin - radius, y[i] + margin + radius + 1):
-                for d in range(depth):
-                    slot = padded[cx, cy, d]
-                    if slot >= 0 and (everyone or wanted[slot]):
-                        count += 1
-    point = np.empty(count, dtype=np.int64)
-    found = np.empty(count, dtype=np.int64)
-    k = 0
-    for i in range(x.size):
-        for cx in range(x[i] + margin - radius, x[i] + margin + radius + 1):
-            for cy in range(y[i] + margin - radius, y[i] + margin + radius + 1):
-                for d in range(depth):
-                    slot = padded[cx, cy, d]
-                    if slot >= 0 and (everyone or wanted[slot]):
-                        point[k] = i
-                        found[k] = slot
-                        k += 1
+    point = np.empty(0, dtype=np.int64)
+    found = np.empty(0, dtype=np.int64)
+    for fill in (False, True):  # count first, then fill arrays of the right size
+        k = 0
+        for i in range(x.size):
+            for cx in range(x[i] + margin - radius, x[i] + margin + radius + 1):
+                for cy in range(y[i] + margin - radius, y[i] + margin + radius + 1):
+                    for d in range(depth):
+                        slot = padded[cx, cy, d]
+                        if slot >= 0 and (everyone or wanted[slot]):
+                            if fill:
+                                point[k] = i
+                                found[k] = slot
+                            k += 1
+        if not fill:
+            point = np.empty(k, dtype=np.int64)
+            found = np.empty(k, dtype=np.int64)
     return point, found
 
 
@@ -689,11 +689,7 @@ def happens(ids, salt, probability, among):
     for i in range(ids.size):
         if not among[i]:
             continue
-        x = np.uint64(ids[i]) * _GOLDEN + salt
-        x = (x ^ (x >> np.uint64(30))) * _M1
-        x = (x ^ (x >> np.uint64(27))) * _M2
-        x = x ^ (x >> np.uint64(31))
-        if np.float64(x >> np.uint64(11)) * _UNIT < probability[0 if single else i]:
+        if draw(ids[i], salt) < probability[0 if single else i]:
             hit[n] = i
             n += 1
     return hit[:n]
