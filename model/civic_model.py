@@ -291,9 +291,7 @@ class CivicModel(Model):
         r = self.residents
         as_volunteers = r.volunteer[slots]
         self.remove_volunteers(as_volunteers[as_volunteers >= 0])
-        dying = np.zeros(r.n_slots, dtype=bool)
-        dying[slots] = True
-        self.end_pairings(np.flatnonzero(dying[self.pairs.res] & self.pairs.alive))
+        self._end_pairings_of(self.pairs.res, slots, r.n_slots)
         self.ties.drop_residents(slots)
         for agent in r.agent[slots]:
             agent.remove()
@@ -319,9 +317,7 @@ class CivicModel(Model):
             return
         v = self.volunteers
         self.week.quits += int(slots.size)
-        leaving = np.zeros(v.n_slots, dtype=bool)
-        leaving[slots] = True
-        self.end_pairings(np.flatnonzero(leaving[self.pairs.vol] & self.pairs.alive))
+        self._end_pairings_of(self.pairs.vol, slots, v.n_slots)
         self.ties.drop_volunteers(slots)
         self._count_volunteers(slots, -1)
         as_resident = v.resident_slot[slots]
@@ -361,6 +357,13 @@ class CivicModel(Model):
         )
         self.ties.add_volunteer_ties(vols, res)
         return slots
+
+    def _end_pairings_of(self, side: np.ndarray, slots: np.ndarray, n_slots: int) -> None:
+        """End the live pairings whose ``side`` (``pairs.res`` or ``pairs.vol``) is one of
+        ``slots`` (of a population with ``n_slots`` slots)."""
+        leaving = np.zeros(n_slots, dtype=bool)
+        leaving[slots] = True
+        self.end_pairings(np.flatnonzero(leaving[side] & self.pairs.alive))
 
     def end_pairings(self, which: np.ndarray) -> None:
         """End pairings: ``which`` is a mask over pair slots, or the pair slots."""

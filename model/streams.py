@@ -18,7 +18,7 @@ import numpy as np
 
 from model import kernels
 
-# constants of SplitMix64 (the hash itself is kernels.uniforms)
+# constants of SplitMix64 (the hash itself is kernels.draw)
 _GOLDEN = 0x9E3779B97F4A7C15
 _M2 = 0x94D049BB133111EB
 _MASK = (1 << 64) - 1
@@ -68,6 +68,12 @@ class RandomStreams:
         self._key = np.uint64(exogenous.generate_state(1, dtype=np.uint64)[0])
         self.mesa_seed = int(mesa.generate_state(1, dtype=np.uint32)[0])
 
+    def _salt(self, purpose: str, week: int) -> np.uint64:
+        """The hash salt of one purpose and week (in Python integers, mod 2**64, since
+        numpy's uint64 arithmetic would wrap silently), mixed with the stream's key."""
+        tag = (PURPOSES[purpose] * _GOLDEN + week * _M2) & _MASK
+        return np.uint64(tag ^ int(self._key))
+
     def exogenous_uniform(self, purpose: str, ids: np.ndarray, week: int) -> np.ndarray:
         """Uniform numbers in [0, 1) for each id, the same under every strategy.
 
@@ -76,10 +82,8 @@ class RandomStreams:
             ids: Person (or business) numbers, unique for the whole run.
             week: The week of the draw.
         """
-        # the per-call tag in Python integers (mod 2**64); array arithmetic wraps silently
-        tag = (PURPOSES[purpose] * _GOLDEN + week * _M2) & _MASK
         return kernels.uniforms(
-            np.ascontiguousarray(ids, dtype=np.int64), np.uint64(tag ^ int(self._key))
+            np.ascontiguousarray(ids, dtype=np.int64), self._salt(purpose, week)
         )
 
     def happens(self, purpose: str, ids: np.ndarray, week: int, probability, among) -> np.ndarray:
@@ -90,10 +94,9 @@ class RandomStreams:
         Returns:
             The slots, ascending.
         """
-        tag = (PURPOSES[purpose] * _GOLDEN + week * _M2) & _MASK
         return kernels.happens(
             np.ascontiguousarray(ids, dtype=np.int64),
-            np.uint64(tag ^ int(self._key)),
+            self._salt(purpose, week),
             np.ascontiguousarray(np.atleast_1d(probability), dtype=np.float64),
             np.ascontiguousarray(among, dtype=bool),
         )

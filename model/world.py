@@ -87,7 +87,7 @@ def next_arrivals(model, n: int) -> dict:
     """
     first = model.arrivals_so_far
     ahead = getattr(model, "_arrivals_ahead", None)
-    if ahead is None or not ahead[0] <= first <= first + n <= ahead[0] + ahead[1]["x"].size:
+    if ahead is None or not (ahead[0] <= first and first + n <= ahead[0] + ahead[1]["x"].size):
         numbers = np.arange(first, first + max(n, ARRIVAL_BLOCK))
         ahead = (first, arrival_columns(model, numbers))
         model._arrivals_ahead = ahead
