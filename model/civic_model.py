@@ -291,7 +291,7 @@ class CivicModel(Model):
         r = self.residents
         as_volunteers = r.volunteer[slots]
         self.remove_volunteers(as_volunteers[as_volunteers >= 0])
-        self._end_pairings_of(self.pairs.res, slots, r.n_slots)
+        self._end_pairings_of(self.pairs.res, slots)
         self.ties.drop_residents(slots)
         for agent in r.agent[slots]:
             agent.remove()
@@ -317,7 +317,7 @@ class CivicModel(Model):
             return
         v = self.volunteers
         self.week.quits += int(slots.size)
-        self._end_pairings_of(self.pairs.vol, slots, v.n_slots)
+        self._end_pairings_of(self.pairs.vol, slots)
         self.ties.drop_volunteers(slots)
         self._count_volunteers(slots, -1)
         as_resident = v.resident_slot[slots]
@@ -352,18 +352,15 @@ class CivicModel(Model):
         if len(vols) == 0:
             return np.zeros(0, dtype=np.int64)
         slots = self.pairs.add(len(vols), vol=vols, res=res, brokered=brokered, **columns)
-        self.volunteers.matches += np.bincount(vols, minlength=self.volunteers.n_slots).astype(
-            np.int16
-        )
+        kernels.bump(self.volunteers.matches, self.pairs.vol[slots], 1)
         self.ties.add_volunteer_ties(vols, res)
         return slots
 
-    def _end_pairings_of(self, side: np.ndarray, slots: np.ndarray, n_slots: int) -> None:
+    def _end_pairings_of(self, side: np.ndarray, slots: np.ndarray) -> None:
         """End the live pairings whose ``side`` (``pairs.res`` or ``pairs.vol``) is one of
-        ``slots`` (of a population with ``n_slots`` slots)."""
-        leaving = np.zeros(n_slots, dtype=bool)
-        leaving[slots] = True
-        self.end_pairings(np.flatnonzero(leaving[side] & self.pairs.alive))
+        ``slots``."""
+        slots = np.ascontiguousarray(slots, dtype=np.int64)
+        self.end_pairings(kernels.rows_naming(side, self.pairs.alive, slots))
 
     def end_pairings(self, which: np.ndarray) -> None:
         """End pairings: ``which`` is a mask over pair slots, or the pair slots."""
@@ -371,9 +368,7 @@ class CivicModel(Model):
         ended = np.flatnonzero(which) if which.dtype == bool else which
         if ended.size == 0:
             return
-        self.volunteers.matches -= np.bincount(
-            self.pairs.vol[ended], minlength=self.volunteers.n_slots
-        ).astype(np.int16)
+        kernels.bump(self.volunteers.matches, self.pairs.vol[ended], -1)
         self.pairs.remove(ended)
 
     # --- convenience for views and students ------------------------------------------------

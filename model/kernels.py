@@ -145,11 +145,31 @@ def sample_groups(point, u):
     return picked[:n]
 
 
-@njit(f"void({I64}, {I64}, int64)", cache=True)
+@njit([f"void({I64}, {I64}, int64)", f"void({I16}, {I32}, int64)"], cache=True)
 def bump(counts, index, sign):
     """``counts[index] += sign``, repeats counted (``counts`` must be long enough)."""
     for i in index:
         counts[i] += sign
+
+
+@njit(f"{I64}({I32}, {BOOL}, {I64})", cache=True)
+def rows_naming(column, alive, slots):
+    """The live rows (``alive``) whose ``column`` value is one of ``slots``, ascending:
+    e.g. the pairings of leaving residents."""
+    size = 0
+    for s in slots:
+        size = max(size, s + 1)
+    named = np.zeros(size, dtype=np.bool_)
+    for s in slots:
+        named[s] = True
+    rows = np.empty(column.size, dtype=np.int64)
+    n = 0
+    for i in range(column.size):
+        value = column[i]
+        if alive[i] and 0 <= value < size and named[value]:
+            rows[n] = i
+            n += 1
+    return rows[:n]
 
 
 @njit(f"int64({I64}, {I64}, {BOOL}, {I64})", cache=True)
@@ -651,23 +671,16 @@ def reachable(volunteers, vr_v, vr_r, rr_a, rr_b, n_volunteer_slots, n_resident_
     return vols, reached
 
 
-@njit(
-    f"{F64}({I32}, {I32}, {BOOL}, {F64}, {F64}, int64, int64)",
-    cache=True,
-)
-def block_means(x, y, alive, first, second, side, blocks_x):
-    """Mean of ``first + second`` over the live residents of each block of ``side`` x
-    ``side`` cells (block ``x // side + blocks_x * (y // side)``), for blocks with anyone
-    living in them, in block order."""
-    n_blocks = 0
-    for i in range(x.size):
-        if alive[i]:
-            n_blocks = max(n_blocks, x[i] // side + blocks_x * (y[i] // side) + 1)
+@njit(f"{F64}({I64_2D}, {I32}, {I32}, {BOOL}, {F64}, {F64}, int64)", cache=True)
+def block_means(block_of, x, y, alive, first, second, n_blocks):
+    """Mean of ``first + second`` over the live residents of each block (``block_of[x,
+    y]`` is the block of cell (x, y), 0 .. n_blocks - 1), for blocks with anyone living
+    in them, in block order."""
     total = np.zeros(n_blocks)
     people = np.zeros(n_blocks, dtype=np.int64)
     for i in range(x.size):
         if alive[i]:
-            b = x[i] // side + blocks_x * (y[i] // side)
+            b = block_of[x[i], y[i]]
             total[b] += first[i] + second[i]
             people[b] += 1
     means = np.empty(n_blocks)

@@ -327,11 +327,25 @@ def share_lonely(model):
 @metric("Gini of unmet hours per resident across blocks of gini_block cells (0 equal)")
 def unmet_gini(model):
     r, s = model.residents, snapshot(model)
-    side = model.p.gini_block
-    blocks_x = -(-model.grid.dimensions[0] // side)
+    block_of, n_blocks = _gini_blocks(model)
     return gini(
-        kernels.block_means(r.x, r.y, r.alive, s.unmet_personal, s.unmet_low, side, blocks_x)
+        kernels.block_means(block_of, r.x, r.y, r.alive, s.unmet_personal, s.unmet_low, n_blocks)
     )
+
+
+def _gini_blocks(model) -> tuple[np.ndarray, int]:
+    """The block of each cell for :func:`unmet_gini` (squares of ``gini_block`` cells,
+    numbered ``x // side + blocks across * (y // side)``) and the number of blocks; made
+    once per model."""
+    cached = getattr(model, "_gini_blocks", None)
+    if cached is None:
+        width, height = model.grid.dimensions
+        side = model.p.gini_block
+        across, down = -(-width // side), -(-height // side)
+        block_of = np.add.outer(np.arange(width) // side, across * (np.arange(height) // side))
+        cached = (block_of.astype(np.int64), across * down)
+        model._gini_blocks = cached
+    return cached
 
 
 @metric("Open businesses engaged enough to host an activity")

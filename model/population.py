@@ -2,12 +2,14 @@
 
 Each population (residents, volunteers, businesses, pairings) keeps its state as one
 numpy array per attribute, indexed by *slot*. Slots of removed members are reused by
-later arrivals (lowest first, so runs are deterministic); arrays grow by a quarter.
+later arrivals (lowest first, so runs are deterministic); arrays grow by 1/32.
 The Mesa agent objects are thin views of one slot (see ``agents/``): rules are written
 as formulas over whole arrays, so a phase applies them to everyone at numpy speed.
 """
 
 from __future__ import annotations
+
+import heapq
 
 import numpy as np
 
@@ -37,6 +39,7 @@ class Population:
         for name, (dtype, fill) in self._spec.items():
             setattr(self, name, np.full(capacity, fill, dtype=dtype))
         self._live_cache: np.ndarray | None = None
+        self._free = list(range(capacity))  # free slots, a heap (lowest on top)
         self._count = 0
         #: Counts every add and remove, so caches of derived arrays know when to refresh.
         self.version = 0
@@ -59,12 +62,15 @@ class Population:
         return self._live_cache
 
     def _grow(self, needed: int) -> None:
-        # grow by a quarter: whole-array phases cost in proportion to slots, so a
-        # population that grows slowly should not carry twice the slots it needs
+        # grow by 1/32: whole-array phases cost in proportion to slots, so a population
+        # that grows slowly (older residents, about 1% a year) should carry few spare
+        # slots; copying the columns now and then costs far less than a week's phases
         new_cap = self.n_slots
         while new_cap < needed:
-            new_cap = max(new_cap + 16, int(new_cap * 1.25))
+            new_cap = max(new_cap + 16, new_cap + new_cap // 32)
         extra = new_cap - self.n_slots
+        # the new slots are above every slot in the heap, so appending keeps it a heap
+        self._free.extend(range(self.n_slots, new_cap))
         self.alive = np.concatenate([self.alive, np.zeros(extra, dtype=bool)])
         self.agent = np.concatenate([self.agent, np.empty(extra, dtype=object)])
         for name, (dtype, fill) in self._spec.items():
@@ -87,15 +93,15 @@ class Population:
         """
         if n <= 0:
             return np.zeros(0, dtype=np.int64)
-        unknown = values.keys() - self._spec.keys()
-        if unknown:
-            raise KeyError(f"unknown columns {sorted(unknown)}")
-        free = np.flatnonzero(~self.alive)
-        if free.size < n:
+        if not values.keys() <= self._spec.keys():
+            raise KeyError(f"unknown columns {sorted(values.keys() - self._spec.keys())}")
+        if len(self._free) < n:
             self._grow(self.count + n)
-            free = np.flatnonzero(~self.alive)
-        slots = free[:n]
-        where = _as_slice(slots)
+        claimed = self._claim(n)
+        slots = np.array(claimed, dtype=np.int64)
+        # distinct and ascending, so one run exactly when the ends are n - 1 apart
+        contiguous = claimed[-1] - claimed[0] == n - 1
+        where = slice(claimed[0], claimed[-1] + 1) if contiguous else slots
         for name, (_dtype, fill) in self._spec.items():
             getattr(self, name)[where] = values.get(name, fill)
         self.alive[where] = True
@@ -104,16 +110,30 @@ class Population:
         self.version += 1
         return slots
 
+    def _claim(self, n: int) -> list[int]:
+        """Take the ``n`` lowest free slots off the heap, ascending."""
+        free = self._free
+        if n == len(free) or n > 64:  # many at once (setting up): sort once
+            free.sort()  # a sorted list is still a heap
+            claimed = free[:n]
+            del free[:n]
+            return claimed
+        return [heapq.heappop(free) for _ in range(n)]
+
     def remove(self, slots: np.ndarray) -> None:
         """Free slots (their Mesa agents, if any, must be removed by the caller)."""
         slots = np.asarray(slots, dtype=np.int64)
         if slots.size == 0:
             return
         where = _as_slice(slots)
-        self._count -= int(np.count_nonzero(self.alive[where]))
-        self.alive[where] = False
+        alive = self.alive
+        freed = [slot for slot in dict.fromkeys(slots.tolist()) if alive[slot]]
+        self._count -= len(freed)
+        alive[where] = False
         self.agent[where] = None
         for name, (_dtype, fill) in self._spec.items():
             getattr(self, name)[where] = fill
+        for slot in freed:
+            heapq.heappush(self._free, slot)
         self._live_cache = None
         self.version += 1
