@@ -559,30 +559,49 @@ def week_hours(
     n = alive.size
     unmet_personal = np.empty(n)
     unmet_low = np.empty(n)
-    totals = np.zeros(13)
     level_counts = np.zeros(5, dtype=np.int64)
+    # one local sum per total (kept in registers; each is still added up in slot order)
+    t_np = t_nl = t_fp = t_fl = t_paid = t_vol = t_biz = t_up = t_ul = t_u = 0.0
+    with_unmet = connected = lonely = 0.0
     for i in range(n):
         up = max(need_personal[i] - fam_personal[i] - paid[i], 0.0)
         ul = max(need_low[i] - fam_low[i] - vol[i] - biz[i], 0.0)
         unmet_personal[i] = up
         unmet_low[i] = ul
-        totals[0] += need_personal[i]
-        totals[1] += need_low[i]
-        totals[2] += fam_personal[i]
-        totals[3] += fam_low[i]
-        totals[4] += paid[i]
-        totals[5] += vol[i]
-        totals[6] += biz[i]
-        totals[7] += up
-        totals[8] += ul
-        totals[9] += up + ul
+        t_np += need_personal[i]
+        t_nl += need_low[i]
+        t_fp += fam_personal[i]
+        t_fl += fam_low[i]
+        t_paid += paid[i]
+        t_vol += vol[i]
+        t_biz += biz[i]
+        t_up += up
+        t_ul += ul
+        t_u += up + ul
         if up + ul > 1e-9:
-            totals[10] += 1.0
+            with_unmet += 1.0
         if alive[i]:
             level_counts[level[i]] += 1
-            totals[11] += connection[i]
+            connected += connection[i]
             if connection[i] < lonely_below:
-                totals[12] += 1.0
+                lonely += 1.0
+    totals = np.array(
+        [
+            t_np,
+            t_nl,
+            t_fp,
+            t_fl,
+            t_paid,
+            t_vol,
+            t_biz,
+            t_up,
+            t_ul,
+            t_u,
+            with_unmet,
+            connected,
+            lonely,
+        ]
+    )
     return unmet_personal, unmet_low, totals, level_counts
 
 
