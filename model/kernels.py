@@ -390,36 +390,30 @@ def activities(
     attendees[:] = 0
     if places <= 0:
         return
-    start = np.zeros(n_venues + 1, dtype=np.int64)
+    # each venue's loneliest regulars so far, in order (slots and their connection);
+    # regulars come in slot order, so among equals the lower slot stays ahead
+    chosen = np.empty((n_venues, places), dtype=np.int64)
+    lowest = np.empty((n_venues, places))
     for i in range(venue_of.size):
         v = venue_of[i]
-        if v >= 0 and alive[i] and hosting[v]:
-            start[v + 1] += 1
-    start = np.cumsum(start)
-    regulars = np.empty(start[-1], dtype=np.int64)
-    fill = start[:-1].copy()
-    for i in range(venue_of.size):
-        v = venue_of[i]
-        if v >= 0 and alive[i] and hosting[v]:
-            regulars[fill[v]] = i
-            fill[v] += 1
-    chosen = np.empty(places, dtype=np.int64)
+        if v < 0 or not alive[i] or not hosting[v]:
+            continue
+        n = attendees[v]
+        c = connection[i]
+        if n == places and c >= lowest[v, n - 1]:
+            continue
+        j = min(n, places - 1)
+        while j > 0 and lowest[v, j - 1] > c:
+            chosen[v, j] = chosen[v, j - 1]
+            lowest[v, j] = lowest[v, j - 1]
+            j -= 1
+        chosen[v, j] = i
+        lowest[v, j] = c
+        attendees[v] = min(n + 1, places)
     for v in range(n_venues):
-        n = 0  # the loneliest so far, in order (regulars come in slot order)
-        for m in range(start[v], start[v + 1]):
-            slot = regulars[m]
-            if n == places and connection[slot] >= connection[chosen[n - 1]]:
-                continue
-            j = min(n, places - 1)
-            while j > 0 and connection[chosen[j - 1]] > connection[slot]:
-                chosen[j] = chosen[j - 1]
-                j -= 1
-            chosen[j] = slot
-            n = min(n + 1, places)
-        for j in range(n):
-            slot = chosen[j]
+        for j in range(attendees[v]):
+            slot = chosen[v, j]
             attends[slot] = True
-            attendees[v] += 1
             left = max(need_low[slot] - fam_low[slot] - vol_low[slot] - biz_low[slot], 0.0)
             biz_low[slot] += min(hours, left)
 
