@@ -523,8 +523,8 @@ WEEK_TOTALS = (
 
 
 @njit(
-    f"Tuple(({F64}, {F64}, {F64}, {I64}))({BOOL}, {I8}, {F64}, "
-    f"{F64}, {F64}, {F64}, {F64}, {F64}, {F64}, {F64}, float64)",
+    f"Tuple(({F64}, {F64}, {F64}, {I64}, {F64}))({BOOL}, {I8}, {F64}, "
+    f"{F64}, {F64}, {F64}, {F64}, {F64}, {F64}, {F64}, float64, {I64_2D}, {I32}, {I32}, int64)",
     cache=True,
 )
 def week_hours(
@@ -539,6 +539,10 @@ def week_hours(
     biz,
     connection,
     lonely_below,
+    block_of,
+    x,
+    y,
+    n_blocks,
 ):
     """Hours not met this week per slot, by type, and the week's totals in one pass.
 
@@ -548,7 +552,10 @@ def week_hours(
     Returns:
         (unmet personal hours per slot, unmet low-level hours per slot, the totals named
         in :data:`WEEK_TOTALS` (with the live residents' summed ``connection`` and how
-        many are below ``lonely_below``), live residents at each need level 0-4).
+        many are below ``lonely_below``), live residents at each need level 0-4, and the
+        mean unmet hours of the live residents of each block of cells (``block_of[x, y]``
+        is the block of cell (x, y), 0 .. n_blocks - 1), for blocks with anyone living
+        in them, in block order).
     """
     n = alive.size
     unmet_personal = np.empty(n)
@@ -557,6 +564,8 @@ def week_hours(
     # one local sum per total (kept in registers; each is still added up in slot order)
     t_np = t_nl = t_fp = t_fl = t_paid = t_vol = t_biz = t_up = t_ul = t_u = 0.0
     with_unmet = connected = lonely = 0.0
+    block_unmet = np.zeros(n_blocks)
+    block_people = np.zeros(n_blocks, dtype=np.int64)
     for i in range(n):
         up = max(need_personal[i] - fam_personal[i] - paid[i], 0.0)
         ul = max(need_low[i] - fam_low[i] - vol[i] - biz[i], 0.0)
@@ -579,6 +588,15 @@ def week_hours(
             connected += connection[i]
             if connection[i] < lonely_below:
                 lonely += 1.0
+            b = block_of[x[i], y[i]]
+            block_unmet[b] += up + ul
+            block_people[b] += 1
+    block_means = np.empty(n_blocks)
+    k = 0
+    for b in range(n_blocks):
+        if block_people[b] > 0:
+            block_means[k] = block_unmet[b] / block_people[b]
+            k += 1
     totals = np.array(
         [
             t_np,
@@ -596,7 +614,7 @@ def week_hours(
             lonely,
         ]
     )
-    return unmet_personal, unmet_low, totals, level_counts
+    return unmet_personal, unmet_low, totals, level_counts, block_means[:k]
 
 
 @njit(
@@ -682,27 +700,6 @@ def reachable(volunteers, vr_v, vr_r, rr_a, rr_b, n_volunteer_slots, n_resident_
                 reached[k] = neighbour[m]
                 k += 1
     return vols, reached
-
-
-@njit(f"{F64}({I64_2D}, {I32}, {I32}, {BOOL}, {F64}, {F64}, int64)", cache=True)
-def block_means(block_of, x, y, alive, first, second, n_blocks):
-    """Mean of ``first + second`` over the live residents of each block (``block_of[x,
-    y]`` is the block of cell (x, y), 0 .. n_blocks - 1), for blocks with anyone living
-    in them, in block order."""
-    total = np.zeros(n_blocks)
-    people = np.zeros(n_blocks, dtype=np.int64)
-    for i in range(x.size):
-        if alive[i]:
-            b = block_of[x[i], y[i]]
-            total[b] += first[i] + second[i]
-            people[b] += 1
-    means = np.empty(n_blocks)
-    k = 0
-    for b in range(n_blocks):
-        if people[b] > 0:
-            means[k] = total[b] / people[b]
-            k += 1
-    return means[:k]
 
 
 @njit(f"{I64}({I64}, uint64, {F64}, {BOOL})", cache=True)

@@ -120,6 +120,9 @@ class Snapshot:
 
     Arrays cover every slot; free slots hold no need and no care, so totals are those of
     the live residents. Use ``live`` to select live residents where it matters.
+    ``block_unmet`` holds the mean unmet hours per resident of each block of
+    ``gini_block`` x ``gini_block`` cells with anyone living in it (for
+    :func:`unmet_gini`).
     """
 
     def __init__(self, model):
@@ -132,12 +135,19 @@ class Snapshot:
         self.paid = r.paid_personal
         self.vol = r.vol_low
         self.biz = r.biz_low
-        self.unmet_personal, self.unmet_low, totals, self.level_counts = kernels.week_hours(
-            r.alive,
-            r.level,
-            *(getattr(self, name) for name in _HOURS),
-            r.connection,
-            float(model.p.lonely_threshold),
+        block_of, n_blocks = _gini_blocks(model)
+        self.unmet_personal, self.unmet_low, totals, self.level_counts, self.block_unmet = (
+            kernels.week_hours(
+                r.alive,
+                r.level,
+                *(getattr(self, name) for name in _HOURS),
+                r.connection,
+                float(model.p.lonely_threshold),
+                block_of,
+                r.x,
+                r.y,
+                n_blocks,
+            )
         )
         #: Sums over residents of the arrays above, and the number with unmet need.
         self.totals = dict(zip(kernels.WEEK_TOTALS, totals.tolist(), strict=True))
@@ -326,11 +336,7 @@ def share_lonely(model):
 
 @metric("Gini of unmet hours per resident across blocks of gini_block cells (0 equal)")
 def unmet_gini(model):
-    r, s = model.residents, snapshot(model)
-    block_of, n_blocks = _gini_blocks(model)
-    return gini(
-        kernels.block_means(block_of, r.x, r.y, r.alive, s.unmet_personal, s.unmet_low, n_blocks)
-    )
+    return gini(snapshot(model).block_unmet)
 
 
 def _gini_blocks(model) -> tuple[np.ndarray, int]:
