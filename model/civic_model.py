@@ -352,7 +352,7 @@ class CivicModel(Model):
         if len(vols) == 0:
             return np.zeros(0, dtype=np.int64)
         slots = self.pairs.add(len(vols), vol=vols, res=res, brokered=brokered, **columns)
-        kernels.bump(self.volunteers.matches, self.pairs.vol[slots], 1)
+        self._count_matches(slots, +1)
         self.ties.add_volunteer_ties(vols, res)
         return slots
 
@@ -368,8 +368,14 @@ class CivicModel(Model):
         ended = np.flatnonzero(which) if which.dtype == bool else which
         if ended.size == 0:
             return
-        kernels.bump(self.volunteers.matches, self.pairs.vol[ended], -1)
+        self._count_matches(ended, -1)
         self.pairs.remove(ended)
+
+    def _count_matches(self, pair_slots: np.ndarray, sign: int) -> None:
+        """Add ``sign`` to the match count of the volunteer of each pairing."""
+        matches = self.volunteers.matches
+        if kernels.bump(matches, self.pairs.vol[pair_slots], sign) > matches.size:
+            raise IndexError("a pairing names a volunteer slot beyond the volunteers' columns")
 
     # --- convenience for views and students ------------------------------------------------
     @property

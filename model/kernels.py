@@ -145,23 +145,42 @@ def sample_groups(point, u):
     return picked[:n]
 
 
-@njit([f"void({I64}, {I64}, int64)", f"void({I16}, {I32}, int64)"], cache=True)
+@njit([f"int64({I64}, {I64}, int64)", f"int64({I16}, {I32}, int64)"], cache=True)
 def bump(counts, index, sign):
-    """``counts[index] += sign``, repeats counted (``counts`` must be long enough)."""
+    """``counts[index] += sign``, repeats counted.
+
+    Returns:
+        The length ``counts`` needs (largest index + 1). If ``counts`` is shorter, it is
+        left unchanged: lengthen it and call again.
+    """
+    needed = 0
+    for i in index:
+        needed = max(needed, i + 1)
+    if needed > counts.size:
+        return needed
     for i in index:
         counts[i] += sign
+    return needed
+
+
+@njit(f"{BOOL}({I64})", cache=True)
+def marks(slots):
+    """A look-up array marking ``slots`` (as long as the largest slot + 1)."""
+    size = 0
+    for s in slots:
+        size = max(size, s + 1)
+    marked = np.zeros(size, dtype=np.bool_)
+    for s in slots:
+        marked[s] = True
+    return marked
 
 
 @njit(f"{I64}({I32}, {BOOL}, {I64})", cache=True)
 def rows_naming(column, alive, slots):
     """The live rows (``alive``) whose ``column`` value is one of ``slots``, ascending:
     e.g. the pairings of leaving residents."""
-    size = 0
-    for s in slots:
-        size = max(size, s + 1)
-    named = np.zeros(size, dtype=np.bool_)
-    for s in slots:
-        named[s] = True
+    named = marks(slots)
+    size = named.size
     rows = np.empty(column.size, dtype=np.int64)
     n = 0
     for i in range(column.size):
@@ -172,18 +191,20 @@ def rows_naming(column, alive, slots):
     return rows[:n]
 
 
-@njit(f"int64({I64}, {I64}, {BOOL}, {I64})", cache=True)
-def drop_resident_ties(a, b, gone, degree):
-    """Keep the resident-resident ties (a, b) with neither end marked in ``gone``,
-    moved to the front of ``a`` and ``b`` in order (in place); both ends of every
-    dropped tie lose it in ``degree``.
+@njit(f"int64({I64}, {I64}, {I64}, {I64})", cache=True)
+def drop_resident_ties(a, b, slots, degree):
+    """Keep the resident-resident ties (a, b) with neither end one of ``slots``, moved to
+    the front of ``a`` and ``b`` in order (in place); both ends of every dropped tie lose
+    it in ``degree``.
 
     Returns:
         How many ties are kept.
     """
+    gone = marks(slots)
+    size = gone.size
     kept = 0
     for i in range(a.size):
-        if gone[a[i]] or gone[b[i]]:
+        if (a[i] < size and gone[a[i]]) or (b[i] < size and gone[b[i]]):
             degree[a[i]] -= 1
             degree[b[i]] -= 1
         else:
@@ -193,20 +214,23 @@ def drop_resident_ties(a, b, gone, degree):
     return kept
 
 
-@njit(f"Tuple((int64, {I64}))({I64}, {I64}, {BOOL}, boolean, {I64}, {I64})", cache=True)
-def drop_volunteer_ties(v, r, gone, by_volunteer, degree, known):
+@njit(f"Tuple((int64, {I64}))({I64}, {I64}, {I64}, boolean, {I64}, {I64})", cache=True)
+def drop_volunteer_ties(v, r, slots, by_volunteer, degree, known):
     """Keep the volunteer-resident ties (v, r) whose volunteer (``by_volunteer``) or
-    resident is not marked in ``gone``, moved to the front of ``v`` and ``r`` in order (in
+    resident is not one of ``slots``, moved to the front of ``v`` and ``r`` in order (in
     place); the resident of every dropped tie loses it in ``degree`` and ``known``.
 
     Returns:
         How many ties are kept, and the keys ``v << 32 | r`` of those dropped.
     """
+    gone = marks(slots)
+    size = gone.size
     dropped = np.empty(v.size, dtype=np.int64)
     n = 0
     kept = 0
     for i in range(v.size):
-        if gone[v[i]] if by_volunteer else gone[r[i]]:
+        end = v[i] if by_volunteer else r[i]
+        if end < size and gone[end]:
             degree[r[i]] -= 1
             known[r[i]] -= 1
             dropped[n] = (v[i] << 32) | r[i]

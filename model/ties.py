@@ -22,28 +22,14 @@ def _unique_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return key >> 32, key & 0xFFFFFFFF
 
 
-def _mask(slots, *edge_ends: np.ndarray) -> np.ndarray | None:
-    """Boolean look-up array marking ``slots``, long enough for every edge end."""
-    slots = np.ascontiguousarray(slots, dtype=np.int64)
-    if slots.size == 0:
-        return None
-    size = max([int(slots.max()) + 1] + [int(e.max()) + 1 for e in edge_ends if e.size])
-    mask = np.zeros(size, dtype=bool)
-    mask[slots] = True
-    return mask
-
-
 def _bump(counts: np.ndarray, index: np.ndarray, sign: int) -> np.ndarray:
-    """counts[index] += sign (repeats counted), growing ``counts`` if needed."""
-    if index.size == 0:
-        return counts
-    size = max(counts.size, int(index.max()) + 1)
-    if size > counts.size:
-        counts = np.concatenate([counts, np.zeros(size - counts.size, dtype=counts.dtype)])
-    if index.size < 4096:  # a few ties: update in place
-        kernels.bump(counts, np.ascontiguousarray(index, dtype=np.int64), sign)
-        return counts
-    return counts + sign * np.bincount(index, minlength=size)
+    """counts[index] += sign (repeats counted), lengthening ``counts`` if needed."""
+    index = np.ascontiguousarray(index, dtype=np.int64)
+    needed = kernels.bump(counts, index, sign)
+    if needed > counts.size:
+        counts = _fit(counts, needed)
+        kernels.bump(counts, index, sign)
+    return counts
 
 
 class _Edges:
@@ -168,35 +154,23 @@ class TieNetwork:
     # --- removal ----------------------------------------------------------------------
     def drop_residents(self, slots) -> None:
         """Drop every tie of these residents."""
-        gone = self._gone(slots)
-        if gone is None:
+        slots = np.ascontiguousarray(slots, dtype=np.int64)
+        if slots.size == 0:
             return
-        self._rr.n = kernels.drop_resident_ties(self.rr_a, self.rr_b, gone, self._degree)
-        self._drop_volunteer_ties(gone, by_volunteer=False)
+        self._rr.n = kernels.drop_resident_ties(self.rr_a, self.rr_b, slots, self._degree)
+        self._drop_volunteer_ties(slots, by_volunteer=False)
 
     def drop_volunteers(self, slots) -> None:
         """Drop every tie of these volunteers."""
-        gone = _mask(slots, self.vr_v)
-        if gone is None:
-            return
-        self._drop_volunteer_ties(gone, by_volunteer=True)
-
-    def _gone(self, slots) -> np.ndarray | None:
-        """Mask of leaving residents over every slot any tie can name."""
         slots = np.ascontiguousarray(slots, dtype=np.int64)
         if slots.size == 0:
-            return None
-        # every tie's ends were counted in _degree, so it is long enough for all of them
-        self._degree = _fit(self._degree, max(self._degree.size, int(slots.max()) + 1))
-        gone = np.zeros(self._degree.size, dtype=bool)
-        gone[slots] = True
-        return gone
+            return
+        self._drop_volunteer_ties(slots, by_volunteer=True)
 
-    def _drop_volunteer_ties(self, gone: np.ndarray, by_volunteer: bool) -> None:
-        # _known counts only ends of volunteer ties, _degree counts those too
-        self._known = _fit(self._known, max(self._known.size, self._degree.size))
+    def _drop_volunteer_ties(self, slots: np.ndarray, by_volunteer: bool) -> None:
+        # every tie's resident was counted in _degree and _known, so both are long enough
         self._vr.n, dropped = kernels.drop_volunteer_ties(
-            self.vr_v, self.vr_r, gone, by_volunteer, self._degree, self._known
+            self.vr_v, self.vr_r, slots, by_volunteer, self._degree, self._known
         )
         self._vr_keys.difference_update(dropped.tolist())
 
