@@ -102,8 +102,9 @@ class Population:
         # distinct and ascending, so one run exactly when the ends are n - 1 apart
         contiguous = claimed[-1] - claimed[0] == n - 1
         where = slice(claimed[0], claimed[-1] + 1) if contiguous else slots
+        columns = self.__dict__  # each column is an attribute
         for name, (_dtype, fill) in self._spec.items():
-            getattr(self, name)[where] = values.get(name, fill)
+            columns[name][where] = values[name] if name in values else fill
         self.alive[where] = True
         self._count += n
         self._live_cache = None
@@ -131,8 +132,9 @@ class Population:
         self._count -= len(freed)
         alive[where] = False
         self.agent[where] = None
+        columns = self.__dict__  # each column is an attribute
         for name, (_dtype, fill) in self._spec.items():
-            getattr(self, name)[where] = fill
+            columns[name][where] = fill
         for slot in freed:
             heapq.heappush(self._free, slot)
         self._live_cache = None
