@@ -742,6 +742,27 @@ def happens(ids, salt, probability, among):
     return hit[:n]
 
 
+@njit(f"Tuple(({I64}, {F64}))({BOOL}, {F64}, {F64}, {I32}, {BOOL})", cache=True)
+def seeking_help(alive, need_low, fam_low, pair_res, pair_alive):
+    """Live residents with more than 1e-9 hours of low-level need left after family and
+    no live pairing (``pair_res`` of the pairs marked in ``pair_alive``), ascending, with
+    those hours."""
+    paired = np.zeros(alive.size, dtype=np.bool_)
+    for i in range(pair_res.size):
+        if pair_alive[i]:
+            paired[pair_res[i]] = True
+    seeking = np.empty(alive.size, dtype=np.int64)
+    gaps = np.empty(alive.size)
+    n = 0
+    for i in range(alive.size):
+        gap = need_low[i] - fam_low[i]
+        if alive[i] and gap > 1e-9 and not paired[i]:
+            seeking[n] = i
+            gaps[n] = gap
+            n += 1
+    return seeking[:n], gaps[:n]
+
+
 @njit(f"{I64}({I64}, {I16}, {I32}, {I8}, int64)", cache=True)
 def with_room(volunteers, matches, resident_slot, level, max_matches):
     """The ``volunteers`` with fewer than ``max_matches`` pairings, leaving out

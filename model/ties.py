@@ -176,12 +176,18 @@ class TieNetwork:
 
     # --- queries ----------------------------------------------------------------------
     def resident_degree(self, capacity: int) -> np.ndarray:
-        """Number of live ties of each resident slot (to residents and volunteers)."""
-        return _fit(self._degree, capacity)
+        """Number of live ties of each resident slot (to residents and volunteers); a
+        read-only view, ``capacity`` long."""
+        if self._degree.size < capacity:  # lengthened once, not at every query
+            self._degree = _fit(self._degree, capacity)
+        return self._degree[:capacity]
 
     def volunteers_known(self, capacity: int) -> np.ndarray:
-        """Number of volunteers each resident slot is tied to."""
-        return _fit(self._known, capacity)
+        """Number of volunteers each resident slot is tied to; a read-only view,
+        ``capacity`` long."""
+        if self._known.size < capacity:
+            self._known = _fit(self._known, capacity)
+        return self._known[:capacity]
 
     def residents_reachable(self, volunteers: np.ndarray, capacity: int):
         """Residents each volunteer hears about through ties: the residents tied to the

@@ -44,15 +44,8 @@ def residents_seeking_help(model) -> np.ndarray:
     """Residents with low-level need left after family and no volunteer yet, neediest
     first (highest level, then the largest gap, then lowest person number)."""
     r, pairs = model.residents, model.pairs
-    live = r.live
-    paired = np.zeros(r.n_slots, dtype=bool)
-    paired[pairs.res[pairs.live]] = True
-    gap = r.need_low[live] - r.fam_low[live]
-    seeking = live[(gap > 1e-9) & ~paired[live]]
-    order = np.lexsort(
-        (r.person_id[seeking], -gap[np.searchsorted(live, seeking)], -r.level[seeking])
-    )
-    return seeking[order]
+    seeking, gap = kernels.seeking_help(r.alive, r.need_low, r.fam_low, pairs.res, pairs.alive)
+    return seeking[np.lexsort((r.person_id[seeking], -gap, -r.level[seeking]))]
 
 
 def volunteers_with_room(model) -> np.ndarray:
