@@ -4,6 +4,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from model import kernels
 from model.kernels import window_sums
 from model.population import Population
 from model.space import CellIndex, civic_potential_layer
@@ -19,6 +20,79 @@ def test_population_reuses_lowest_free_slots_and_resets_columns():
     assert pop.count == 2 and pop.age[1] == 0.0 and pop.level[1] == 0
     b = pop.add(1, age=66.0)
     assert list(b) == [1] and list(pop.live) == [0, 1, 2]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(1, 5)), min_size=1, max_size=40))
+def test_population_always_claims_the_lowest_free_slots(steps):
+    """Adds and removes in any order: slots are the lowest free ones, counts and the live
+    list agree with a plain set of occupied slots, and freed slots are reset."""
+    pop = Population({"age": (float, 0.0)}, capacity=3)
+    occupied: set[int] = set()
+    rng = np.random.default_rng(len(steps))
+    for adding, n in steps:
+        if adding:
+            free = [s for s in range(pop.n_slots) if s not in occupied]
+            free += list(range(pop.n_slots, pop.n_slots + n))
+            slots = pop.add(n, age=70.0)
+            assert list(slots) == sorted(free)[:n]
+            occupied.update(slots.tolist())
+        elif occupied:
+            leaving = rng.choice(sorted(occupied), size=min(n, len(occupied)), replace=False)
+            pop.remove(np.concatenate([leaving, leaving[:1]]))  # a repeat is harmless
+            occupied.difference_update(leaving.tolist())
+            assert (pop.age[leaving] == 0.0).all()
+        assert pop.count == len(occupied)
+        assert list(pop.live) == sorted(occupied)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 12), st.integers(0, 12)), max_size=40),
+    st.lists(st.integers(0, 15), max_size=6),
+)
+def test_dropping_ties_matches_a_plain_reading(edges, leaving):
+    """Dropping the ties of leaving residents keeps the others in order and takes each
+    dropped tie off both ends' counts, as a plain loop would."""
+    a = np.array([e[0] for e in edges], dtype=np.int64)
+    b = np.array([e[1] for e in edges], dtype=np.int64)
+    degree = np.bincount(np.concatenate([a, b]), minlength=16).astype(np.int64)
+    gone = set(leaving)
+    keep = [i for i in range(a.size) if a[i] not in gone and b[i] not in gone]
+    expected = degree.copy()
+    for i in set(range(a.size)) - set(keep):
+        expected[a[i]] -= 1
+        expected[b[i]] -= 1
+    kept = kernels.drop_resident_ties(a, b, np.array(leaving, dtype=np.int64), degree)
+    assert kept == len(keep)
+    assert list(a[:kept]) == [e[0] for e in (edges[i] for i in keep)]
+    assert list(b[:kept]) == [e[1] for e in (edges[i] for i in keep)]
+    assert list(degree) == list(expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.booleans(), st.floats(0, 40), st.floats(0, 40)), min_size=1),
+    st.lists(st.tuples(st.integers(0, 60), st.booleans()), max_size=20),
+)
+def test_seeking_help_and_pairings_of_leavers_match_plain_readings(residents, pairs):
+    alive = np.array([r[0] for r in residents], dtype=bool)
+    need = np.array([r[1] for r in residents])
+    family = np.array([r[2] for r in residents])
+    pair_res = np.array([p[0] % len(residents) for p in pairs], dtype=np.int32)
+    pair_alive = np.array([p[1] for p in pairs], dtype=bool)
+    paired = {int(p) for p, ok in zip(pair_res, pair_alive, strict=True) if ok}
+    expected = [
+        i for i in range(alive.size) if alive[i] and need[i] - family[i] > 1e-9 and i not in paired
+    ]
+    seeking, gap = kernels.seeking_help(alive, need, family, pair_res, pair_alive)
+    assert list(seeking) == expected
+    np.testing.assert_array_equal(gap, need[expected] - family[expected])
+    leavers = np.array(sorted({int(p) for p in pair_res[::2]}), dtype=np.int64)
+    rows = kernels.rows_naming(pair_res, pair_alive, leavers)
+    assert list(rows) == [
+        i for i in range(pair_res.size) if pair_alive[i] and pair_res[i] in set(leavers)
+    ]
 
 
 @settings(max_examples=50, deadline=None)
