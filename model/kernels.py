@@ -98,24 +98,20 @@ def cell_near(padded, x, y, radius, margin, wanted):
     """
     depth = padded.shape[2]
     everyone = wanted.size == 0
-    point = np.empty(0, dtype=np.int64)
-    found = np.empty(0, dtype=np.int64)
-    for fill in (False, True):  # count first, then fill arrays of the right size
-        k = 0
-        for i in range(x.size):
-            for cx in range(x[i] + margin - radius, x[i] + margin + radius + 1):
-                for cy in range(y[i] + margin - radius, y[i] + margin + radius + 1):
-                    for d in range(depth):
-                        slot = padded[cx, cy, d]
-                        if slot >= 0 and (everyone or wanted[slot]):
-                            if fill:
-                                point[k] = i
-                                found[k] = slot
-                            k += 1
-        if not fill:
-            point = np.empty(k, dtype=np.int64)
-            found = np.empty(k, dtype=np.int64)
-    return point, found
+    most = x.size * (2 * radius + 1) * (2 * radius + 1) * depth
+    point = np.empty(most, dtype=np.int64)
+    found = np.empty(most, dtype=np.int64)
+    k = 0
+    for i in range(x.size):
+        for cx in range(x[i] + margin - radius, x[i] + margin + radius + 1):
+            for cy in range(y[i] + margin - radius, y[i] + margin + radius + 1):
+                for d in range(depth):
+                    slot = padded[cx, cy, d]
+                    if slot >= 0 and (everyone or wanted[slot]):
+                        point[k] = i
+                        found[k] = slot
+                        k += 1
+    return point[:k], found[:k]
 
 
 @njit(f"{I64}({I64}, {F64_2D})", cache=True)
@@ -482,7 +478,7 @@ def settle_week(
         met = fam_personal[i] + paid_personal[i] + fam_low[i] + vol_low[i] + biz_low[i]
         gap = max(need - met, 0.0)
         unmet[i] = gap
-        share = gap / max(need, 1e-300)  # 0 with no need (the gap is 0 too)
+        share = gap / need if need > 0 else 0.0  # no need: the gap is 0 too
         recent_unmet[i] += memory * (share - recent_unmet[i])
         fully_supported[i] = gap <= 1e-9
         low_met = fam_low[i] + vol_low[i] + biz_low[i]

@@ -151,6 +151,8 @@ class Snapshot:
         )
         #: Sums over residents of the arrays above, and the number with unmet need.
         self.totals = dict(zip(kernels.WEEK_TOTALS, totals.tolist(), strict=True))
+        #: Live residents at each need level 0-4 (a list of ints).
+        self.level_counts = self.level_counts.tolist()
 
     @property
     def need(self) -> np.ndarray:
@@ -237,7 +239,7 @@ def unmet_share(model):
 @metric("Share of older residents with any care need (0-1)")
 def share_with_any_need(model):
     counts = snapshot(model).level_counts
-    return ratio(counts[1:].sum(), counts.sum())
+    return ratio(sum(counts[1:]), sum(counts))
 
 
 @metric("Older residents with some unmet need")
@@ -254,7 +256,7 @@ register_metric("residents", lambda m: m.residents.count, "Older residents alive
 for _level, _name in enumerate(("none", "low", "moderate", "substantial", "critical")):
     register_metric(
         f"residents_{_name}",
-        lambda m, lv=_level: int(snapshot(m).level_counts[lv]),
+        lambda m, lv=_level: snapshot(m).level_counts[lv],
         f"Residents at need level {_level} ({_name})",
     )
 register_metric("deaths", lambda m: m.week.deaths, "Deaths this week")
@@ -357,15 +359,13 @@ def _gini_blocks(model) -> tuple[np.ndarray, int]:
 @metric("Open businesses engaged enough to host an activity")
 def engaged_businesses(model):
     b = model.businesses
-    live = b.live
-    return int((b.open[live] & b.hosts[live] & ~b.community_owned[live]).sum())
+    return int(np.count_nonzero(b.alive & b.open & b.hosts & ~b.community_owned))
 
 
 @metric("Community-owned assets open")
 def community_assets(model):
     b = model.businesses
-    live = b.live
-    return int((b.open[live] & b.community_owned[live]).sum())
+    return int(np.count_nonzero(b.alive & b.open & b.community_owned))
 
 
 register_metric(
