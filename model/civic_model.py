@@ -279,9 +279,10 @@ class CivicModel(Model):
         self.cell_index.add(slots, r.x[slots], r.y[slots])
         _personal, low = resident.need_hours(r.level[slots], self.p)
         _fam_personal, fam_low = resident.family_care(_personal, low, r.family_hours[slots])
-        r.low_support[slots] = np.divide(fam_low, low, out=np.ones_like(low), where=low > 0)
-        for slot in slots:
-            r.agent[slot] = Resident(self, slot, self.grid[(int(r.x[slot]), int(r.y[slot]))])
+        r.low_support[slots] = np.where(low > 0, fam_low / np.maximum(low, 1e-300), 1.0)
+        cells = zip(r.x[slots].tolist(), r.y[slots].tolist(), strict=True)
+        for slot, cell in zip(slots.tolist(), cells, strict=True):
+            r.agent[slot] = Resident(self, slot, self.grid[cell])
         return slots
 
     def remove_residents(self, slots: np.ndarray) -> None:
@@ -304,10 +305,11 @@ class CivicModel(Model):
         slots = self.volunteers.add(n, **columns)
         v = self.volunteers
         self._count_volunteers(slots, +1)
-        for slot in slots:
-            v.agent[slot] = Volunteer(self, slot, self.grid[(int(v.x[slot]), int(v.y[slot]))])
-            if v.resident_slot[slot] >= 0:
-                self.residents.volunteer[v.resident_slot[slot]] = slot
+        cells = zip(v.x[slots].tolist(), v.y[slots].tolist(), strict=True)
+        for slot, cell in zip(slots.tolist(), cells, strict=True):
+            v.agent[slot] = Volunteer(self, slot, self.grid[cell])
+        own = v.resident_slot[slots]  # older residents who volunteer
+        self.residents.volunteer[own[own >= 0]] = slots[own >= 0]
         return slots
 
     def remove_volunteers(self, slots: np.ndarray) -> None:

@@ -261,7 +261,7 @@ def choose_in_turn(vol, res, n_residents):
 
 
 @njit(
-    f"{I64}({I64}, {I64}, {I64}, {I64}, {I64}, {I64}, {I64}, int64, int64)",
+    f"{I64}({I32}, {I32}, {I16}, {I32}, {I32}, {I16}, {I64}, int64, int64)",
     cache=True,
 )
 def broker(ax, ay, ahub, hx, hy, hhub, room, radius, k):

@@ -228,16 +228,16 @@ def test_brokerage_rounds_match_a_plain_reading_of_the_rule(askers, helpers, rad
                 left[cand[rank]] -= 1
                 expected[a] = cand[rank]
 
-    def col(rows, j):
-        return np.array([row[j] for row in rows], dtype=np.int64)
+    def col(rows, j, dtype=np.int32):
+        return np.array([row[j] for row in rows], dtype=dtype)
 
-    got = broker(
+    got = broker(  # the model's columns: coordinates int32, hubs int16
         col(askers, 0),
         col(askers, 1),
-        col(askers, 2),
+        col(askers, 2, np.int16),
         col(helpers, 0),
         col(helpers, 1),
-        col(helpers, 2),
+        col(helpers, 2, np.int16),
         np.array(room, dtype=np.int64),
         radius,
         k,

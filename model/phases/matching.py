@@ -82,12 +82,12 @@ def broker_matches(model, seeking: np.ndarray) -> np.ndarray:
     if free.size == 0 or residents.size == 0:
         return np.zeros(0, dtype=np.int64)
     matched_to = kernels.broker(
-        r.x[residents].astype(np.int64),
-        r.y[residents].astype(np.int64),
-        r.hub[residents].astype(np.int64),
-        v.x[free].astype(np.int64),
-        v.y[free].astype(np.int64),
-        v.hub[free].astype(np.int64),
+        r.x[residents],
+        r.y[residents],
+        r.hub[residents],
+        v.x[free],
+        v.y[free],
+        v.hub[free],
         (p.max_matches - v.matches[free]).astype(np.int64),
         int(p.travel_radius),
         BROKER_CHOICES,
