@@ -27,7 +27,7 @@ def _bump(counts: np.ndarray, index: np.ndarray, sign: int) -> np.ndarray:
     index = np.ascontiguousarray(index, dtype=np.int64)
     needed = kernels.bump(counts, index, sign)
     if needed > counts.size:
-        counts = _fit(counts, needed)
+        counts = _lengthened(counts, needed)
         kernels.bump(counts, index, sign)
     return counts
 
@@ -62,11 +62,11 @@ class _Edges:
         self.n = end
 
 
-def _fit(counts: np.ndarray, capacity: int) -> np.ndarray:
-    """``counts`` cut or zero-padded to ``capacity``."""
-    if counts.size >= capacity:
-        return counts[:capacity]
-    return np.concatenate([counts, np.zeros(capacity - counts.size, dtype=counts.dtype)])
+def _lengthened(counts: np.ndarray, size: int) -> np.ndarray:
+    """``counts`` zero-padded to at least ``size`` (``counts`` itself if long enough)."""
+    if counts.size >= size:
+        return counts
+    return np.concatenate([counts, np.zeros(size - counts.size, dtype=counts.dtype)])
 
 
 class TieNetwork:
@@ -178,15 +178,13 @@ class TieNetwork:
     def resident_degree(self, capacity: int) -> np.ndarray:
         """Number of live ties of each resident slot (to residents and volunteers); a
         read-only view, ``capacity`` long."""
-        if self._degree.size < capacity:  # lengthened once, not at every query
-            self._degree = _fit(self._degree, capacity)
+        self._degree = _lengthened(self._degree, capacity)  # once, not at every query
         return self._degree[:capacity]
 
     def volunteers_known(self, capacity: int) -> np.ndarray:
         """Number of volunteers each resident slot is tied to; a read-only view,
         ``capacity`` long."""
-        if self._known.size < capacity:
-            self._known = _fit(self._known, capacity)
+        self._known = _lengthened(self._known, capacity)
         return self._known[:capacity]
 
     def residents_reachable(self, volunteers: np.ndarray, capacity: int):
