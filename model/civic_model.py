@@ -308,8 +308,9 @@ class CivicModel(Model):
         cells = zip(v.x[slots].tolist(), v.y[slots].tolist(), strict=True)
         for slot, cell in zip(slots.tolist(), cells, strict=True):
             v.agent[slot] = Volunteer(self, slot, self.grid[cell])
-        own = v.resident_slot[slots]  # older residents who volunteer
-        self.residents.volunteer[own[own >= 0]] = slots[own >= 0]
+        own = v.resident_slot[slots]
+        older = own >= 0  # older residents who volunteer
+        self.residents.volunteer[own[older]] = slots[older]
         return slots
 
     def remove_volunteers(self, slots: np.ndarray) -> None:

@@ -136,7 +136,7 @@ class Snapshot:
         self.vol = r.vol_low
         self.biz = r.biz_low
         block_of, n_blocks = _gini_blocks(model)
-        self.unmet_personal, self.unmet_low, totals, self.level_counts, self.block_unmet = (
+        self.unmet_personal, self.unmet_low, totals, level_counts, self.block_unmet = (
             kernels.week_hours(
                 r.alive,
                 r.level,
@@ -152,7 +152,7 @@ class Snapshot:
         #: Sums over residents of the arrays above, and the number with unmet need.
         self.totals = dict(zip(kernels.WEEK_TOTALS, totals.tolist(), strict=True))
         #: Live residents at each need level 0-4 (a list of ints).
-        self.level_counts = self.level_counts.tolist()
+        self.level_counts = level_counts.tolist()
 
     @property
     def need(self) -> np.ndarray:
