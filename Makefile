@@ -1,51 +1,93 @@
 # civic-sim: make run (main job), make test (lint + tests), make bench, make app.
-PY ?= python3.11
-VENV := .venv
+#
+# Python: the newest of 3.13, 3.12 and 3.11 that really runs here (tools/find_python.sh),
+# or PY=/path/to/python. Packages: exactly the versions requirements.lock pins for that
+# Python (make lock refreshes it). Each target installs what it needs: make run the core,
+# make app the page (extra "app"), make test and make setup everything (extra "dev").
+# VENV=... keeps a second environment apart (.ci/run uses one for its second Python).
+ifeq ($(origin PY),undefined)
+PY := $(shell sh tools/find_python.sh)
+endif
+VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+LOCK := requirements.lock
+# uv resolves the lock file (make lock); pinned so a refresh is reproducible too
+UV_VERSION := 0.13.9
 CHROMIUM_STAMP := $(VENV)/.chromium
 
-.PHONY: setup run test lint format bench app browser clean
+.PHONY: setup run test test-fast lint format bench app browser lock versions clean
 
-$(STAMP): pyproject.toml
-	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PY) not found)"; exit 2; }
+# The virtual environment, made once with the chosen Python.
+$(VENV)/pyvenv.cfg:
+	@test -n "$(PY)" || { echo "make: Python 3.11, 3.12 or 3.13 is needed (none runs here; set PY=/path/to/python)"; exit 2; }
+	@echo "make: creating $(VENV) with $(PY) ($$($(PY) -V 2>&1))"
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
-	touch $(STAMP)
 
-setup: $(STAMP)
+# civic-sim and one set of extras, at the lock file's versions (-c: only what the set needs).
+$(VENV)/.installed-core: EXTRAS :=
+$(VENV)/.installed-app: EXTRAS := [app]
+$(VENV)/.installed-dev: EXTRAS := [dev]
+$(VENV)/.installed-%: pyproject.toml $(LOCK) | $(VENV)/pyvenv.cfg
+	@echo "make: installing civic-sim$(EXTRAS) into $(VENV) ($$($(BIN)/python -V)) from $(LOCK)"
+	$(BIN)/pip install --quiet -c $(LOCK) -e ".$(EXTRAS)"
+	@touch $@
+	@if [ "$*" = dev ]; then touch $(VENV)/.installed-app $(VENV)/.installed-core; fi
+	@if [ "$*" = app ]; then touch $(VENV)/.installed-core; fi
+	@$(MAKE) --no-print-directory versions VENV=$(VENV)
+
+setup: $(VENV)/.installed-dev
+
+# Which Python and Mesa the environment runs (printed after every install and test run).
+versions:
+	@$(BIN)/python -c "import sys; from importlib.metadata import version as v; \
+	print(f'make: {sys.argv[1]} runs Python {sys.version.split()[0]} ({sys.executable}), ' \
+	f'Mesa {v(\"mesa\")}, numpy {v(\"numpy\")}, numba {v(\"numba\")}, pandas {v(\"pandas\")}')" $(VENV)
+
+# Refresh the lock file: the newest versions pyproject.toml allows, for every supported
+# Python (a "universal" resolution: one file, with markers where versions differ).
+lock: | $(VENV)/pyvenv.cfg
+	$(BIN)/pip install --quiet "uv==$(UV_VERSION)"
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --all-extras \
+		--upgrade --custom-compile-command "make lock" --quiet -o $(LOCK)
+	@echo "make: $(LOCK) refreshed; commit it (make setup installs from it)"
 
 # Debian's Chromium for the real-browser tests of the workshop page (installed once).
-$(CHROMIUM_STAMP):
+$(CHROMIUM_STAMP): | $(VENV)/pyvenv.cfg
 	@if [ -x /usr/bin/chromium ]; then echo "chromium present"; \
 	elif command -v apt-get >/dev/null 2>&1; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	else echo "install Chromium at /usr/bin/chromium for the browser tests"; exit 2; fi
-	mkdir -p $(VENV) && touch $(CHROMIUM_STAMP)
+	touch $(CHROMIUM_STAMP)
 
 browser: $(CHROMIUM_STAMP)
 
-run: $(STAMP)
+run: $(VENV)/.installed-core
 	$(BIN)/civic-sim sweep experiments/specs/strategy_comparison.toml --out results/strategy_comparison --rerun-changed
 	$(BIN)/civic-sim report results/strategy_comparison
 
-lint: $(STAMP)
+lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: $(STAMP)
+format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: $(STAMP) $(CHROMIUM_STAMP) lint
+test: $(VENV)/.installed-dev $(CHROMIUM_STAMP) lint
+	@$(MAKE) --no-print-directory versions VENV=$(VENV)
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+# Everything but the real-browser and the slow tests (a quick check; a second Python in CI).
+test-fast: $(VENV)/.installed-dev
+	@$(MAKE) --no-print-directory versions VENV=$(VENV)
+	$(BIN)/python -m pytest -q -m "not browser and not slow"
+
+bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks
 
-app: $(STAMP)
+app: $(VENV)/.installed-app
 	$(BIN)/solara run app.py --host 127.0.0.1 --production
 
 clean:

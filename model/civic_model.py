@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from mesa import Model
+from mesa import DataCollector, Model
 from mesa.discrete_space import OrthogonalMooreGrid, PropertyLayer
 
 from agents import Business, Hub, Resident, Volunteer, resident
@@ -135,6 +135,30 @@ def _spare_the_garbage_collector(cells: int) -> None:
         gc.freeze()
 
 
+def _read_mesa_rng(rng, seed_sequence, overrides: dict) -> tuple:
+    """Read Mesa's ``rng=`` as civic-sim's seed: returns (seed_sequence, overrides).
+
+    Raises:
+        ValueError: If a seed is given twice, or ``rng`` is of a kind that cannot seed.
+    """
+    if overrides.get("seed") is not None or seed_sequence is not None:
+        raise ValueError("pass either rng or seed (or seed_sequence), not both")
+    if isinstance(rng, np.random.SeedSequence):
+        return rng, overrides
+    if isinstance(rng, np.random.BitGenerator):
+        rng = np.random.Generator(rng)
+    if isinstance(rng, np.random.Generator):
+        return None, {**overrides, "seed": int(rng.integers(2**63 - 1))}
+    if isinstance(rng, int | np.integer) and not isinstance(rng, bool):
+        return None, {**overrides, "seed": int(rng)}
+    if isinstance(rng, list | tuple) and rng and all(isinstance(x, int | np.integer) for x in rng):
+        return np.random.SeedSequence([int(x) for x in rng]), overrides
+    raise ValueError(
+        "rng must be an integer, a list of integers, a numpy SeedSequence or a numpy "
+        f"Generator, got {rng!r}"
+    )
+
+
 @dataclass
 class WeekTally:
     """Counts and money of the current week, reset at the start of each step."""
@@ -170,6 +194,10 @@ class CivicModel(Model):
     Args:
         params: Full parameters; if omitted they are resolved from ``scenario`` and the
             keyword overrides (``CivicModel(strategy="facilitator", residents=800, seed=3)``).
+        rng: Mesa's way to seed a model (what ``mesa.batch_run`` passes), instead of
+            ``seed``: an integer is the ``seed``; a ``numpy.random.SeedSequence`` (or a
+            list of integers, its entropy) is used as ``seed_sequence``; a numpy
+            ``Generator`` gives a seed drawn from it.
         seed_sequence: A ``numpy.random.SeedSequence`` to use instead of ``seed``
             (experiments pass ``SeedSequence(root, spawn_key=(r,))`` for replicate r).
         check: Verify the invariants after every week and raise an explanatory
@@ -181,18 +209,21 @@ class CivicModel(Model):
         self,
         params: Parameters | None = None,
         *,
+        rng=None,
         seed_sequence: np.random.SeedSequence | None = None,
         check: bool = False,
         **overrides,
     ):
         _release_frozen_worlds()
+        if rng is not None:
+            seed_sequence, overrides = _read_mesa_rng(rng, seed_sequence, overrides)
         if params is None:
             params = Parameters.resolve(**overrides)
         elif overrides:
             params = params.replace(**overrides)
         self.p = params
         self.streams = RandomStreams(seed_sequence if seed_sequence is not None else params.seed)
-        super().__init__(seed=self.streams.mesa_seed)
+        super().__init__(rng=self.streams.mesa_seed)
         self.check = check
         self.strategy = get_strategy(params.strategy)
         self.week = WeekTally()
@@ -235,7 +266,10 @@ class CivicModel(Model):
         self.initial_residents = self.residents.count
         self.strategy.setup(self)
 
-        self.datacollector = metrics.MetricsCollector(model_reporters=metrics.reporters())
+        self.datacollector = DataCollector(model_reporters=metrics.reporters())
+        # Mesa's convention: the collector's row k is the state after k steps, so row 0 is
+        # the initial state (mesa.batch_run reads it so); metrics_frame() leaves it out
+        self.datacollector.collect(self)
         _spare_the_garbage_collector(width * height)
 
     # --- the week ------------------------------------------------------------------------
@@ -264,9 +298,13 @@ class CivicModel(Model):
         return self.metrics_frame()
 
     def metrics_frame(self) -> pd.DataFrame:
-        """The collected metrics as a DataFrame with a ``step`` column."""
-        frame = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-        return frame
+        """The weekly metrics as a DataFrame, one row per week run (``step`` 1, 2, ...).
+
+        The initial state (``step`` 0), which Mesa's ``DataCollector`` also holds, is left
+        out: before the first week nobody has been assessed, so its hours are all zero.
+        """
+        frame = self.datacollector.get_model_vars_dataframe()
+        return frame.iloc[1:].reset_index(drop=True)
 
     # --- who is in the world -------------------------------------------------------------
     def add_residents(self, **columns) -> np.ndarray:

@@ -10,11 +10,9 @@ its denominator is 0: no metric is ever NaN.
 from __future__ import annotations
 
 from collections.abc import Callable
-from copy import deepcopy
 from dataclasses import dataclass
 
 import numpy as np
-from mesa import DataCollector
 
 from model import kernels
 
@@ -74,27 +72,6 @@ def metric_docs() -> dict[str, str]:
 def reporters() -> dict[str, Callable]:
     """Model reporters for Mesa's ``DataCollector`` (all registered metrics)."""
     return {m.name: m.func for m in _METRICS.values()}
-
-
-class MetricsCollector(DataCollector):
-    """Mesa's ``DataCollector`` for the registered metrics.
-
-    Mesa deep-copies every value it collects, in case a reporter returns something that
-    changes later (a list, an array). Metrics return plain numbers, which never change,
-    so this collector keeps them as they are and deep-copies only anything else. After
-    the first week (when Mesa checks the reporters) that is the only difference.
-    """
-
-    def collect(self, model):
-        """Collect every metric for this week."""
-        if not self._validated or self.agent_reporters or self.agenttype_reporters:
-            super().collect(model)
-            return
-        for name, reporter in self.model_reporters.items():
-            value = reporter(model)
-            if type(value) not in (int, float, bool):
-                value = deepcopy(value)
-            self.model_vars[name].append(value)
 
 
 def ratio(num: float, den: float) -> float:

@@ -50,6 +50,18 @@ def to_seed_sequence(seed: int | np.random.SeedSequence | None) -> np.random.See
     return np.random.SeedSequence(seed)
 
 
+def children(sequence: np.random.SeedSequence, n: int) -> list[np.random.SeedSequence]:
+    """The first ``n`` children of ``sequence``, as ``sequence.spawn(n)`` gives them on a
+    fresh sequence, without spawning: ``spawn`` counts the children it has made, so the
+    same SeedSequence passed to two models would otherwise seed them differently."""
+    return [
+        np.random.SeedSequence(
+            sequence.entropy, spawn_key=(*sequence.spawn_key, i), pool_size=sequence.pool_size
+        )
+        for i in range(n)
+    ]
+
+
 class RandomStreams:
     """The model's independent random streams, spawned from one SeedSequence.
 
@@ -62,7 +74,7 @@ class RandomStreams:
 
     def __init__(self, seed: int | np.random.SeedSequence | None):
         self.seed_sequence = to_seed_sequence(seed)
-        setup, exogenous, decisions, mesa = self.seed_sequence.spawn(4)
+        setup, exogenous, decisions, mesa = children(self.seed_sequence, 4)
         self.setup = np.random.default_rng(setup)
         self.decisions = np.random.default_rng(decisions)
         self._key = np.uint64(exogenous.generate_state(1, dtype=np.uint64)[0])

@@ -315,7 +315,8 @@ def counters(model) -> dict[str, object]:
     Values that only exist after a week has run (unmet need, spend) are ``None`` at week 0.
     """
     frame = model.datacollector.model_vars
-    last = {k: v[-1] for k, v in frame.items() if v}
+    # before the first week the collector holds only the initial state, not a week's values
+    last = {k: v[-1] for k, v in frame.items() if v} if model.steps > 0 else {}
     week = int(model.steps)
     return {
         "week": week,
