@@ -10,7 +10,9 @@ who is in the world. The rules are in ``agents/``; each phase of the week is in
 
 from __future__ import annotations
 
+import copyreg
 import gc
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -135,6 +137,17 @@ def _spare_the_garbage_collector(cells: int) -> None:
         gc.freeze()
 
 
+def _forget_cell_class_with(model, grid) -> None:
+    """Drop the grid's cell class from ``copyreg`` once the model is freed.
+
+    Mesa makes a cell class for every grid and registers it with ``copyreg`` (so cells
+    can be pickled); the registry is global, so without this the class, and the arrays
+    of the property layers its accessors read, would live as long as the process: a
+    sweep worker or the workshop server would grow with every model.
+    """
+    weakref.finalize(model, copyreg.dispatch_table.pop, grid.cell_klass, None)
+
+
 def _read_mesa_rng(rng, seed_sequence, overrides: dict) -> tuple:
     """Read Mesa's ``rng=`` as civic-sim's seed: returns (seed_sequence, overrides).
 
@@ -231,6 +244,7 @@ class CivicModel(Model):
 
         width, height = grid_size(params)
         self.grid = OrthogonalMooreGrid((width, height), torus=False, random=self.random)
+        _forget_cell_class_with(self, self.grid)
         self.civic = civic_potential_layer(
             (width, height),
             params.civic_potential,
@@ -332,8 +346,8 @@ class CivicModel(Model):
         self.remove_volunteers(as_volunteers[as_volunteers >= 0])
         self._end_pairings_of(self.pairs.res, slots)
         self.ties.drop_residents(slots)
-        for agent in r.agent[slots]:
-            agent.remove()
+        for slot in slots.tolist():
+            r.agent[slot].remove()
         self.cell_index.remove(slots, r.x[slots], r.y[slots])
         r.remove(slots)
 
@@ -365,8 +379,8 @@ class CivicModel(Model):
         self.residents.volunteer[as_resident[as_resident >= 0]] = -1
         employers = v.employer[slots]
         np.subtract.at(self.businesses.employees, employers[employers >= 0], 1)
-        for agent in v.agent[slots]:
-            agent.remove()
+        for slot in slots.tolist():
+            v.agent[slot].remove()
         v.remove(slots)
 
     def _count_volunteers(self, slots: np.ndarray, sign: int) -> None:

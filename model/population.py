@@ -35,7 +35,10 @@ class Population:
         self._spec = dict(columns)
         capacity = max(int(capacity), 1)
         self.alive = np.zeros(capacity, dtype=bool)
-        self.agent = np.empty(capacity, dtype=object)
+        #: The Mesa agent of each slot (None for a free slot). A list, not a numpy object
+        #: array: the garbage collector cannot see inside an object array, so agent ->
+        #: model -> array -> agent would never be freed.
+        self.agent: list = [None] * capacity
         for name, (dtype, fill) in self._spec.items():
             setattr(self, name, np.full(capacity, fill, dtype=dtype))
         self._live_cache: np.ndarray | None = None
@@ -72,7 +75,7 @@ class Population:
         # the new slots are above every slot in the heap, so appending keeps it a heap
         self._free.extend(range(self.n_slots, new_cap))
         self.alive = np.concatenate([self.alive, np.zeros(extra, dtype=bool)])
-        self.agent = np.concatenate([self.agent, np.empty(extra, dtype=object)])
+        self.agent.extend([None] * extra)
         for name, (dtype, fill) in self._spec.items():
             old = getattr(self, name)
             setattr(self, name, np.concatenate([old, np.full(extra, fill, dtype=dtype)]))
@@ -122,7 +125,7 @@ class Population:
         return [heapq.heappop(free) for _ in range(n)]
 
     def remove(self, slots: np.ndarray) -> None:
-        """Free slots (their Mesa agents, if any, must be removed by the caller)."""
+        """Free slots (their Mesa agents, if any, must be removed by the caller first)."""
         slots = np.asarray(slots, dtype=np.int64)
         if slots.size == 0:
             return
@@ -131,7 +134,9 @@ class Population:
         freed = [slot for slot in dict.fromkeys(slots.tolist()) if alive[slot]]
         self._count -= len(freed)
         alive[where] = False
-        self.agent[where] = None
+        agent = self.agent
+        for slot in freed:
+            agent[slot] = None
         columns = self.__dict__  # each column is an attribute
         for name, (_dtype, fill) in self._spec.items():
             columns[name][where] = fill
