@@ -111,6 +111,25 @@ def family_care(personal, low, family_hours):
     return personal * share, low * share
 
 
+def unmet_hours(need_personal, need_low, fam_personal, fam_low, paid, volunteer, business):
+    """Hours of care needed but not met this week, by type (ODD 7.5).
+
+    Personal care comes only from family and paid carers; low-level support from family,
+    volunteers and businesses. So ``unmet personal = max(need_personal - family - paid,
+    0)`` and ``unmet low-level = max(need_low - family - volunteers - businesses, 0)``;
+    a resident's unmet hours are their sum. Every count of unmet need (the metrics, the
+    map, ``recent_unmet``) reads it from here (the compiled loops through
+    ``model.kernels.unmet_of``, a checked copy).
+
+    Returns:
+        (unmet personal-care hours, unmet low-level hours).
+    """
+    return (
+        np.maximum(need_personal - fam_personal - paid, 0.0),
+        np.maximum(need_low - fam_low - volunteer - business, 0.0),
+    )
+
+
 # --- connection (ODD 7.6) --------------------------------------------------------------
 def connection_target(ties, visited, attends_activity, p):
     """The connection a resident tends to this week (0-1).
@@ -192,8 +211,13 @@ class Resident(FixedAgent):
 
     @property
     def unmet_hours(self) -> float:
-        """Hours of care needed but not met this week."""
-        return max(0.0, self.need_hours - self.met_hours)
+        """Hours of care needed but not met this week (:func:`unmet_hours`)."""
+        r, i = self.model.residents, self.slot
+        personal, low = unmet_hours(
+            r.need_personal[i], r.need_low[i], r.fam_personal[i], r.fam_low[i],
+            r.paid_personal[i], r.vol_low[i], r.biz_low[i],
+        )  # fmt: skip
+        return float(personal + low)
 
     @property
     def connection(self) -> float:

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from model import metrics
+from model.strategies import SPEND_LINES
+
 TOLERANCE = 1e-6
 
 
@@ -207,17 +210,9 @@ def _capacity(model):
 @invariant("spend <= budget", "The council never spends more than this week's budget")
 def _budget(model):
     w = model.week
-    spend = w.spend_paid_care + w.spend_facilitation
     if (
-        spend > w.budget * (1 + 1e-9) + TOLERANCE
-        or min(
-            w.spend_paid_care,
-            w.spend_coordinators,
-            w.spend_volunteer_support,
-            w.spend_outreach,
-            w.spend_grants,
-        )
-        < -TOLERANCE
+        w.spent.total > w.budget * (1 + 1e-9) + TOLERANCE
+        or min(getattr(w.spent, line) for line in SPEND_LINES) < -TOLERANCE
     ):
         raise InvariantError(
             "spend <= budget",
@@ -226,16 +221,14 @@ def _budget(model):
             "the council",
             {
                 "budget": w.budget,
-                "paid care": w.spend_paid_care,
-                "facilitation": w.spend_facilitation,
+                "paid care": w.spent.paid_care,
+                "facilitation": w.spent.facilitation,
             },
         )
 
 
 @invariant("need = met + unmet", "Hours needed equal hours met by all sources plus unmet hours")
 def _balance(model):
-    from model import metrics
-
     need = metrics.need_hours_of(model).sum()
     by_source = sum(
         metrics.reporters()[name](model)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copyreg
 import gc
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -35,7 +35,7 @@ from model.phases import (
 )
 from model.population import Population
 from model.space import CellIndex, civic_potential_layer, grid_size, hub_positions
-from model.strategies import get_strategy
+from model.strategies import Spending, get_strategy
 from model.streams import RandomStreams
 from model.ties import TieNetwork
 
@@ -174,7 +174,11 @@ def _read_mesa_rng(rng, seed_sequence, overrides: dict) -> tuple:
 
 @dataclass
 class WeekTally:
-    """Counts and money of the current week, reset at the start of each step."""
+    """Counts and money of the current week, reset at the start of each step.
+
+    ``spent`` is the money the council actually spent per line (money a facilitation
+    line cannot use goes back to paid care; ODD 7.3).
+    """
 
     deaths: int = 0
     arrivals: int = 0
@@ -184,21 +188,7 @@ class WeekTally:
     matches_found: int = 0
     budget: float = 0.0
     paid_hours: float = 0.0
-    spend_paid_care: float = 0.0
-    spend_coordinators: float = 0.0
-    spend_volunteer_support: float = 0.0
-    spend_outreach: float = 0.0
-    spend_grants: float = 0.0
-
-    @property
-    def spend_facilitation(self) -> float:
-        """Money spent on all facilitation lines."""
-        return (
-            self.spend_coordinators
-            + self.spend_volunteer_support
-            + self.spend_outreach
-            + self.spend_grants
-        )
+    spent: Spending = field(default_factory=Spending)
 
 
 class CivicModel(Model):

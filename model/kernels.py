@@ -439,6 +439,20 @@ def activities(
 
 
 @njit(
+    "UniTuple(float64, 2)(float64, float64, float64, float64, float64, float64, float64)",
+    cache=True,
+)
+def unmet_of(need_personal, need_low, fam_personal, fam_low, paid, vol, biz):
+    """One resident's unmet hours (personal, low-level): the compiled copy of the rule
+    ``agents.resident.unmet_hours``, which says why (a property test compares them).
+    Both loops below that need unmet hours call this one function."""
+    return (
+        max(need_personal - fam_personal - paid, 0.0),
+        max(need_low - fam_low - vol - biz, 0.0),
+    )
+
+
+@njit(
     f"{F64}({F64}, {F64}, {F64}, {F64}, {F64}, {F64}, "
     f"{F64}, {F64}, float64, {BOOL}, {F64}, {I32}, {I32}, {F64_2D})",
     cache=True,
@@ -461,7 +475,7 @@ def settle_week(
 ):
     """The week's unmet need per resident slot, and what follows from it (in place).
 
-    * ``unmet = max(need - met by family, paid carers, volunteers and businesses, 0)``;
+    * ``unmet`` = unmet personal plus unmet low-level hours (:func:`unmet_of`);
     * ``recent_unmet += memory * (unmet / need - recent_unmet)`` (0 share with no need);
     * ``fully_supported = unmet == 0`` (to within 1e-9 hours);
     * ``low_support`` = share of low-level need met (1 with no low-level need);
@@ -475,8 +489,11 @@ def settle_week(
     unmet_grid[:, :] = 0.0
     for i in range(n):
         need = need_personal[i] + need_low[i]
-        met = fam_personal[i] + paid_personal[i] + fam_low[i] + vol_low[i] + biz_low[i]
-        gap = max(need - met, 0.0)
+        up, ul = unmet_of(
+            need_personal[i], need_low[i], fam_personal[i], fam_low[i], paid_personal[i],
+            vol_low[i], biz_low[i],
+        )  # fmt: skip
+        gap = up + ul
         unmet[i] = gap
         share = gap / need if need > 0 else 0.0  # no need: the gap is 0 too
         recent_unmet[i] += memory * (share - recent_unmet[i])
@@ -566,8 +583,8 @@ def week_hours(
 ):
     """Hours not met this week per slot, by type, and the week's totals in one pass.
 
-    ``unmet_personal = max(need_personal - family - paid, 0)``, ``unmet_low =
-    max(need_low - family - volunteers - businesses, 0)``.
+    Unmet hours by type are those of :func:`unmet_of` (the rule
+    ``agents.resident.unmet_hours``).
 
     Returns:
         (unmet personal hours per slot, unmet low-level hours per slot, the totals named
@@ -587,8 +604,9 @@ def week_hours(
     block_unmet = np.zeros(n_blocks)
     block_people = np.zeros(n_blocks, dtype=np.int64)
     for i in range(n):
-        up = max(need_personal[i] - fam_personal[i] - paid[i], 0.0)
-        ul = max(need_low[i] - fam_low[i] - vol[i] - biz[i], 0.0)
+        up, ul = unmet_of(
+            need_personal[i], need_low[i], fam_personal[i], fam_low[i], paid[i], vol[i], biz[i]
+        )
         unmet_personal[i] = up
         unmet_low[i] = ul
         t_np += need_personal[i]

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from model import kernels
+from model.registry import Registry
+from model.strategies import FACILITATION_LINES
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,8 @@ class Metric:
     doc: str
 
 
-_METRICS: dict[str, Metric] = {}
+#: The registered metrics by column name, in collection order.
+METRICS: Registry[Metric] = Registry("metric", identifiers=True)
 
 
 def register_metric(name: str, func: Callable, doc: str, *, replace: bool = False) -> Metric:
@@ -41,12 +44,7 @@ def register_metric(name: str, func: Callable, doc: str, *, replace: bool = Fals
     Raises:
         ValueError: If the name is not an identifier or is already taken.
     """
-    if not name.isidentifier():
-        raise ValueError(f"metric name {name!r} must be an identifier")
-    if name in _METRICS and not replace:
-        raise ValueError(f"metric '{name}' is already registered")
-    _METRICS[name] = Metric(name, func, doc)
-    return _METRICS[name]
+    return METRICS.add(name, Metric(name, func, doc), replace=replace)
 
 
 def metric(doc: str, name: str | None = None, *, replace: bool = False):
@@ -61,17 +59,17 @@ def metric(doc: str, name: str | None = None, *, replace: bool = False):
 
 def metric_names() -> list[str]:
     """Registered metric names, in collection order."""
-    return list(_METRICS)
+    return METRICS.names()
 
 
 def metric_docs() -> dict[str, str]:
     """Metric name to its one-line description."""
-    return {m.name: m.doc for m in _METRICS.values()}
+    return {name: m.doc for name, m in METRICS.items().items()}
 
 
 def reporters() -> dict[str, Callable]:
     """Model reporters for Mesa's ``DataCollector`` (all registered metrics)."""
-    return {m.name: m.func for m in _METRICS.values()}
+    return {name: m.func for name, m in METRICS.items().items()}
 
 
 def ratio(num: float, den: float) -> float:
@@ -268,28 +266,20 @@ register_metric(
 )
 register_metric("budget", lambda m: m.week.budget, "Council budget this week (GBP)")
 register_metric(
-    "spend_paid_care", lambda m: m.week.spend_paid_care, "Spend on paid care this week (GBP)"
+    "spend_paid_care", lambda m: m.week.spent.paid_care, "Spend on paid care this week (GBP)"
 )
 register_metric(
     "spend_facilitation",
-    lambda m: m.week.spend_facilitation,
+    lambda m: m.week.spent.facilitation,
     "Spend on all facilitation lines this week (GBP)",
 )
-register_metric(
-    "spend_coordinators", lambda m: m.week.spend_coordinators, "Spend on coordinators (GBP)"
-)
-register_metric(
-    "spend_volunteer_support",
-    lambda m: m.week.spend_volunteer_support,
-    "Spend on volunteer support (GBP)",
-)
-register_metric("spend_outreach", lambda m: m.week.spend_outreach, "Spend on outreach (GBP)")
-register_metric("spend_grants", lambda m: m.week.spend_grants, "Spend on grants (GBP)")
-register_metric(
-    "spend_total",
-    lambda m: m.week.spend_paid_care + m.week.spend_facilitation,
-    "Total council spend this week (GBP)",
-)
+for _line in FACILITATION_LINES:
+    register_metric(
+        f"spend_{_line}",
+        lambda m, line=_line: getattr(m.week.spent, line),
+        f"Spend on {_line.replace('_', ' ')} this week (GBP)",
+    )
+register_metric("spend_total", lambda m: m.week.spent.total, "Total council spend this week (GBP)")
 register_metric(
     "eligibility_floor",
     lambda m: m.council.plan.eligibility_floor,
@@ -300,7 +290,7 @@ register_metric(
 @metric("Council spend per hour met by paid carers, volunteers or businesses (GBP; 0 if none)")
 def cost_per_met_hour(model):
     hours = total(model, "paid") + total(model, "vol") + total(model, "biz")
-    return ratio(model.week.spend_paid_care + model.week.spend_facilitation, hours)
+    return ratio(model.week.spent.total, hours)
 
 
 @metric("Mean social connection of older residents (0-1)")

@@ -822,8 +822,6 @@ class Parameters:
         Raises:
             ValueError: For an unknown name or an out-of-range value.
         """
-        from model.scenarios import get_scenario
-
         known = {f.name for f in dataclasses.fields(cls)}
         for name in overrides:
             if name not in known:
@@ -832,7 +830,7 @@ class Parameters:
                 )
         scenario = scenario or overrides.pop("scenario", None) or "baseline"
         overrides.pop("scenario", None)
-        preset = get_scenario(scenario).values
+        preset = _registry("scenarios").get(scenario).values
         values = {**preset, **overrides, "scenario": scenario}
         return cls(**{k: coerce(k, v) for k, v in values.items()})
 
@@ -850,6 +848,25 @@ class Parameters:
 
 PARAMETER_FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(Parameters)}
 
+#: The registries holding the names a choice field allows, by the field's ``choices``
+#: ("strategies", "scenarios"). ``model.strategies`` and ``model.scenarios`` bind theirs
+#: when they are imported, which importing anything of the package does; so this module
+#: imports nothing of the package and nothing imports it back.
+_CHOICES: dict[str, Any] = {}
+
+
+def bind_choices(kind: str, registry: Any) -> None:
+    """Name the registry (anything with ``names()``, ``get(name)`` and ``in``) whose names
+    the parameters declared with ``choices=kind`` allow."""
+    _CHOICES[kind] = registry
+
+
+def _registry(kind: str) -> Any:
+    try:
+        return _CHOICES[kind]
+    except KeyError:
+        raise RuntimeError(f"no registry of {kind} is bound; import the model package") from None
+
 
 def _type_name(name: str) -> str:
     default = PARAMETER_FIELDS[name].default
@@ -864,11 +881,7 @@ def describe_range(name: str) -> str:
     """Plain words for what a parameter allows."""
     meta = PARAMETER_FIELDS[name].metadata
     if meta["choices"]:
-        from model.scenarios import scenario_names
-        from model.strategies import strategy_names
-
-        names = strategy_names() if meta["choices"] == "strategies" else scenario_names()
-        return "one of " + ", ".join(names)
+        return "one of " + ", ".join(_registry(meta["choices"]).names())
     kind = _type_name(name)
     if kind == "list":
         default = PARAMETER_FIELDS[name].default
@@ -923,11 +936,7 @@ def validate(params: Parameters) -> None:
         if value is None and name in ("width", "height", "seed"):
             continue
         if meta["choices"]:
-            from model.scenarios import scenario_names
-            from model.strategies import strategy_names
-
-            names = strategy_names() if meta["choices"] == "strategies" else scenario_names()
-            if value not in names:
+            if value not in _registry(meta["choices"]):
                 raise ValueError(
                     f"parameter '{name}' must be {describe_range(name)}, got {value!r}"
                 )

@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from model.parameters import PARAMETER_FIELDS, bind_choices
+from model.registry import Registry
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -29,7 +32,9 @@ class Scenario:
     values: dict[str, Any] = field(default_factory=dict)
 
 
-_SCENARIOS: dict[str, Scenario] = {}
+#: The registered scenarios by name; ``Parameters`` takes its ``scenario`` names from here.
+SCENARIOS: Registry[Scenario] = Registry("scenario", lookup_name="parameter 'scenario'")
+bind_choices("scenarios", SCENARIOS)
 
 
 def register_scenario(scenario: Scenario, *, replace: bool = False) -> Scenario:
@@ -46,30 +51,20 @@ def register_scenario(scenario: Scenario, *, replace: bool = False) -> Scenario:
         ValueError: If the name is taken (and ``replace`` is false) or a value names an
             unknown parameter.
     """
-    from model.parameters import PARAMETER_FIELDS
-
-    if scenario.name in _SCENARIOS and not replace:
-        raise ValueError(f"scenario '{scenario.name}' is already registered")
     for key in scenario.values:
         if key not in PARAMETER_FIELDS or key in ("scenario", "seed"):
             raise ValueError(f"scenario '{scenario.name}' sets unknown parameter '{key}'")
-    _SCENARIOS[scenario.name] = scenario
-    return scenario
+    return SCENARIOS.add(scenario.name, scenario, replace=replace)
 
 
 def get_scenario(name: str) -> Scenario:
     """Look a scenario up by name; ValueError lists the allowed names."""
-    try:
-        return _SCENARIOS[name]
-    except KeyError:
-        raise ValueError(
-            f"parameter 'scenario' must be one of {', '.join(scenario_names())}, got {name!r}"
-        ) from None
+    return SCENARIOS.get(name)
 
 
 def scenario_names() -> list[str]:
     """Registered scenario names, in registration order."""
-    return list(_SCENARIOS)
+    return SCENARIOS.names()
 
 
 register_scenario(

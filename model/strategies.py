@@ -16,30 +16,30 @@ and the CLI, experiment specs and the workshop page pick it up.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 from agents import hub
+from model.parameters import bind_choices
+from model.registry import Registry
 
 if TYPE_CHECKING:  # pragma: no cover
     from model.civic_model import CivicModel
 
 
-@dataclass
-class SpendPlan:
-    """How this week's budget is split between the council's spending lines (GBP).
+@dataclass(kw_only=True)
+class Spending:
+    """Money per spending line (GBP): what a strategy plans, or what the council spent.
 
     Attributes:
-        paid_care: Money for paid care hours (bought at ``care_hour_price``).
-        eligibility_floor: Lowest need level eligible for paid care (1-4).
-        coordinators: Money for coordinators who broker matches and support volunteers.
-        volunteer_support: Money for volunteer support and recognition (slows burnout).
-        outreach: Money for outreach (raises recruitment).
-        grants: Money for grants to businesses and community-owned assets.
+        paid_care: Paid care hours (bought at ``care_hour_price``).
+        coordinators: Coordinators who broker matches and support volunteers.
+        volunteer_support: Volunteer support and recognition (slows burnout).
+        outreach: Outreach (raises recruitment).
+        grants: Grants to businesses and community-owned assets.
     """
 
     paid_care: float = 0.0
-    eligibility_floor: int = 3
     coordinators: float = 0.0
     volunteer_support: float = 0.0
     outreach: float = 0.0
@@ -52,8 +52,26 @@ class SpendPlan:
 
     @property
     def total(self) -> float:
-        """Total money planned."""
+        """Total money on all lines."""
         return self.paid_care + self.facilitation
+
+
+@dataclass(kw_only=True)
+class SpendPlan(Spending):
+    """How a strategy splits this week's budget between the spending lines (GBP), and
+    the lowest need level eligible for paid care.
+
+    Attributes:
+        eligibility_floor: Lowest need level eligible for paid care (1-4).
+    """
+
+    eligibility_floor: int = 3
+
+
+#: The council's spending lines (the fields of :class:`Spending`): paid care, then the
+#: four lines of facilitation. Metrics, checks and reports take them from here.
+SPEND_LINES = tuple(f.name for f in fields(Spending))
+FACILITATION_LINES = SPEND_LINES[1:]
 
 
 class Strategy(ABC):
@@ -89,42 +107,42 @@ class Strategy(ABC):
         }
 
 
-_STRATEGIES: dict[str, type[Strategy]] = {}
+#: The registered strategy classes by name; ``Parameters`` takes its ``strategy`` names
+#: from here.
+STRATEGIES: Registry[type[Strategy]] = Registry(
+    "strategy", lookup_name="parameter 'strategy'", identifiers=True
+)
+bind_choices("strategies", STRATEGIES)
 
 
 def register_strategy(cls: type[Strategy]) -> type[Strategy]:
     """Class decorator: add a strategy to the registry under ``cls.name``.
+
+    Registering the same class again (a module imported twice) is harmless.
 
     Raises:
         ValueError: If the class has no name or the name is taken by another class.
     """
     if not cls.name or not cls.name.isidentifier():
         raise ValueError(f"strategy class {cls.__name__} needs a 'name' that is an identifier")
-    existing = _STRATEGIES.get(cls.name)
-    if existing is not None and existing.__qualname__ != cls.__qualname__:
+    if cls.name in STRATEGIES and STRATEGIES.get(cls.name).__qualname__ != cls.__qualname__:
         raise ValueError(f"strategy '{cls.name}' is already registered")
-    _STRATEGIES[cls.name] = cls
-    return cls
+    return STRATEGIES.add(cls.name, cls, replace=True)
 
 
 def get_strategy(name: str) -> Strategy:
     """A new instance of the strategy registered under ``name``."""
-    try:
-        return _STRATEGIES[name]()
-    except KeyError:
-        raise ValueError(
-            f"parameter 'strategy' must be one of {', '.join(strategy_names())}, got {name!r}"
-        ) from None
+    return STRATEGIES.get(name)()
 
 
 def strategy_names() -> list[str]:
     """Registered strategy names, in registration order."""
-    return list(_STRATEGIES)
+    return STRATEGIES.names()
 
 
 def strategy_classes() -> dict[str, type[Strategy]]:
     """Registered strategy classes by name."""
-    return dict(_STRATEGIES)
+    return STRATEGIES.items()
 
 
 @register_strategy

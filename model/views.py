@@ -31,6 +31,7 @@ from matplotlib.colors import LinearSegmentedColormap
 from PIL import Image
 from scipy import ndimage
 
+from agents import resident
 from model.parameters import PARAMETER_FIELDS, Parameters
 from model.scenarios import get_scenario, scenario_names
 from model.strategies import strategy_classes
@@ -122,15 +123,11 @@ def resident_unmet(model) -> tuple[np.ndarray, np.ndarray]:
     """
     r = model.residents
     live = r.live
-    need = r.need_personal[live] + r.need_low[live]
-    met = (
-        r.fam_personal[live]
-        + r.fam_low[live]
-        + r.paid_personal[live]
-        + r.vol_low[live]
-        + r.biz_low[live]
-    )
-    return need, np.maximum(need - met, 0.0)
+    personal, low = resident.unmet_hours(
+        r.need_personal[live], r.need_low[live], r.fam_personal[live], r.fam_low[live],
+        r.paid_personal[live], r.vol_low[live], r.biz_low[live],
+    )  # fmt: skip
+    return r.need_personal[live] + r.need_low[live], personal + low
 
 
 def resident_categories(model) -> np.ndarray:

@@ -99,12 +99,23 @@ def test_plugin_registers_everywhere_and_cleanup_removes_it(registries, plugin_f
     plugins.load_plugins([str(plugin_file)])
 
 
-def test_the_previous_test_left_no_trace():
-    assert "outreach_only" not in strategies.strategy_names()
-    assert "tiny_town" not in scenarios.scenario_names()
-    assert "volunteers_per_100" not in metrics.metric_names()
-    with pytest.raises(ValueError, match="parameter 'strategy' must be one of"):
-        Parameters.resolve(strategy="outreach_only")
+def test_a_test_that_leaked_would_fail_after_it(registries, plugin_file, monkeypatch):
+    # conftest's check after every test compares this shared state before and after
+    from conftest import changes, shared_state
+
+    from agents import resident
+
+    before = shared_state()
+    plugins.load_plugins([str(plugin_file)])
+    monkeypatch.setattr(resident, "family_care", lambda personal, low, hours: (0 * low, low))
+    found = "; ".join(changes(before, shared_state()))
+    assert "strategy added: outreach_only" in found
+    assert "scenario added: tiny_town" in found
+    assert "metric added: volunteers_per_100" in found
+    assert "plugins loaded: " in found and "student_plugin.py" in found
+    assert "functions replaced: agents.resident.family_care" in found
+    assert changes(before, before) == []
+    # ('registries' and monkeypatch put it all back, or this very test would fail after it)
 
 
 def test_plugins_from_the_environment(registries, plugin_file, monkeypatch):

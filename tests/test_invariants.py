@@ -54,7 +54,7 @@ def test_invariants_hold_for_random_valid_parameters(kw):
         ).all()
         assert (v.hours_given[v.live] <= v.capacity[v.live] + 1e-9).all()
         w = model.week
-        assert w.spend_paid_care + w.spend_facilitation <= w.budget * (1 + 1e-9) + 1e-9
+        assert w.spent.total <= w.budget * (1 + 1e-9) + 1e-9
     frame = model.metrics_frame()
     met = frame[
         [

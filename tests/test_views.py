@@ -257,8 +257,8 @@ def test_new_strategies_and_scenarios_appear_without_edits():
         )
         assert ("rainy_test", "Rainy (test)", "A test preset.") in views.scenario_options()
     finally:
-        strategies._STRATEGIES.pop("cautious_test", None)
-        scenarios._SCENARIOS.pop("rainy_test", None)
+        strategies.STRATEGIES.remove("cautious_test")
+        scenarios.SCENARIOS.remove("rainy_test")
 
 
 # --- app.py without a browser -----------------------------------------------------------

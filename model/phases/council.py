@@ -69,15 +69,15 @@ def fund_facilitation(model, plan: SpendPlan) -> float:
     c.broker_credit += c.coordinators * p.matches_per_coordinator
     c.broker_capacity = math.floor(c.broker_credit)
     c.broker_credit -= c.broker_capacity
-    w.spend_coordinators = plan.coordinators
+    w.spent.coordinators = plan.coordinators
 
     support_needed = active * p.support_cost_per_volunteer
-    w.spend_volunteer_support = min(plan.volunteer_support, support_needed)
-    money_share = w.spend_volunteer_support / support_needed if support_needed > 0 else 0.0
+    w.spent.volunteer_support = min(plan.volunteer_support, support_needed)
+    money_share = w.spent.volunteer_support / support_needed if support_needed > 0 else 0.0
     coordination = min(1.0, c.coordinators * p.volunteers_per_coordinator / max(active, 1))
     c.support = 0.5 * (money_share + coordination)
 
-    w.spend_outreach = plan.outreach
+    w.spent.outreach = plan.outreach
     per_resident_year = plan.outreach * 52.0 / max(model.residents.count, 1)
     half = p.outreach_half_effect_spend
     c.outreach = 1.0 + p.outreach_effect * (1.0 - 0.5 ** (per_resident_year / half))
@@ -90,13 +90,13 @@ def fund_facilitation(model, plan: SpendPlan) -> float:
         order = open_slots[np.lexsort((-b.engagement[open_slots], ~b.community_owned[open_slots]))]
         shares = np.clip(fundable - np.arange(order.size), 0.0, 1.0)
         b.grant_share[order] = shares
-        w.spend_grants = float(shares.sum() * p.grant_per_business_week)
+        w.spent.grants = float(shares.sum() * p.grant_per_business_week)
     else:
-        w.spend_grants = 0.0
+        w.spent.grants = 0.0
     c.hub_share = np.bincount(v.hub[v.live], minlength=c.hubs) / max(active, 1)
     if active == 0:
         c.hub_share = np.full(c.hubs, 1.0 / c.hubs)
-    return (plan.volunteer_support - w.spend_volunteer_support) + (plan.grants - w.spend_grants)
+    return (plan.volunteer_support - w.spent.volunteer_support) + (plan.grants - w.spent.grants)
 
 
 def buy_paid_care(model, money: float, floor: int) -> None:
@@ -120,4 +120,4 @@ def buy_paid_care(model, money: float, floor: int) -> None:
     w.paid_hours = kernels.buy_care(
         order, gap, hours_available, r.paid_personal, eligible, r.has_package, r.waiting
     )
-    w.spend_paid_care = w.paid_hours * p.care_hour_price
+    w.spent.paid_care = w.paid_hours * p.care_hour_price
