@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from experiments import analysis, plots
-from experiments.store import Store, atomic_write_bytes
+from experiments.store import LOCK_FILE, Store, atomic_write_bytes
 
 HTML_TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -95,9 +95,13 @@ def write_report(
         )
     if threshold is None:
         threshold = spec.get("risk_threshold")
-    frame = store.read_runs()
-    if "unmet_share" not in frame.columns:
+    held = store.columns(manifest)
+    if "unmet_share" not in held:
         raise ValueError("the store does not hold the metric 'unmet_share'")
+    # only what the report uses: far less to read than every metric of every run
+    needed = ["point", "point_label", "strategy", "replicate", "step"]
+    needed += [o.metric for o in analysis.OUTCOMES if o.metric in held]
+    frame = store.read_runs(list(dict.fromkeys(needed)), manifest)
 
     per_run = analysis.final_year(frame)
     summary = analysis.summary_table(per_run)
@@ -189,11 +193,7 @@ def _markdown(
             if manifest.get("design_seed") is not None
             else ""
         ),
-        f"- Code: civic-sim {manifest.get('versions', {}).get('civic-sim', '?')}, git "
-        f"commit `{manifest.get('git_commit')}`; mesa "
-        f"{manifest.get('versions', {}).get('mesa', '?')}, numpy "
-        f"{manifest.get('versions', {}).get('numpy', '?')}, pandas "
-        f"{manifest.get('versions', {}).get('pandas', '?')}.",
+        _code_line(manifest),
         "- Final year = the last 52 weeks of each run (outcomes are means over it, except "
         "cumulative unmet hours, the total at the end). Intervals are 95% confidence "
         "intervals of the mean over replicates (Student's t).",
@@ -276,14 +276,20 @@ def _markdown(
             "final-year unmet share over replicates."
         )
     out.append("")
+    out.append(
+        "Share above: the share of replicates, with its 95% Wilson score interval. P90: with "
+        "a 95% percentile-bootstrap interval (2,000 resamples, fixed seed); with few "
+        "replicates an interval of an upper percentile is rough."
+    )
+    out.append("")
     rows = [
-        [r.point_label, r.strategy, str(r.n), f"{r.threshold:.3f}", f"{r.share_above:.0%}",
-         f"{r.p90:.3f}"]
+        [r.point_label, r.strategy, str(r.n), f"{r.threshold:.3f}",
+         _ci("{:.0%}", r.share_above, r.share_above_low, r.share_above_high),
+         _ci("{:.3f}", r.p90, r.p90_low, r.p90_high)]
         for r in risk.itertuples(index=False)
     ]  # fmt: skip
-    out.append(
-        _table(["point", "strategy", "n", "threshold", "share above", "P90 unmet share"], rows)
-    )
+    header = ["point", "strategy", "n", "threshold", "share above [95% CI]"]
+    out.append(_table([*header, "P90 unmet share [95% CI]"], rows))
     if crossover:
         out += ["", "## Where does facilitation overtake the baseline?", ""]
         out.append(
@@ -303,6 +309,21 @@ def _markdown(
         "",
     ]
     return "\n".join(out)
+
+
+def _code_line(manifest: dict) -> str:
+    """The report's line on the code and environment that made the runs."""
+    v = manifest.get("versions", {})
+    line = (
+        f"- Code: civic-sim {v.get('civic-sim', '?')}, git commit "
+        f"`{manifest.get('git_commit')}`; Python {v.get('python', '?')}, mesa "
+        f"{v.get('mesa', '?')}, numpy {v.get('numpy', '?')}, numba {v.get('numba', '?')}, "
+        f"pandas {v.get('pandas', '?')}."
+    )
+    lock = v.get(LOCK_FILE)
+    if lock:
+        line += f" Lock file `{LOCK_FILE}`: {lock} (`make setup` installs from it)."
+    return line
 
 
 def _headlines(paired: pd.DataFrame, baseline: str) -> list[str]:

@@ -7,10 +7,11 @@ Layout of an experiment folder::
     DIR/tmp/                                files being written (never read)
 
 Every write goes to a temporary file first and is moved into place with
-:func:`os.replace`, so a reader (or a resumed sweep) never sees half a file. The
-whole store reads with ``pandas.read_parquet(DIR / "runs")`` or with DuckDB's
-``read_parquet('DIR/runs/*/*.parquet', hive_partitioning = true)``; the partition
-gives the ``run_id`` column.
+:func:`os.replace`, so a reader (or a resumed sweep) never sees half a file.
+:meth:`Store.read_runs` reads every finished run in one ``pyarrow.dataset`` call (only
+the columns asked for); the store also reads with ``pandas.read_parquet(DIR / "runs")``
+or with DuckDB's ``read_parquet('DIR/runs/*/*.parquet', hive_partitioning = true)``; the
+partition gives the ``run_id`` column.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
 import subprocess
 import tempfile
 from datetime import UTC, datetime
@@ -26,8 +28,16 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+from packaging.markers import default_environment
+from packaging.requirements import Requirement
+from packaging.version import Version
 
 MANIFEST = "manifest.json"
+#: The lock file of exact package versions that `make` installs from (source checkout).
+LOCK_FILE = "requirements.lock"
 RUNS = "runs"
 PART = "part.parquet"
 FORMAT = 1
@@ -39,14 +49,53 @@ def now() -> str:
 
 
 def package_versions() -> dict[str, str]:
-    """Versions of the packages results depend on."""
-    versions = {}
+    """Versions of Python and of the packages results depend on, and the lock file.
+
+    ``requirements.lock`` names the lock file's hash and whether this environment holds
+    exactly the versions it pins (:func:`lock_file_status`), so a report can be rebuilt
+    in the same environment later (``make setup`` installs from the lock file).
+    """
+    versions = {"python": platform.python_version()}
     for name in ("civic-sim", "mesa", "numpy", "numba", "pandas", "scipy", "pyarrow"):
         try:
             versions[name] = version(name)
         except PackageNotFoundError:
             versions[name] = "not installed"
+    versions[LOCK_FILE] = lock_file_status()
     return versions
+
+
+def lock_file_status(path: Path | None = None) -> str:
+    """``sha256:<hash>`` of the lock file and whether this environment matches it.
+
+    Returns:
+        For example ``"sha256:3f2a... (environment matches)"``, or ``"... (environment
+        differs: mesa 3.5.0 installed, 3.5.1 locked)"``, or ``"not found"`` (an install
+        that is not a source checkout has no lock file).
+    """
+    path = path or Path(__file__).resolve().parent.parent / LOCK_FILE
+    try:
+        text = path.read_bytes()
+    except OSError:
+        return "not found"
+    digest = hashlib.sha256(text).hexdigest()
+    env = default_environment()
+    differs = []
+    for line in text.decode("utf-8").splitlines():
+        if not line.strip() or line[0] in "# ":
+            continue
+        req = Requirement(line)
+        if req.marker is not None and not req.marker.evaluate(env):
+            continue
+        pinned = next(iter(req.specifier)).version
+        try:
+            have = version(req.name)
+        except PackageNotFoundError:
+            continue  # an extra not installed here (the page, Dask, the test tools)
+        if Version(have) != Version(pinned):
+            differs.append(f"{req.name} {have} installed, {pinned} locked")
+    state = "environment matches" if not differs else "environment differs: " + ", ".join(differs)
+    return f"sha256:{digest} ({state})"
 
 
 def model_fingerprint() -> str:
@@ -149,6 +198,7 @@ class Store:
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
+        self._dataset: tuple[tuple[str, ...], ds.Dataset] | None = None
 
     @property
     def manifest_path(self) -> Path:
@@ -211,21 +261,61 @@ class Store:
             if run.get("status") == "done" and self.has_run(run_id)
         ]
 
-    def read_runs(self, columns: list[str] | None = None) -> pd.DataFrame:
-        """All finished runs as one DataFrame (``run_id`` as a string column).
+    def dataset(self, manifest: dict[str, Any] | None = None) -> ds.Dataset:
+        """The finished runs as one ``pyarrow.dataset`` (``run_id`` from the partition).
+
+        Its schema is the union of every run file's columns (a run without a column, for
+        instance one made before a plugin added a metric, reads as nulls there). The
+        dataset is kept until the set of finished runs changes.
 
         Args:
-            columns: Columns to read (``run_id`` is always included).
+            manifest: The manifest, if already read.
 
         Raises:
             ValueError: If the store holds no finished run.
         """
-        ids = self.done_run_ids()
+        ids = tuple(sorted(self.done_run_ids(manifest)))
         if not ids:
             raise ValueError(f"{str(self.root)!r} holds no finished runs")
-        frames = []
-        for run_id in sorted(ids):
-            frame = pd.read_parquet(self.run_path(run_id), columns=columns)
-            frame.insert(0, "run_id", run_id)
-            frames.append(frame)
-        return pd.concat(frames, ignore_index=True)
+        if self._dataset is not None and self._dataset[0] == ids:
+            return self._dataset[1]
+        factory = ds.FileSystemDatasetFactory(
+            pafs.LocalFileSystem(),
+            [self.run_path(run_id).as_posix() for run_id in ids],
+            ds.ParquetFileFormat(),
+            ds.FileSystemFactoryOptions(
+                partition_base_dir=self.runs_dir.as_posix(),
+                partitioning=ds.partitioning(pa.schema([("run_id", pa.string())]), flavor="hive"),
+            ),
+        )
+        dataset = factory.finish(factory.inspect(promote_options="permissive"))
+        self._dataset = (ids, dataset)
+        return dataset
+
+    def columns(self, manifest: dict[str, Any] | None = None) -> list[str]:
+        """The columns the store holds (``run_id`` first)."""
+        names = self.dataset(manifest).schema.names
+        return ["run_id", *(n for n in names if n != "run_id")]
+
+    def read_runs(
+        self, columns: list[str] | None = None, manifest: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        """All finished runs as one DataFrame, read in one call, in ``run_id`` order.
+
+        Args:
+            columns: Columns to read (``run_id`` is always included, first); None for all.
+            manifest: The manifest, if already read.
+
+        Raises:
+            ValueError: If the store holds no finished run, or not a requested column.
+        """
+        dataset = self.dataset(manifest)
+        held = [n for n in dataset.schema.names if n != "run_id"]
+        wanted = held if columns is None else [c for c in columns if c != "run_id"]
+        missing = [c for c in wanted if c not in held]
+        if missing:
+            raise ValueError(f"the store does not hold the column(s) {', '.join(missing)}")
+        frame = dataset.to_table(columns=["run_id", *wanted]).to_pandas()
+        if not frame["run_id"].is_monotonic_increasing:  # fragments come back in order
+            frame = frame.sort_values("run_id", kind="stable", ignore_index=True)
+        return frame
