@@ -38,11 +38,16 @@ $(VENV)/.installed-%: pyproject.toml $(LOCK) | $(VENV)/pyvenv.cfg
 
 setup: $(VENV)/.installed-dev
 
-# Which Python and Mesa the environment runs (printed after every install and test run).
+# Which Python and Mesa the environment runs (printed after every install and test run),
+# and a note if the venv was made with another Python than make would choose now.
 versions:
 	@$(BIN)/python -c "import sys; from importlib.metadata import version as v; \
 	print(f'make: {sys.argv[1]} runs Python {sys.version.split()[0]} ({sys.executable}), ' \
 	f'Mesa {v(\"mesa\")}, numpy {v(\"numpy\")}, numba {v(\"numba\")}, pandas {v(\"pandas\")}')" $(VENV)
+	@have=$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	want=$$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null); \
+	if [ -n "$$want" ] && [ "$$have" != "$$want" ]; then \
+		echo "make: note: $(VENV) has Python $$have, but $(PY) is $$want; 'make clean' (or VENV=...) to use it"; fi
 
 # Refresh the lock file: the newest versions pyproject.toml allows, for every supported
 # Python (a "universal" resolution: one file, with markers where versions differ).

@@ -10,9 +10,7 @@ who is in the world. The rules are in ``agents/``; each phase of the week is in
 
 from __future__ import annotations
 
-import copyreg
 import gc
-import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,7 +19,7 @@ from mesa import DataCollector, Model
 from mesa.discrete_space import OrthogonalMooreGrid, PropertyLayer
 
 from agents import Business, Hub, Resident, Volunteer, resident
-from model import kernels, metrics, world
+from model import kernels, mesa_compat, metrics, world
 from model.checks import check_invariants
 from model.parameters import Parameters
 from model.phases import (
@@ -137,17 +135,6 @@ def _spare_the_garbage_collector(cells: int) -> None:
         gc.freeze()
 
 
-def _forget_cell_class_with(model, grid) -> None:
-    """Drop the grid's cell class from ``copyreg`` once the model is freed.
-
-    Mesa makes a cell class for every grid and registers it with ``copyreg`` (so cells
-    can be pickled); the registry is global, so without this the class, and the arrays
-    of the property layers its accessors read, would live as long as the process: a
-    sweep worker or the workshop server would grow with every model.
-    """
-    weakref.finalize(model, copyreg.dispatch_table.pop, grid.cell_klass, None)
-
-
 def _read_mesa_rng(rng, seed_sequence, overrides: dict) -> tuple:
     """Read Mesa's ``rng=`` as civic-sim's seed: returns (seed_sequence, overrides).
 
@@ -234,7 +221,7 @@ class CivicModel(Model):
 
         width, height = grid_size(params)
         self.grid = OrthogonalMooreGrid((width, height), torus=False, random=self.random)
-        _forget_cell_class_with(self, self.grid)
+        mesa_compat.forget_cell_class_with(self, self.grid)
         self.civic = civic_potential_layer(
             (width, height),
             params.civic_potential,

@@ -1,8 +1,11 @@
 """Finished models are freed: nothing keeps a model (or its agents) alive after ``del``.
 
 A sweep worker builds hundreds of models and the workshop server one per Reset, so a
-model that outlives its last reference is a leak that grows with every run. (The flat
-memory of a sweep worker over 200 runs is measured by ``make bench``.)
+model that outlives its last reference is a leak that grows with every run. Three
+things used to keep models alive: agents in a numpy object array, Mesa's per-grid cell
+class in ``copyreg``, and (Mesa 3.3) Mesa's class-level agent counters keyed by model
+(``model/mesa_compat.py``). (The flat memory of a sweep worker over 200 runs is
+measured by ``make bench``.)
 """
 
 from __future__ import annotations
