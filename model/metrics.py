@@ -16,7 +16,7 @@ import numpy as np
 
 from model import kernels
 from model.registry import Registry
-from model.strategies import FACILITATION_LINES
+from model.strategies import CARE_LINES, FACILITATION_LINES
 
 
 @dataclass(frozen=True)
@@ -265,9 +265,12 @@ register_metric(
     "New pairings volunteers found themselves this week",
 )
 register_metric("budget", lambda m: m.week.budget, "Council budget this week (GBP)")
-register_metric(
-    "spend_paid_care", lambda m: m.week.spent.paid_care, "Spend on paid care this week (GBP)"
-)
+for _line in CARE_LINES:
+    register_metric(
+        f"spend_{_line}",
+        lambda m, line=_line: getattr(m.week.spent, line),
+        f"Spend on {_line.replace('_', ' ')} this week (GBP)",
+    )
 register_metric(
     "spend_facilitation",
     lambda m: m.week.spent.facilitation,

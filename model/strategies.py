@@ -16,7 +16,7 @@ and the CLI, experiment specs and the workshop page pick it up.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
 from agents import hub
@@ -27,9 +27,17 @@ if TYPE_CHECKING:  # pragma: no cover
     from model.civic_model import CivicModel
 
 
+def _line(kind: str):
+    """A spending line: money (GBP), of kind ``care`` (buys care) or ``facilitation``."""
+    return field(default=0.0, metadata={"kind": kind})
+
+
 @dataclass(kw_only=True)
 class Spending:
     """Money per spending line (GBP): what a strategy plans, or what the council spent.
+
+    A new line is one more field here (``_line("care")`` or ``_line("facilitation")``):
+    totals, metrics and the budget check pick it up.
 
     Attributes:
         paid_care: Paid care hours (bought at ``care_hour_price``).
@@ -39,21 +47,34 @@ class Spending:
         grants: Grants to businesses and community-owned assets.
     """
 
-    paid_care: float = 0.0
-    coordinators: float = 0.0
-    volunteer_support: float = 0.0
-    outreach: float = 0.0
-    grants: float = 0.0
+    paid_care: float = _line("care")
+    coordinators: float = _line("facilitation")
+    volunteer_support: float = _line("facilitation")
+    outreach: float = _line("facilitation")
+    grants: float = _line("facilitation")
+
+    @property
+    def care(self) -> float:
+        """Total money on lines that buy care."""
+        return self._sum(CARE_LINES)
 
     @property
     def facilitation(self) -> float:
         """Total money on facilitation lines."""
-        return self.coordinators + self.volunteer_support + self.outreach + self.grants
+        return self._sum(FACILITATION_LINES)
 
     @property
     def total(self) -> float:
         """Total money on all lines."""
-        return self.paid_care + self.facilitation
+        return self.care + self.facilitation
+
+    def _sum(self, lines: tuple[str, ...]) -> float:
+        # added left to right: the builtin sum() compensates rounding on Python 3.12+
+        # only, which would make totals differ in the last bit between Pythons
+        money = 0.0
+        for line in lines:
+            money += getattr(self, line)
+        return money
 
 
 @dataclass(kw_only=True)
@@ -68,10 +89,11 @@ class SpendPlan(Spending):
     eligibility_floor: int = 3
 
 
-#: The council's spending lines (the fields of :class:`Spending`): paid care, then the
-#: four lines of facilitation. Metrics, checks and reports take them from here.
+#: The council's spending lines (the fields of :class:`Spending`), in order, and those
+#: that buy care and those that facilitate. Metrics, checks and reports take them here.
 SPEND_LINES = tuple(f.name for f in fields(Spending))
-FACILITATION_LINES = SPEND_LINES[1:]
+CARE_LINES = tuple(f.name for f in fields(Spending) if f.metadata["kind"] == "care")
+FACILITATION_LINES = tuple(f.name for f in fields(Spending) if f.metadata["kind"] == "facilitation")
 
 
 class Strategy(ABC):

@@ -7,6 +7,8 @@ from counter-based draws keyed by each arrival's number, which never depend on m
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.spatial import cKDTree
 
@@ -43,7 +45,10 @@ def need_levels_from(ages: np.ndarray, u_need: np.ndarray, u_level: np.ndarray, 
     """Need level: some need with the HSE probability for the age, then a level 1-4 by
     ``initial_level_shares`` (inverse transform of the uniforms)."""
     has_need = u_need < resident.initial_need_probability(ages, p)
-    cum = np.cumsum(p.initial_level_shares) / sum(p.initial_level_shares)
+    # math.fsum, not sum(): the builtin rounds differently from Python 3.12 on (0.4 + 0.3
+    # + 0.2 + 0.1 is 0.9999999999999999 on 3.11, 1.0 on 3.12+), and runs must not depend
+    # on the Python version
+    cum = np.cumsum(p.initial_level_shares) / math.fsum(p.initial_level_shares)
     level = 1 + np.minimum(np.searchsorted(cum, u_level, side="right"), 3)
     return np.where(has_need, level, 0).astype(np.int8)
 
@@ -51,7 +56,7 @@ def need_levels_from(ages: np.ndarray, u_need: np.ndarray, u_level: np.ndarray, 
 def family_hours_from(u_carer, u_band, u_hours, p) -> np.ndarray:
     """Hours a week family carers can give: none without a carer (``family_carer_share``),
     else a Census 2021 band and a uniform amount within it."""
-    cum = np.cumsum(p.family_hours_band_shares) / sum(p.family_hours_band_shares)
+    cum = np.cumsum(p.family_hours_band_shares) / math.fsum(p.family_hours_band_shares)  # as above
     band = np.minimum(np.searchsorted(cum, u_band, side="right"), 2)
     lo = np.array([b[0] for b in FAMILY_HOUR_BANDS])[band]
     hi = np.array([b[1] for b in FAMILY_HOUR_BANDS])[band]

@@ -23,7 +23,7 @@ from agents import resident
 from model import kernels, metrics, scenarios, strategies, views
 from model.civic_model import CivicModel
 from model.registry import Registry
-from model.strategies import FACILITATION_LINES, SPEND_LINES, Spending, SpendPlan
+from model.strategies import CARE_LINES, FACILITATION_LINES, SPEND_LINES, Spending, SpendPlan
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("model", "agents")
@@ -160,7 +160,9 @@ def test_every_count_of_unmet_need_is_the_rule(ran):
 
 # --- one definition of the spend lines ------------------------------------------------------
 def test_spend_lines_are_one_definition_shared_by_plans_spending_and_metrics(ran):
-    assert SPEND_LINES == ("paid_care", *FACILITATION_LINES)
+    assert SPEND_LINES == (*CARE_LINES, *FACILITATION_LINES) == (
+        "paid_care", "coordinators", "volunteer_support", "outreach", "grants"
+    )  # fmt: skip
     assert isinstance(SpendPlan(), Spending) and isinstance(ran.week.spent, Spending)
     with pytest.raises(TypeError):
         SpendPlan(100.0, 3)  # keyword-only: a positional floor cannot land on a money line
@@ -169,9 +171,40 @@ def test_spend_lines_are_one_definition_shared_by_plans_spending_and_metrics(ran
     for line in SPEND_LINES:
         assert last[f"spend_{line}"] == getattr(spent, line)
     assert last["spend_facilitation"] == spent.facilitation
+    assert spent.care == spent.paid_care
     assert (
         last["spend_total"]
         == spent.total
         == pytest.approx(sum(getattr(spent, line) for line in SPEND_LINES))
     )
     assert spent.facilitation > 0 and spent.total <= last["budget"] * (1 + 1e-9)
+
+
+# --- the same numbers on every Python -------------------------------------------------------
+#: Builtin sum() calls in the model that add integers (counts) or feed only a tolerance
+#: check, where the last bit cannot matter.
+SUM_ALLOWED = {
+    ("model.metrics", "share_with_any_need"),  # level counts
+    ("model.parameters", "_validate_cross_field"),  # shares add to 1 within 1e-6
+    ("model.checks", "_balance"),  # need = met + unmet within a tolerance
+}
+
+
+def test_the_model_adds_floats_the_same_way_on_every_python():
+    # sum() of floats is compensated from Python 3.12 on (sum((0.4, 0.3, 0.2, 0.1)) is
+    # 0.9999999999999999 on 3.11 and 1.0 on 3.12+): model code uses math.fsum, numpy
+    # or explicit addition instead
+    found = set()
+    for name, path in MODULES.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for func in ast.walk(tree):
+            if not isinstance(func, ast.FunctionDef):
+                continue
+            for node in ast.walk(func):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Name)
+                    and node.func.id == "sum"
+                ):
+                    found.add((name, func.name))
+    assert found <= SUM_ALLOWED, f"builtin sum() in {sorted(found - SUM_ALLOWED)}"
