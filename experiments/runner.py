@@ -248,7 +248,13 @@ def open_executor(
     """
     workers = workers or os.cpu_count() or 1
     if dask:
-        from dask.distributed import Client, LocalCluster
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError:  # the core install has no Dask (it is the extra "dask")
+            raise SweepError(
+                "--dask needs Dask, which is not installed: pip install 'civic-sim[dask]' "
+                "(make setup installs it)"
+            ) from None
 
         if dask == "local":
             cluster = LocalCluster(

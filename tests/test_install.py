@@ -121,3 +121,13 @@ def test_find_python_takes_the_newest_that_runs_and_skips_a_broken_shim(tmp_path
     broken = [m for m in SUPPORTED if m != here]
     none = subprocess.run(script + broken, env=env, capture_output=True, text=True, timeout=60)
     assert none.returncode == 1 and none.stdout == ""
+
+
+def test_dask_missing_from_a_core_install_is_one_clear_error(monkeypatch):
+    from experiments.runner import SweepError, open_executor
+
+    for name in ("dask", "dask.distributed", "distributed"):
+        monkeypatch.setitem(sys.modules, name, None)  # as if the extra were not installed
+    with pytest.raises(SweepError, match=r"--dask needs Dask.*civic-sim\[dask\]"):
+        with open_executor(dask="local"):
+            pass
