@@ -62,6 +62,7 @@ def test_a_big_frozen_world_is_freed_once_the_next_model_is_built():
     ref = weakref.ref(big)
     del big
     CivicModel(residents=200, seed=1)
+    # read before collecting: CPython 3.12.1 miscounts the frozen objects after a collection
+    assert gc.get_freeze_count() == 0
     gc.collect()
     assert ref() is None
-    assert gc.get_freeze_count() == 0
