@@ -64,6 +64,45 @@ def employee_volunteer_target(engagement, p):
     return np.floor(engagement * p.employee_hours_max / p.volunteer_capacity_mean + 0.5)
 
 
+def activities(
+    venue_of,
+    alive,
+    hosting,
+    connection,
+    places,
+    hours,
+    need_low,
+    fam_low,
+    vol_low,
+    biz_low,
+    attends,
+    attendees,
+):
+    """Hosted activities (ODD 7.5; ``kernels.activities`` is its compiled copy).
+
+    Each business that hosts this week (``hosting``) welcomes up to ``places`` of the
+    residents whose venue it is (``venue_of``; -1 for none) and who are ``alive`` at home,
+    the loneliest first (lowest ``connection``; equal ones in slot order). An attendee who
+    still lacks low-level support after family, volunteers and employee volunteers gets
+    up to ``hours`` of it, added to ``biz_low``. ``attends`` marks the attendees and
+    ``attendees`` counts them per business (all updated in place).
+    """
+    attends[:] = False
+    attendees[:] = 0
+    if places <= 0:
+        return
+    for venue in range(len(hosting)):
+        if not hosting[venue]:
+            continue
+        regulars = [s for s in range(len(venue_of)) if venue_of[s] == venue and alive[s]]
+        regulars.sort(key=lambda s: (connection[s], s))
+        for slot in regulars[:places]:
+            attends[slot] = True
+            attendees[venue] += 1
+            left = max(need_low[slot] - fam_low[slot] - vol_low[slot] - biz_low[slot], 0.0)
+            biz_low[slot] += min(hours, left)
+
+
 class Business(FixedAgent):
     """A cafe, pub or shop at a fixed cell; state is a row of ``model.businesses``."""
 

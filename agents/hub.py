@@ -1,39 +1,136 @@
-"""Council hubs: the weekly budget and how eligibility adapts to it (ODD 7.3)."""
+"""Council hubs: the weekly budget, eligibility, packages and placements (ODD 7.3, 7.11)."""
 
 from __future__ import annotations
 
+import numpy as np
 from mesa.discrete_space import FixedAgent
 
 
 def weekly_budget(week, initial_residents, p):
     """This week's council budget ``B(t) = B0 * (1 - budget_cut_rate) ** (t / 52)``.
 
-    ``B0 = budget_per_resident_week * initial older residents * budget_scale``: the budget
-    follows the cut, not the population, so a growing older population means less per
-    head.
+    ``B0 = budget_per_resident_week * older residents at week 0 * budget_scale``: the
+    budget follows the cut, not the population, so a growing older population means less
+    per head. It pays care-home placements first (a duty), then the strategy's lines.
 
     Defaults:
-        ``budget_per_resident_week`` = 13.4, ``budget_scale`` = 1, ``budget_cut_rate`` = 0.
+        ``budget_per_resident_week`` = 17, ``budget_scale`` = 1, ``budget_cut_rate`` = 0.
     """
     b0 = p.budget_per_resident_week * initial_residents * p.budget_scale
     return b0 * (1.0 - p.budget_cut_rate) ** (week / 52.0)
 
 
-def adapt_eligibility(council, money, p):
-    """Lowest need level that the money for paid care can serve (ODD 7.3, "reprioritise").
-
-    Start at ``eligibility_threshold`` (substantial by default) and tighten one level at a
-    time, up to critical (4), while the cost of the personal care still missing at or
-    above that level (after family care) exceeds the money.
+def package_ceiling(p):
+    """Most hours a week a home-care package may hold: a package costs no more than
+    ``package_cap_share`` of a care-home placement,
+    ``package_cap_share * care_home_fee / care_hour_price`` (17 hours with the defaults).
 
     Defaults:
-        ``eligibility_threshold`` = 3, ``care_hour_price`` = 28.53.
+        ``package_cap_share`` = 0.5, ``care_home_fee`` = 800, ``care_hour_price`` = 23.2.
+    """
+    return p.package_cap_share * p.care_home_fee / p.care_hour_price
+
+
+def package_hours(personal_gap, p):
+    """Hours a week of paid personal care a resident's package would hold: the personal
+    care they lack after family, up to :func:`package_ceiling`."""
+    return np.minimum(np.maximum(personal_gap, 0.0), package_ceiling(p))
+
+
+def adapt_eligibility(council, money, p):
+    """Lowest need level the council serves this week (ODD 7.3, "reprioritise").
+
+    Start at ``eligibility_threshold`` (substantial by default) and tighten one level at a
+    time, up to critical (4), while the packages wanted at the levels *above* the floor
+    would take all the money (``council.package_cost_by_level``: the weekly cost of the
+    packages residents at each level would hold). So the floor is the lowest level the
+    money reaches: more money or less need loosens it, less money or more need tightens it.
+
+    Defaults:
+        ``eligibility_threshold`` = 3.
     """
     floor = p.eligibility_threshold
-    gap_cost = council.personal_gap_by_level * p.care_hour_price
-    while floor < 4 and gap_cost[floor:].sum() > money:
+    cost = np.asarray(council.package_cost_by_level, dtype=float)
+    while floor < 4 and cost[floor + 1 :].sum() >= money:
         floor += 1
     return floor
+
+
+def buy_care(order, wanted, hours, paid, eligible, has_package, waiting):
+    """Paid care, one resident at a time (ODD 7.3.6; ``kernels.buy_care`` is its
+    compiled copy).
+
+    The eligible residents, in priority ``order``, each get the package hours they want
+    (``wanted``) while the ``hours`` the money buys last; the last one gets what is left.
+    Then ``has_package`` marks everyone with paid hours, and ``waiting`` counts the weeks
+    an eligible resident has not had all the hours they want (0 otherwise). ``paid``,
+    ``has_package`` and ``waiting`` are updated in place.
+
+    Returns:
+        The hours bought.
+    """
+    paid[:] = 0.0
+    left = hours
+    for resident in order:
+        given = min(max(left, 0.0), wanted[resident])
+        paid[resident] = given
+        left -= given
+    bought = 0.0
+    for resident in range(len(paid)):
+        has_package[resident] = paid[resident] > 0
+        still_short = eligible[resident] and wanted[resident] - paid[resident] > 1e-9
+        waiting[resident] = waiting[resident] + 1 if still_short else 0
+        bought += paid[resident]
+    return bought
+
+
+def council_placements(candidates, level, fee, money, p):
+    """Which of this week's ``candidates`` for a council-funded care-home place get one
+    (ODD 7.11): placements are a duty paid before any other line, so the council funds
+    new places while the ``money`` left after the places it already pays covers a
+    ``fee`` each, neediest first (``candidates`` are in that order). Only residents whose
+    need is at least ``eligibility_threshold`` qualify for council funding.
+
+    Returns:
+        The candidates placed (a prefix of those who qualify).
+
+    Defaults:
+        ``eligibility_threshold`` = 3.
+    """
+    candidates = np.asarray(candidates)
+    qualify = candidates[np.asarray(level)[candidates] >= p.eligibility_threshold]
+    affordable = int(min(qualify.size, max(money, 0.0) // fee)) if fee > 0 else qualify.size
+    return qualify[:affordable]
+
+
+def broker(ax, ay, ahub, hx, hy, hhub, room, radius, k):
+    """Coordinators broker matches (ODD 7.4; ``kernels.broker`` is its compiled copy).
+
+    Askers (residents seeking help, in priority order, at ``ax``, ``ay`` of hub ``ahub``)
+    are matched to helpers (volunteers with ``room`` for more pairings). Each asker's
+    candidates are the ``k`` nearest helpers of their own hub closer than ``radius``
+    (equal distances to the lower helper). In round j every asker still unmatched asks
+    their j-th candidate, who says yes while they have room; so within a round a helper's
+    room goes to the highest-priority askers. ``room`` is used up in place.
+
+    Returns:
+        For each asker, their helper or -1.
+    """
+    candidates = []
+    for i in range(len(ax)):
+        near = sorted(
+            ((hx[h] - ax[i]) ** 2 + (hy[h] - ay[i]) ** 2, h)
+            for h in range(len(hx))
+            if hhub[h] == ahub[i] and (hx[h] - ax[i]) ** 2 + (hy[h] - ay[i]) ** 2 < radius**2
+        )
+        candidates.append([h for _distance, h in near[:k]])
+    matched_to = np.full(len(ax), -1, dtype=np.int64)
+    for rank in range(k):
+        for i, mine in enumerate(candidates):
+            if matched_to[i] < 0 and rank < len(mine) and room[mine[rank]] > 0:
+                room[mine[rank]] -= 1
+                matched_to[i] = mine[rank]
+    return matched_to
 
 
 class Hub(FixedAgent):

@@ -7,6 +7,8 @@ critical, with 0/8/16/32/80 hours of care a week.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from mesa.discrete_space import FixedAgent
 
@@ -15,40 +17,95 @@ WEEKS_PER_YEAR = 52.0
 
 def weekly(yearly_probability):
     """Convert a yearly probability to the equivalent weekly one: 1 - (1 - p)^(1/52)."""
-    p = np.clip(yearly_probability, 0.0, 1.0)
+    p = np.minimum(np.maximum(yearly_probability, 0.0), 1.0)  # (np.clip is slower)
     return 1.0 - (1.0 - p) ** (1.0 / WEEKS_PER_YEAR)
 
 
 # --- demography (ODD 7.1) -------------------------------------------------------------
+def life_table_mortality(age, p):
+    """Yearly chance of death at an age, for the population as a whole (ODD 7.1).
+
+    A Gompertz law fitted to the ONS National Life Tables 2020-22 (England, persons):
+    ``mortality_at_65 * exp(mortality_age_slope * (age - 65))``, capped at 1 (life
+    expectancy at 65 about 19.7 years).
+
+    Defaults:
+        ``mortality_at_65`` = 0.011, ``mortality_age_slope`` = 0.095.
+    """
+    return np.minimum(p.mortality_at_65 * np.exp(p.mortality_age_slope * (age - 65.0)), 1.0)
+
+
+def need_mortality_reference(age, p):
+    """The mean need factor ``exp(mortality_need_factor * level)`` among people of this age,
+    for the need levels of the population the life table describes (ODD 7.1).
+
+    With the chances of each level at this age of :func:`initial_level_probabilities`:
+    ``sum over levels l of P(level = l) * exp(factor * l)``. Dividing by it keeps the
+    death rate at each age that of the life table.
+
+    Defaults:
+        ``mortality_need_factor`` = 0.6.
+    """
+    at_least = initial_level_probabilities(age, p)  # P(level >= 1), ..., P(level >= 4)
+    factors = [math.exp(p.mortality_need_factor * level) for level in range(5)]
+    # P(level = k) = P(level >= k) - P(level >= k + 1), so the sum telescopes
+    reference = factors[0]
+    for k in range(4):
+        reference = reference + at_least[k] * (factors[k + 1] - factors[k])
+    return reference
+
+
 def death_probability(age, need_level, p):
     """Weekly chance of death, rising with age and with need (ODD 7.1).
 
-    Yearly: ``q = mortality_at_65 * exp(mortality_age_slope * (age - 65))
-    * exp(mortality_need_factor * need_level)``, capped at 1 (a Gompertz law;
-    defaults from ONS life tables, need factor invented so that critical need about
-    quadruples mortality).
+    Yearly: ``life_table_mortality(age) * exp(mortality_need_factor * need_level) /
+    need_mortality_reference(age)``, capped at 1: people with more need die sooner, while
+    the death rate of everyone of one age stays that of the ONS life table (the need
+    factor is invented; critical need about quadruples mortality).
 
     Defaults:
-        ``mortality_at_65`` = 0.011, ``mortality_age_slope`` = 0.095,
-        ``mortality_need_factor`` = 0.35.
+        ``mortality_need_factor`` = 0.6.
     """
-    yearly = p.mortality_at_65 * np.exp(
-        p.mortality_age_slope * (age - 65.0) + p.mortality_need_factor * need_level
+    need_factor = np.exp(p.mortality_need_factor * np.arange(5.0))  # by level 0-4
+    yearly = (
+        life_table_mortality(age, p)
+        * np.take(need_factor, need_level)
+        / need_mortality_reference(age, p)
     )
     return weekly(yearly)
 
 
 def initial_need_probability(age, p):
-    """Chance that a resident of this age has some care need (HSE 2021 logistic fit).
+    """Chance that a resident of this age has some care need at the start (ODD 5.3).
 
-    ``P(need > 0) = 1 / (1 + exp(-(age - initial_need_age50) / initial_need_age_spread))``:
-    HSE 2021 reports 21% at 65-69 and 52% at 80+; the default midpoint is set so that the
-    whole 65+ population starts at the 25-30% target (about 19% at 65-69, 44% at 80+).
+    ``P(need > 0) = 1 / (1 + exp(-(age - initial_need_age50) / initial_need_age_spread))``,
+    fitted to the model's own steady state (about 19% at 65-69 and 43% at 80+; HSE 2021
+    reports 21% and 52%, with 24-28% of all 65+).
 
     Defaults:
-        ``initial_need_age50`` = 89, ``initial_need_age_spread`` = 15.
+        ``initial_need_age50`` = 88.8, ``initial_need_age_spread`` = 13.8.
     """
     return 1.0 / (1.0 + np.exp(-(age - p.initial_need_age50) / p.initial_need_age_spread))
+
+
+def initial_level_probabilities(age, p):
+    """Chances that a resident of this age has need of level 1, 2, 3 and 4 or more at the
+    start (ODD 5.3): ordinal logistic curves with one spread,
+    ``P(level >= l) = 1 / (1 + exp(-(age - initial_need_age50 - gap_l) /
+    initial_need_age_spread))`` with ``gap_1 = 0`` and ``gap_2..4`` from
+    ``initial_level_age_gaps``: higher levels come at older ages.
+
+    Returns:
+        A list of four arrays (or numbers): P(level >= 1), ..., P(level >= 4).
+
+    Defaults:
+        ``initial_need_age50`` = 88.8, ``initial_need_age_spread`` = 13.8,
+        ``initial_level_age_gaps`` = (16.1, 29.3, 48.7).
+    """
+    # the curves share their spread: exp(-(age - age50 - gap) / spread) = e * exp(gap / spread)
+    e = np.exp(-(age - p.initial_need_age50) / p.initial_need_age_spread)
+    gaps = (0.0, *p.initial_level_age_gaps)
+    return [1.0 / (1.0 + e * math.exp(gap / p.initial_need_age_spread)) for gap in gaps]
 
 
 # --- need dynamics (ODD 7.2) -------------------------------------------------------------
@@ -65,8 +122,8 @@ def deterioration_probability(age, recent_unmet, loneliness, low_support, p):
       residents with no need, who lack nothing).
 
     Defaults:
-        ``need_onset_base`` = 0.0002, ``need_onset_scale`` = 0.0008,
-        ``need_onset_age_scale`` = 18, ``unmet_onset_factor`` = 1,
+        ``need_onset_base`` = 0.0002, ``need_onset_scale`` = 0.00012,
+        ``need_onset_age_scale`` = 12, ``unmet_onset_factor`` = 1,
         ``loneliness_factor`` = 0.5, ``prevention_factor`` = 0.4.
     """
     base = p.need_onset_base + p.need_onset_scale * np.exp(age / p.need_onset_age_scale)
@@ -93,7 +150,7 @@ def need_hours(need_level, p):
 
     Defaults:
         ``need_hours_by_level`` = (0, 8, 16, 32, 80),
-        ``personal_share_by_level`` = (0, 0.25, 0.4, 0.6, 0.8).
+        ``personal_share_by_level`` = (0, 0.25, 0.4, 0.5, 0.75).
     """
     hours = np.take(p.need_hours_by_level, need_level)
     personal = hours * np.take(p.personal_share_by_level, need_level)
@@ -101,7 +158,9 @@ def need_hours(need_level, p):
 
 
 def family_care(personal, low, family_hours):
-    """Family carers give what they can, up to the need, split in proportion to it.
+    """Family carers give more as need grows, up to their own limit (ODD 7.10):
+    ``given = min(family_hours, need)``, split between personal care and low-level support
+    in proportion to the need.
 
     Returns (personal hours met by family, low-level hours met by family).
     """
@@ -128,6 +187,48 @@ def unmet_hours(need_personal, need_low, fam_personal, fam_low, paid, volunteer,
         np.maximum(need_personal - fam_personal - paid, 0.0),
         np.maximum(need_low - fam_low - volunteer - business, 0.0),
     )
+
+
+# --- care homes (ODD 7.11) --------------------------------------------------------------
+def care_home_admission_probability(age, need_level, missing_family_care, in_crisis, p):
+    """Weekly chance that a resident living at home moves into a care home (ODD 7.11).
+
+    Yearly: ``care_home_rate / care_home_level_ratio ** (4 - level)`` for a need level of
+    1-4 (0 with no need), multiplied by
+
+    * ``exp(care_home_age_slope * (age - 85))`` -- frailty, dementia and living alone
+      grow with age at every level of need,
+    * ``(1 + care_home_family_factor * missing_family_care)`` -- the share of their need
+      family cannot meet (1 with no carer): people without family care move sooner,
+    * ``care_home_crisis_factor`` in the weeks after the family carer broke down.
+
+    Defaults:
+        ``care_home_rate`` = 1, ``care_home_level_ratio`` = 11,
+        ``care_home_age_slope`` = 0.15, ``care_home_family_factor`` = 1,
+        ``care_home_crisis_factor`` = 3.
+    """
+    level = np.asarray(need_level, dtype=float)
+    base = np.where(level > 0, p.care_home_rate / p.care_home_level_ratio ** (4.0 - level), 0.0)
+    yearly = (
+        base
+        * np.exp(p.care_home_age_slope * (age - 85.0))
+        * (1.0 + p.care_home_family_factor * missing_family_care)
+        * np.where(in_crisis, p.care_home_crisis_factor, 1.0)
+    )
+    return weekly(yearly)
+
+
+def initial_care_home_probability(age, need_level, missing_family_care, p):
+    """Chance that a resident already lives in a care home when the world is built
+    (ODD 5.3): moving in at the admission chance (:func:`care_home_admission_probability`)
+    against leaving their present state first -- by death (:func:`death_probability`) or
+    by moving up a level (:func:`deterioration_probability`, with their missing family
+    care as their unmet share and middling loneliness) --
+    ``admission / (admission + death + deterioration)``. The burn-in settles the rest."""
+    admit = care_home_admission_probability(age, need_level, missing_family_care, False, p)
+    die = death_probability(age, need_level, p)
+    worse = deterioration_probability(age, missing_family_care, 0.5, 1.0 - missing_family_care, p)
+    return np.where(admit > 0, admit / np.maximum(admit + die + worse, 1e-300), 0.0)
 
 
 # --- connection (ODD 7.6) --------------------------------------------------------------

@@ -94,6 +94,77 @@ def older_volunteer_probability(civic_potential, tied_volunteers, outreach, p):
     return np.minimum(rate, 1.0)
 
 
+# --- matching and visits (ODD 7.4, 7.5) ------------------------------------------------------
+def choose_in_turn(vol, res, n_residents):
+    """Discovery without a hub (ODD 7.4; ``kernels.choose_in_turn`` is its compiled copy):
+    volunteers choose one after another, and each takes the first resident on their own
+    list of candidates that nobody before them took.
+
+    ``vol`` and ``res`` list the candidates, grouped by volunteer in the order they choose,
+    each volunteer's best candidate first.
+
+    Returns:
+        For each resident slot, the position in ``vol`` of the volunteer who took them
+        (the start of that volunteer's list), or -1.
+    """
+    holder = np.full(n_residents, -1, dtype=np.int64)
+    start = 0
+    while start < len(vol):
+        end = start
+        while end < len(vol) and vol[end] == vol[start]:
+            end += 1
+        for i in range(start, end):  # this volunteer's candidates, best first
+            if holder[res[i]] < 0:
+                holder[res[i]] = start
+                break
+        start = end
+    return holder
+
+
+def visits(vol, res, capacity, matches, employer, gap, n_volunteer_slots):
+    """Volunteers visit the residents they are paired with (ODD 7.5; ``kernels.visits``
+    is its compiled copy).
+
+    Each volunteer splits their capacity evenly over their pairings
+    (``offered = capacity / matches``). A resident offered more than the low-level support
+    they lack (``gap``) takes only what they lack, every offer to them scaled down alike:
+    ``hours = offered * min(1, gap / offered to them in all)``. The need that falls on a
+    volunteer is their share of their residents' gaps,
+    ``demand = sum of gap * offered / offered to that resident in all``. Hours from employee
+    volunteers (``employer`` >= 0) count as business hours.
+
+    Returns:
+        (hours per pairing, volunteer hours per resident slot, employee-volunteer hours
+        per resident slot, demand per volunteer slot, hours given per volunteer slot,
+        visited per resident slot).
+    """
+    n_residents = len(gap)
+    offered = np.array([capacity[v] / max(matches[v], 1) for v in vol], dtype=float)
+    offered_to = np.zeros(n_residents)
+    for pairing, resident in enumerate(res):
+        offered_to[resident] += offered[pairing]
+    hours = np.zeros(len(vol))
+    from_neighbours = np.zeros(n_residents)
+    from_employees = np.zeros(n_residents)
+    demand = np.zeros(n_volunteer_slots)
+    given = np.zeros(n_volunteer_slots)
+    visited = np.zeros(n_residents, dtype=bool)
+    for pairing, (volunteer, resident) in enumerate(zip(vol, res, strict=True)):
+        total = offered_to[resident]
+        share = offered[pairing] / total if total > 0 else 0.0
+        scale = gap[resident] / total if total > 0 else 0.0
+        hours[pairing] = offered[pairing] * min(1.0, scale)
+        demand[volunteer] += gap[resident] * share
+        if employer[volunteer] >= 0:
+            from_employees[resident] += hours[pairing]
+        else:
+            from_neighbours[resident] += hours[pairing]
+        given[volunteer] += hours[pairing]
+        if hours[pairing] > 0:
+            visited[resident] = True
+    return hours, from_neighbours, from_employees, demand, given, visited
+
+
 class Volunteer(FixedAgent):
     """A volunteer living (or working) at a fixed cell; state is a row of ``model.volunteers``."""
 

@@ -6,6 +6,7 @@
     civic-sim list [strategies|scenarios|parameters|metrics]
     civic-sim sweep experiments/specs/strategy_comparison.toml --out results/cmp
     civic-sim report results/cmp
+    civic-sim calibrate --check
 
 ``--plugin MODULE_OR_PATH`` (repeatable, before or after the command) loads extension
 modules first, so their strategies, scenarios and metrics can be used everywhere.
@@ -134,6 +135,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="run again the finished runs made by another version of the model",
     )
 
+    calibrate = sub.add_parser(
+        "calibrate", parents=[common], help="list the calibration targets, or check them"
+    )
+    calibrate.add_argument(
+        "--check",
+        action="store_true",
+        help="run the baseline (and the targets' other scenarios) at ward scale on several "
+        "seeds and compare each target with its band",
+    )
+    calibrate.add_argument(
+        "--targets", default=None, help="targets file (default experiments/targets.toml)"
+    )
+    calibrate.add_argument("--replicates", type=int, default=None, help="seeds per scenario")
+    calibrate.add_argument("--residents", type=int, default=None, help="older residents")
+    calibrate.add_argument("--steps", type=int, default=None, help="weeks after the burn-in")
+    calibrate.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="try another value of a parameter; repeatable",
+    )
+    calibrate.add_argument("--executor", default="processes", help="processes (default) or serial")
+    calibrate.add_argument("--workers", type=int, default=None, help="worker count")
+    calibrate.add_argument("--out", default=None, help="also write the table (.csv)")
+    calibrate.add_argument("--no-progress", action="store_true", help="no progress bar")
+
     report = sub.add_parser("report", parents=[common], help="write the report of a sweep")
     report.add_argument("folder", help="the sweep's output folder")
     report.add_argument(
@@ -223,6 +252,8 @@ def cmd_run(args) -> int:
 SUMMARY_ROWS = (
     ("unmet_share", "Unmet share of needed hours", "{:.3f}"),
     ("residents_with_unmet_need", "Residents with unmet need", "{:,.0f}"),
+    ("residents_in_care_homes", "Residents in care homes", "{:,.0f}"),
+    ("residents_with_package", "Residents with a home-care package", "{:,.0f}"),
     ("active_volunteers", "Active volunteers", "{:,.0f}"),
     ("spend_total", "Council spend per week (GBP)", "{:,.0f}"),
     ("cost_per_met_hour", "Cost per met hour (GBP)", "{:.2f}"),
@@ -361,7 +392,76 @@ def cmd_report(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": cmd_run, "list": cmd_list, "sweep": cmd_sweep, "report": cmd_report}
+def cmd_calibrate(args) -> int:
+    """``civic-sim calibrate [--check]``: the targets, or the model against them."""
+    from experiments import calibration, runner
+
+    try:
+        targets = calibration.load_targets(args.targets or calibration.TARGETS_FILE)
+    except calibration.TargetError as exc:
+        raise UsageError(str(exc)) from None
+    for name in ("replicates", "residents", "steps"):
+        value = getattr(args, name)
+        if value is not None:
+            if value < 1:
+                raise UsageError(f"--{name} must be a positive integer, got {value}")
+            setattr(targets, name, value)
+    if args.executor not in runner.EXECUTORS:
+        raise UsageError(
+            f"--executor must be one of {', '.join(runner.EXECUTORS)}, got {args.executor!r}"
+        )
+    if args.out is not None and not args.out.endswith(".csv"):
+        raise UsageError(f"--out must end in .csv, got {args.out!r}")
+    overrides = _parse_sets(args.sets)
+    try:  # every scenario with the overrides must be a valid set of parameters
+        from model.parameters import Parameters
+
+        for scenario in targets.scenarios:
+            Parameters.resolve(scenario=scenario, residents=targets.residents, **overrides)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if not args.check:
+        print(f"{len(targets.targets)} calibration targets in {targets.source}:")
+        for t in targets.targets:
+            scenario = "" if t.scenario == "baseline" else f" [{t.scenario}]"
+            print(f"  {t.name}{scenario}: {t.value:g} (band {t.low:g} to {t.high:g})")
+            print(f"  {'':2}{t.source}")
+        print("run with --check to compare the model with them")
+        return EXIT_OK
+    print(
+        f"calibration check: {', '.join(targets.scenarios)}; {targets.residents:,} residents, "
+        f"{targets.replicates} replicates, {targets.steps} weeks after a burn-in, "
+        f"strategy {targets.strategy}",
+        file=sys.stderr,
+    )
+    table = calibration.run_check(
+        targets,
+        executor=args.executor,
+        workers=args.workers,
+        overrides=overrides,
+        progress=not args.no_progress,
+    )
+    print(calibration.format_table(table))
+    missed = int((~table["in_band"]).sum())
+    print(
+        f"{len(table) - missed} of {len(table)} targets in band"
+        + (f"; {missed} out of band" if missed else "")
+    )
+    if args.out is not None:
+        out = table.copy()
+        out["replicates"] = out["replicates"].map(lambda v: " ".join(f"{x:.6g}" for x in v))
+        out.to_csv(args.out, index=False)
+        print(f"table written to {args.out}")
+    return EXIT_OK if missed == 0 else EXIT_FAILED_RUNS
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "list": cmd_list,
+    "sweep": cmd_sweep,
+    "report": cmd_report,
+    "calibrate": cmd_calibrate,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -370,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         if not args.command:
-            raise UsageError("a command is required: run, list, sweep or report")
+            raise UsageError("a command is required: run, list, sweep, report or calibrate")
         args.plugins = getattr(args, "plugins", []) + getattr(args, "plugins_after", [])
         from model.plugins import load_plugins
 

@@ -310,6 +310,27 @@ def _results(executor: Executor | None, tasks: list[RunTask]) -> Iterator[RunRes
             yield RunResult(task.run_id, "failed", None, 0.0, traceback.format_exc())
 
 
+def run_tasks(
+    tasks: list[RunTask],
+    *,
+    executor: str = "processes",
+    workers: int | None = None,
+    dask: str | None = None,
+    progress: bool = False,
+) -> Iterator[RunResult]:
+    """Run tasks on an executor and yield their results as they finish, storing nothing
+    (for checks that read the tables at once, such as ``civic-sim calibrate --check``).
+    A failed run comes back with ``status == "failed"`` and its traceback."""
+    from tqdm import tqdm
+
+    size = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
+    with open_executor(executor, size, dask) as pool:
+        with tqdm(total=len(tasks), unit="run", file=sys.stderr, disable=not progress) as bar:
+            for result in _results(pool, tasks):
+                bar.update(1)
+                yield result
+
+
 # --- the sweep ----------------------------------------------------------------------------
 def prepare(
     spec: specs.Spec, store: Store, plugins: list[str] | None = None, rerun_changed: bool = False

@@ -36,8 +36,9 @@ class InvariantError(AssertionError):
         self.values = values or {}
         detail = ", ".join(f"{k}={_fmt(v)}" for k, v in self.values.items())
         who = f" for {agent}" if agent else ""
+        when = f"week {week}" if week > 0 else f"burn-in week {week}"
         super().__init__(
-            f"invariant '{invariant}' broken in week {week}{who}: {explanation}"
+            f"invariant '{invariant}' broken in {when}{who}: {explanation}"
             + (f" ({detail})" if detail else "")
             + ". A rule changed recently is the likely cause; see docs/ODD.md."
         )
@@ -112,7 +113,7 @@ def _no_negative_hours(model):
         if slot is not None:
             raise InvariantError(
                 "no negative hours",
-                model.steps,
+                model.t,
                 f"{column} is negative or not a number",
                 _resident(model, slot),
                 {column: float(getattr(r, column)[slot])},
@@ -131,7 +132,7 @@ def _met_personal(model):
     if slot is not None:
         raise InvariantError(
             "met <= need (personal)",
-            model.steps,
+            model.t,
             "more personal care was delivered than needed",
             _resident(model, slot),
             {
@@ -154,7 +155,7 @@ def _met_low(model):
     if slot is not None:
         raise InvariantError(
             "met <= need (low-level)",
-            model.steps,
+            model.t,
             "more low-level support was delivered than needed",
             _resident(model, slot),
             {
@@ -175,7 +176,7 @@ def _family(model):
     if slot is not None:
         raise InvariantError(
             "family <= family hours",
-            model.steps,
+            model.t,
             "family gave more hours than they have",
             _resident(model, slot),
             {"family_hours": float(r.family_hours[slot]), "given": float(given[live == slot][0])},
@@ -190,7 +191,7 @@ def _capacity(model):
     if slot is not None:
         raise InvariantError(
             "volunteer hours <= capacity",
-            model.steps,
+            model.t,
             "a volunteer gave more than capacity",
             f"volunteer {v.agent[slot].unique_id} (slot {int(slot)})",
             {"hours_given": float(v.hours_given[slot]), "capacity": float(v.capacity[slot])},
@@ -200,30 +201,115 @@ def _capacity(model):
     if slot is not None:
         raise InvariantError(
             "civic energy in 0-1",
-            model.steps,
+            model.t,
             "energy left 0-1",
             f"volunteer slot {int(slot)}",
             {"energy": float(v.energy[slot])},
         )
 
 
-@invariant("spend <= budget", "The council never spends more than this week's budget")
+@invariant(
+    "spend <= budget",
+    "The council never spends more than this week's budget, except when the care-home "
+    "places it must pay cost more on their own (then it spends nothing else)",
+)
 def _budget(model):
     w = model.week
-    if (
-        w.spent.total > w.budget * (1 + 1e-9) + TOLERANCE
-        or min(getattr(w.spent, line) for line in SPEND_LINES) < -TOLERANCE
-    ):
+    spent = w.spent
+    duty_alone = spent.care_homes > w.budget
+    others = spent.total - spent.care_homes
+    bad = (
+        spent.total > w.budget * (1 + 1e-9) + TOLERANCE and not (duty_alone and others <= TOLERANCE)
+    ) or min(getattr(spent, line) for line in SPEND_LINES) < -TOLERANCE
+    if bad or abs(w.overspend - max(0.0, spent.care_homes - w.budget)) > TOLERANCE:
         raise InvariantError(
             "spend <= budget",
-            model.steps,
+            model.t,
             "the council spent more than its budget (or a negative amount)",
             "the council",
             {
                 "budget": w.budget,
+                "care homes": w.spent.care_homes,
                 "paid care": w.spent.paid_care,
                 "facilitation": w.spent.facilitation,
             },
+        )
+
+
+@invariant(
+    "care homes consistent",
+    "A care-home resident needs nothing from the neighbourhood (no need, family, paid or "
+    "volunteer care, no pairing); only care-home residents have council-funded places, "
+    "which cost the fee each",
+)
+def _care_homes(model):
+    r, pairs, p = model.residents, model.pairs, model.p
+    live = r.live
+    home = r.in_care_home[live]
+    at_home_care = (
+        r.need_personal[live]
+        + r.need_low[live]
+        + r.fam_personal[live]
+        + r.fam_low[live]
+        + r.paid_personal[live]
+        + r.vol_low[live]
+        + r.biz_low[live]
+    )
+    slot = _first_bad(home & (at_home_care > TOLERANCE), live)
+    if slot is not None:
+        raise InvariantError(
+            "care homes consistent",
+            model.t,
+            "a care-home resident still needs or receives care at home",
+            _resident(model, slot),
+            {"hours": float(at_home_care[live == slot][0])},
+        )
+    slot = _first_bad(r.council_funded[live] & ~home, live)
+    if slot is not None:
+        raise InvariantError(
+            "care homes consistent",
+            model.t,
+            "a council-funded place for someone not in a care home",
+            _resident(model, slot),
+        )
+    paired = pairs.res[pairs.live]
+    if r.in_care_home[paired].any():
+        raise InvariantError(
+            "care homes consistent",
+            model.t,
+            "a volunteer is paired with a care-home resident",
+            _resident(model, paired[r.in_care_home[paired]][0]),
+        )
+    places = int(np.count_nonzero(home & r.council_funded[live]))
+    if abs(model.week.spent.care_homes - places * p.care_home_fee) > TOLERANCE * max(1, places):
+        raise InvariantError(
+            "care homes consistent",
+            model.t,
+            "care-home spend is not the fee times the council-funded places",
+            "the council",
+            {"spend": model.week.spent.care_homes, "places": places},
+        )
+
+
+@invariant(
+    "carers consistent",
+    "A resident has a family carer (an age) exactly when their carer can give hours; family "
+    "care comes only from a carer",
+)
+def _carers(model):
+    r = model.residents
+    live = r.live
+    has = r.family_hours[live] > 0
+    slot = _first_bad(has != (r.carer_age[live] > 0), live)
+    if slot is None:  # a carer still caring has not reached their age of death
+        slot = _first_bad(has & (r.carer_age[live] >= r.carer_death_age[live]), live)
+    if slot is not None:
+        raise InvariantError(
+            "carers consistent",
+            model.t,
+            "a carer without an age, an age without a carer, or a carer past their death",
+            _resident(model, slot),
+            {"family_hours": float(r.family_hours[slot]), "carer_age": float(r.carer_age[slot])},
         )
 
 
@@ -243,7 +329,7 @@ def _balance(model):
     if abs(need - by_source) > TOLERANCE * max(1.0, need):
         raise InvariantError(
             "need = met + unmet",
-            model.steps,
+            model.t,
             "hours do not add up",
             "the whole population",
             {"need": float(need), "met + unmet": float(by_source)},
@@ -264,7 +350,7 @@ def _pairings(model):
     if slot is not None:
         raise InvariantError(
             "pairings consistent",
-            model.steps,
+            model.t,
             "match count disagrees with pairings or exceeds max_matches",
             f"volunteer slot {int(slot)}",
             {"matches": int(v.matches[slot]), "pairings": int(counts[slot])},
@@ -273,7 +359,7 @@ def _pairings(model):
     if dead.any():
         raise InvariantError(
             "pairings consistent",
-            model.steps,
+            model.t,
             "a pairing outlived its resident or volunteer",
             None,
             {},

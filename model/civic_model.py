@@ -19,15 +19,17 @@ from mesa import DataCollector, Model
 from mesa.discrete_space import OrthogonalMooreGrid, PropertyLayer
 
 from agents import Business, Hub, Resident, Volunteer, resident
-from model import kernels, mesa_compat, metrics, world
+from model import burn_in, kernels, mesa_compat, metrics, world
 from model.checks import check_invariants
 from model.parameters import Parameters
 from model.phases import (
     businesses,
     care_delivery,
+    care_homes,
     civic_energy,
     council,
     demography,
+    family_care,
     matching,
     need_dynamics,
 )
@@ -41,6 +43,8 @@ from model.ties import TieNetwork
 PHASES = (
     ("demography", demography.run),
     ("need dynamics", need_dynamics.run),
+    ("family care", family_care.run),
+    ("care homes", care_homes.run),
     ("council strategy", council.run),
     ("matching", matching.run),
     ("care delivery", care_delivery.run),
@@ -55,6 +59,13 @@ RESIDENT_COLUMNS = {
     "age": (np.float64, 0.0),
     "level": (np.int8, 0),
     "family_hours": (np.float64, 0.0),
+    "carer_age": (np.float64, 0.0),
+    "carer_death_age": (np.float64, 0.0),
+    "breakdown_week": (np.int32, -(10**6)),
+    "self_funder": (bool, False),
+    "in_care_home": (bool, False),
+    "council_funded": (bool, False),
+    "lts_year": (np.int32, -(10**6)),
     "connection": (np.float64, 0.0),
     "recent_unmet": (np.float64, 0.0),
     "low_support": (np.float64, 1.0),
@@ -168,7 +179,13 @@ class WeekTally:
     """
 
     deaths: int = 0
+    care_home_deaths: int = 0
     arrivals: int = 0
+    admissions: int = 0
+    placements_refused: int = 0
+    carer_deaths: int = 0
+    carer_breakdowns: int = 0
+    new_carers: int = 0
     recruits: int = 0
     quits: int = 0
     matches_brokered: int = 0
@@ -176,6 +193,8 @@ class WeekTally:
     budget: float = 0.0
     paid_hours: float = 0.0
     spent: Spending = field(default_factory=Spending)
+    returned: float = 0.0
+    overspend: float = 0.0
 
 
 class CivicModel(Model):
@@ -218,6 +237,10 @@ class CivicModel(Model):
         self.strategy = get_strategy(params.strategy)
         self.week = WeekTally()
         self.cumulative_unmet_hours = 0.0
+        #: This week: t <= 0 during the burn-in, then 1, 2, ... (``model.steps``).
+        self.t = -params.burn_in_weeks
+        self.lts_counted_year = None
+        self.lts_clients_this_year = 0
 
         width, height = grid_size(params)
         self.grid = OrthogonalMooreGrid((width, height), torus=False, random=self.random)
@@ -247,6 +270,8 @@ class CivicModel(Model):
         self.neighbour_counts = np.zeros((width, height), dtype=np.int64)
         self.next_person_id = 0
         self.arrivals_so_far = 0
+        #: Older residents at week 0 (the budget's reference population).
+        self.initial_residents = params.residents
 
         n_hubs = max(1, -(-params.residents // params.residents_per_hub))
         self.hub_xy = np.array(hub_positions(width, height, n_hubs), dtype=np.int32)
@@ -254,7 +279,7 @@ class CivicModel(Model):
         self.council = council.Council(n_hubs)
 
         world.populate(self)
-        self.initial_residents = self.residents.count
+        burn_in.run(self)
         self.strategy.setup(self)
 
         self.datacollector = DataCollector(model_reporters=metrics.reporters())
@@ -266,14 +291,20 @@ class CivicModel(Model):
     # --- the week ------------------------------------------------------------------------
     def step(self):
         """One week: the phases in their documented order, then collect the metrics."""
+        self.t = self.steps
+        self.advance_week()
+        self.cumulative_unmet_hours += float(metrics.unmet_hours(self))
+        self.datacollector.collect(self)
+
+    def advance_week(self) -> None:
+        """The phases of week ``self.t`` in their documented order, the strategy's hook and
+        (with ``check``) the invariants; no metrics (the burn-in runs weeks this way)."""
         self.week = WeekTally()
         for _name, phase in PHASES:
             phase(self)
         self.strategy.after_week(self)
-        self.cumulative_unmet_hours += float(metrics.unmet_hours(self))
         if self.check:
             check_invariants(self)
-        self.datacollector.collect(self)
 
     def run(self, steps: int, progress=None) -> pd.DataFrame:
         """Run ``steps`` weeks and return the metrics table (one row per week).
@@ -321,7 +352,7 @@ class CivicModel(Model):
         r = self.residents
         as_volunteers = r.volunteer[slots]
         self.remove_volunteers(as_volunteers[as_volunteers >= 0])
-        self._end_pairings_of(self.pairs.res, slots)
+        self.end_pairings_of_residents(slots)
         self.ties.drop_residents(slots)
         for slot in slots.tolist():
             r.agent[slot].remove()
@@ -388,6 +419,10 @@ class CivicModel(Model):
         self.ties.add_volunteer_ties(vols, res)
         return slots
 
+    def end_pairings_of_residents(self, slots: np.ndarray) -> None:
+        """End the live pairings of these residents (they died or moved into a care home)."""
+        self._end_pairings_of(self.pairs.res, slots)
+
     def _end_pairings_of(self, side: np.ndarray, slots: np.ndarray) -> None:
         """End the live pairings whose ``side`` (``pairs.res`` or ``pairs.vol``) is one of
         ``slots``."""
@@ -414,6 +449,11 @@ class CivicModel(Model):
     def year(self) -> int:
         """Current year of the run (0 in the first 52 weeks)."""
         return max(0, self.steps - 1) // 52
+
+    @property
+    def year_of_week(self) -> int:
+        """Year of week ``t``, counting the burn-in's years as negative (``(t - 1) // 52``)."""
+        return (self.t - 1) // 52
 
 
 __all__ = ["Business", "CivicModel", "Hub", "Resident", "Volunteer", "PHASES"]

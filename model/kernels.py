@@ -240,7 +240,9 @@ def drop_volunteer_ties(v, r, slots, by_volunteer, degree, known):
 
 @njit(f"{I64}({I64}, {I64}, int64)", cache=True)
 def choose_in_turn(vol, res, n_residents):
-    """Volunteers choose in turn: each takes the first candidate on their list that no
+    """Compiled copy of :func:`agents.volunteer.choose_in_turn`.
+
+    Volunteers choose in turn: each takes the first candidate on their list that no
     earlier volunteer took. ``vol``/``res`` list candidates grouped by volunteer, in the
     order volunteers choose, best candidate first.
 
@@ -265,7 +267,9 @@ def choose_in_turn(vol, res, n_residents):
     cache=True,
 )
 def broker(ax, ay, ahub, hx, hy, hhub, room, radius, k):
-    """Askers (residents, in priority order) are matched to helpers (volunteers with
+    """Compiled copy of :func:`agents.hub.broker`.
+
+    Askers (residents, in priority order) are matched to helpers (volunteers with
     ``room``) of their own hub, in rounds.
 
     Each asker's candidates are the ``k`` nearest helpers of its hub closer than
@@ -341,7 +345,9 @@ def broker(ax, ay, ahub, hx, hy, hhub, room, radius, k):
     cache=True,
 )
 def visits(vol, res, capacity, matches, employer, gap, n_volunteer_slots):
-    """Volunteer hours over the live pairings (``vol``, ``res``).
+    """Compiled copy of :func:`agents.volunteer.visits`.
+
+    Volunteer hours over the live pairings (``vol``, ``res``).
 
     Each volunteer splits their capacity evenly over their pairings; a resident offered
     more than their ``gap`` takes only what they lack, every offer scaled down alike. The
@@ -399,7 +405,9 @@ def activities(
     attends,
     attendees,
 ):
-    """Hosted activities (in place): each business with ``hosting`` set welcomes up to
+    """Compiled copy of :func:`agents.business.activities`.
+
+    Hosted activities (in place): each business with ``hosting`` set welcomes up to
     ``places`` of the residents whose venue it is (``venue_of``, -1 for none), the
     loneliest (lowest ``connection``) first, ties to the lower slot. An attendee lacking
     low-level support gets up to ``hours`` of it (added to ``biz_low``); ``attends``
@@ -655,14 +663,115 @@ def week_hours(
     return unmet_personal, unmet_low, totals, level_counts, block_means[:k]
 
 
+#: The counts :func:`care_summary` returns, in order.
+CARE_TOTALS = (
+    "in_care_home",
+    "council_funded",
+    "care_home_85_plus",
+    "with_package",
+    "package_hours",
+    "carers",
+    "carers_65_plus",
+    "aged_85_plus",
+    "aged_65_69",
+    "need_65_69",
+    "aged_80_plus",
+    "need_80_plus",
+    "unmet_80_plus",
+    "unmet_low",
+    "unmet_moderate",
+    "unmet_substantial",
+    "unmet_critical",
+)
+
+
+#: Lower ends of the age bands of :func:`care_summary` (those of ``world.AGE_BANDS``).
+AGE_BAND_STARTS = (65.0, 70.0, 75.0, 80.0, 85.0, 90.0)
+
+
+@njit(
+    f"Tuple(({F64}, {F64_2D}))"
+    f"({BOOL}, {I8}, {F64}, {BOOL}, {BOOL}, {F64}, {F64}, {F64}, {F64}, {F64})",
+    cache=True,
+)
+def care_summary(
+    alive,
+    level,
+    age,
+    in_care_home,
+    council_funded,
+    paid,
+    fam_personal,
+    fam_low,
+    carer_age,
+    unmet,
+):
+    """The week's counts over the live residents, in one pass.
+
+    Returns:
+        (the counts of :data:`CARE_TOTALS`: residents in care homes (all, council-funded,
+        aged 85+); at home with a package and their paid hours; family carers giving care
+        (all, aged 65+); residents aged 85+, 65-69 (and with need), 80+ (with need, with
+        unmet need); residents with unmet need (``unmet`` above 1e-9 hours) at each level
+        1-4 -- and, for each age band of :data:`AGE_BAND_STARTS`, a column of residents,
+        residents with need and residents with unmet need).
+    """
+    out = np.zeros(17)
+    bands = np.zeros((3, 6))
+    for i in range(alive.size):
+        if not alive[i]:
+            continue
+        a = age[i]
+        lv = np.int64(level[i])
+        short = unmet[i] > 1e-9
+        needy = lv > 0
+        if in_care_home[i]:
+            out[0] += 1.0
+            if council_funded[i]:
+                out[1] += 1.0
+            if a >= 85.0:
+                out[2] += 1.0
+        if paid[i] > 0.0:
+            out[3] += 1.0
+            out[4] += paid[i]
+        if fam_personal[i] + fam_low[i] > 0.0:
+            out[5] += 1.0
+            if carer_age[i] >= 65.0:
+                out[6] += 1.0
+        if a >= 85.0:
+            out[7] += 1.0
+        if a < 70.0:
+            out[8] += 1.0
+            if needy:
+                out[9] += 1.0
+        if a >= 80.0:
+            out[10] += 1.0
+            if needy:
+                out[11] += 1.0
+            if short:
+                out[12] += 1.0
+        if needy and short:
+            out[12 + lv] += 1.0
+        b = np.int64((a - 65.0) * 0.2)  # ages are 65 or more
+        if b > 5:
+            b = 5
+        bands[0, b] += 1.0
+        if needy:
+            bands[1, b] += 1.0
+        if short:
+            bands[2, b] += 1.0
+    return out, bands
+
+
 @njit(
     f"float64({I64}, {F64}, float64, {F64}, {BOOL}, {BOOL}, {I32})",
     cache=True,
 )
-def buy_care(order, gap, hours, paid, eligible, has_package, waiting):
-    """Paid care hours in ``order`` (in place): each resident gets the ``gap`` they lack
-    until ``hours`` run out; ``has_package`` marks those with any; ``waiting`` counts
-    weeks eligible but not fully served (reset to 0 otherwise).
+def buy_care(order, wanted, hours, paid, eligible, has_package, waiting):
+    """Compiled copy of :func:`agents.hub.buy_care`: paid care hours in ``order`` (in
+    place): each resident gets the hours they want until ``hours`` run out;
+    ``has_package`` marks those with any; ``waiting`` counts weeks eligible but not fully
+    served (reset to 0 otherwise).
 
     Returns:
         The hours bought.
@@ -670,13 +779,13 @@ def buy_care(order, gap, hours, paid, eligible, has_package, waiting):
     paid[:] = 0.0
     left = hours
     for i in order:
-        given = min(max(left, 0.0), gap[i])
+        given = min(max(left, 0.0), wanted[i])
         paid[i] = given
         left -= given
     bought = 0.0
     for i in range(paid.size):
         has_package[i] = paid[i] > 0
-        waiting[i] = waiting[i] + 1 if eligible[i] and gap[i] - paid[i] > 1e-9 else 0
+        waiting[i] = waiting[i] + 1 if eligible[i] and wanted[i] - paid[i] > 1e-9 else 0
         bought += paid[i]
     return bought
 
@@ -801,3 +910,225 @@ def pairings_done(pair_res, alive_pairs, need_low, fam_low):
             out[n] = i
             n += 1
     return out[:n]
+
+
+# --- phase kernels: compiled copies of a phase's readable steps ---------------------------
+@njit(
+    f"Tuple((int64, int64, int64))({BOOL}, {I8}, {BOOL}, {F64}, {F64}, {F64}, {F64}, "
+    f"{F64}, {F64}, {I64}, {I32}, int64, uint64, uint64, uint64, uint64, uint64, "
+    f"float64, float64, float64, float64, float64, {F64}, {F64}, {F64}, float64, float64)",
+    cache=True,
+)
+def carer_events(
+    alive,
+    level,
+    in_care_home,
+    age,
+    family_hours,
+    carer_age,
+    carer_death_age,
+    fam_personal,
+    fam_low,
+    person_id,
+    breakdown_week,
+    t,
+    salt_breakdown,
+    salt_new,
+    salt_band,
+    salt_hours,
+    salt_life,
+    per_hour,
+    effect,
+    support,
+    uptake_weekly,
+    generation_gap,
+    band_cum,
+    band_lo,
+    band_hi,
+    mortality_at_65,
+    slope,
+):
+    """Compiled copy of ``phases.family_care.carers_stop`` then ``carers_step_in`` (in
+    place): carers who reach their age of death or break down (the weekly form of
+    ``per_hour * hours given last week * (1 - effect * support)``) stop, a breakdown setting
+    ``breakdown_week = t``; then a resident at home with need and no carer gains a son or
+    daughter with chance ``uptake_weekly``, with hours from the Census bands
+    (``band_cum``, ``band_lo``, ``band_hi``), an age ``generation_gap`` years younger and a
+    death age from the life table's Gompertz hazard. Draws are those of
+    :mod:`model.streams` (the same salts).
+
+    Returns:
+        (carer deaths, breakdowns, new carers).
+    """
+    deaths = 0
+    breakdowns = 0
+    new = 0
+    for i in range(alive.size):
+        if not alive[i]:
+            continue
+        if family_hours[i] > 0:
+            stop = False
+            if carer_age[i] >= carer_death_age[i]:
+                stop = True
+                deaths += 1
+            else:
+                given = fam_personal[i] + fam_low[i]
+                if given > 0:
+                    q = per_hour * given * (1.0 - effect * support)
+                    q = min(max(q, 0.0), 1.0)
+                    if draw(person_id[i], salt_breakdown) < 1.0 - (1.0 - q) ** (1.0 / 52.0):
+                        stop = True
+                        breakdowns += 1
+                        breakdown_week[i] = t
+            if stop:
+                family_hours[i] = 0.0
+                carer_age[i] = 0.0
+                carer_death_age[i] = 0.0
+        if family_hours[i] <= 0 and level[i] > 0 and not in_care_home[i]:
+            if draw(person_id[i], salt_new) < uptake_weekly:
+                new += 1
+                u_band = draw(person_id[i], salt_band)
+                band = 0
+                while band < 2 and band_cum[band] <= u_band:
+                    band += 1
+                u_hours = draw(person_id[i], salt_hours)
+                family_hours[i] = band_lo[band] + u_hours * (band_hi[band] - band_lo[band])
+                carer_age[i] = age[i] - generation_gap
+                u = max(1.0 - draw(person_id[i], salt_life), 1e-300)
+                if slope <= 0:
+                    carer_death_age[i] = carer_age[i] - np.log(u) / mortality_at_65
+                else:
+                    now = np.exp(slope * (carer_age[i] - 65.0))
+                    carer_death_age[i] = (
+                        65.0 + np.log(now - slope / mortality_at_65 * np.log(u)) / slope
+                    )
+    return deaths, breakdowns, new
+
+
+@njit(
+    f"{I64}({BOOL}, {BOOL}, {I8}, {F64}, {I32}, {F64}, {F64}, {F64}, {F64}, {I64}, int64, "
+    "uint64, float64, float64, float64, float64, float64, int64)",
+    cache=True,
+)
+def admission_draws(
+    alive,
+    in_care_home,
+    level,
+    age,
+    breakdown_week,
+    need_personal,
+    need_low,
+    fam_personal,
+    fam_low,
+    person_id,
+    t,
+    salt,
+    rate,
+    level_ratio,
+    age_slope,
+    family_factor,
+    crisis_factor,
+    crisis_weeks,
+):
+    """Compiled copy of the draws of ``phases.care_homes.admit``: the residents at home
+    with need whose draw falls below :func:`agents.resident.care_home_admission_probability`
+    (with their missing family care and crisis), in slot order."""
+    moving = np.empty(alive.size, dtype=np.int64)
+    n = 0
+    for i in range(alive.size):
+        if not alive[i] or in_care_home[i] or level[i] <= 0:
+            continue
+        need = need_personal[i] + need_low[i]
+        missing = 1.0 - (fam_personal[i] + fam_low[i]) / max(need, 1e-300) if need > 0 else 0.0
+        base = rate / level_ratio ** (4.0 - level[i])
+        crisis = crisis_factor if t - breakdown_week[i] < crisis_weeks else 1.0
+        yearly = base * np.exp(age_slope * (age[i] - 85.0)) * (1.0 + family_factor * missing)
+        yearly = yearly * crisis
+        q = min(max(yearly, 0.0), 1.0)
+        if draw(person_id[i], salt) < 1.0 - (1.0 - q) ** (1.0 / 52.0):
+            moving[n] = i
+            n += 1
+    return moving[:n]
+
+
+# --- which rules have a compiled copy ------------------------------------------------------
+#: The rules of ``agents/`` a kernel here copies: rule -> its compiled copy (None where a
+#: phase kernel copies several rules at once), and the fingerprint of the rule's source
+#: that the copy was checked against. A copy is used only while the rule's source is that
+#: one, so a rule a student edits in ``agents/`` (or replaces from a plugin) is used as it
+#: is. ``tests/test_kernels.py`` checks every copy against its rule and that these
+#: fingerprints are the shipped sources'.
+COPIES = {
+    "agents.hub.buy_care": ("buy_care", "ac91f49071cca13f"),
+    "agents.hub.broker": ("broker", "e26524c8b1c88926"),
+    "agents.volunteer.choose_in_turn": ("choose_in_turn", "1c98d752c19331f6"),
+    "agents.volunteer.visits": ("visits", "daf1bc93b19bbad4"),
+    "agents.business.activities": ("activities", "8bfe6ba7ea533761"),
+    "agents.carer.carer_breakdown_probability": (None, "1c2f6dd469a49bd4"),
+    "agents.carer.new_carer_probability": (None, "5ae1d421742f198e"),
+    "agents.carer.carer_ages": (None, "1160c071a925a863"),
+    "agents.carer.carer_death_age": (None, "c7b975e0a01e50a1"),
+    "agents.resident.care_home_admission_probability": (None, "e3dc9043e311c326"),
+    "agents.resident.weekly": (None, "748fb80451730e26"),
+}
+
+_CHECKED: dict = {}
+
+
+def fingerprint(rule) -> str:
+    """A short fingerprint of what a function does (:func:`fingerprint_source` of its
+    source), or "" if its source cannot be read."""
+    import inspect
+
+    try:
+        return fingerprint_source(inspect.getsource(rule))
+    except (OSError, TypeError, SyntaxError):
+        return ""
+
+
+def fingerprint_source(source: str) -> str:
+    """A short fingerprint of a function's source: its parsed code without its docstring,
+    so editing the code changes it and rewording the docstring or reformatting does not."""
+    import ast
+    import hashlib
+    import textwrap
+
+    func = ast.parse(textwrap.dedent(source)).body[0]
+    body = func.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        func.body = body[1:]  # the docstring
+    return hashlib.sha256(ast.dump(func).encode()).hexdigest()[:16]
+
+
+def _is_shipped(rule) -> bool:
+    """Whether ``rule`` is a rule with a copy here, with the source the copy was checked
+    against (the answer is kept per function object)."""
+    known = _CHECKED.get(rule)
+    if known is None:
+        name = f"{getattr(rule, '__module__', '')}.{getattr(rule, '__qualname__', '')}"
+        entry = COPIES.get(name)
+        known = entry is not None and fingerprint(rule) == entry[1]
+        _CHECKED[rule] = known
+    return known
+
+
+def use(rule):
+    """The fast way to apply a rule of ``agents/``: its compiled copy while the rule is the
+    shipped one, the rule itself once a student has edited it (in ``agents/``) or replaced
+    it (from a plugin).
+
+    Phases look the rule up through its module at the moment of the call
+    (``kernels.use(hub.buy_care)(...)``), so a replaced rule takes effect at once.
+    """
+    if _is_shipped(rule):
+        copy = COPIES[f"{rule.__module__}.{rule.__qualname__}"][0]
+        if copy is not None:
+            return globals()[copy]
+    return rule
+
+
+def shipped(*rules) -> bool:
+    """Whether every one of ``rules`` is the shipped rule, so that a phase kernel that
+    copies them all may run instead of the readable steps (``tests/test_kernels.py`` checks
+    each phase kernel against those steps)."""
+    return all(_is_shipped(rule) for rule in rules)

@@ -128,6 +128,21 @@ class Snapshot:
         self.totals = dict(zip(kernels.WEEK_TOTALS, totals.tolist(), strict=True))
         #: Live residents at each need level 0-4 (a list of ints).
         self.level_counts = level_counts.tolist()
+        care, self.age_bands = kernels.care_summary(
+            r.alive,
+            r.level,
+            r.age,
+            r.in_care_home,
+            r.council_funded,
+            r.paid_personal,
+            r.fam_personal,
+            r.fam_low,
+            r.carer_age,
+            self.unmet_personal + self.unmet_low,
+        )
+        #: Counts of :data:`kernels.CARE_TOTALS` (care homes, packages, carers, ages);
+        #: ``age_bands`` holds residents, with need and with unmet need by age band.
+        self.care = dict(zip(kernels.CARE_TOTALS, care.tolist(), strict=True))
 
     @property
     def need(self) -> np.ndarray:
@@ -145,7 +160,7 @@ _HOURS = ("need_personal", "need_low", "fam_personal", "fam_low", "paid", "vol",
 
 def snapshot(model) -> Snapshot:
     """This week's :class:`Snapshot` (recomputed when the week or population changes)."""
-    key = (model.steps, model.residents.version)
+    key = (model.t, model.residents.version)
     cached = getattr(model, "_metric_snapshot", None)
     if cached is None or cached[0] != key:
         cached = (key, Snapshot(model))
@@ -175,6 +190,11 @@ def unmet_hours(model) -> float:
 
 def _total(name: str):
     return lambda model: total(model, name)
+
+
+def care(model, name: str) -> float:
+    """This week's count of one of :data:`kernels.CARE_TOTALS` (e.g. ``"in_care_home"``)."""
+    return snapshot(model).care[name]
 
 
 # --- the columns -----------------------------------------------------------------------------
@@ -282,7 +302,11 @@ for _line in FACILITATION_LINES:
         lambda m, line=_line: getattr(m.week.spent, line),
         f"Spend on {_line.replace('_', ' ')} this week (GBP)",
     )
-register_metric("spend_total", lambda m: m.week.spent.total, "Total council spend this week (GBP)")
+register_metric(
+    "spend_total",
+    lambda m: m.week.spent.total,
+    "Total council spend this week: care homes, home care and facilitation (GBP)",
+)
 register_metric(
     "eligibility_floor",
     lambda m: m.council.plan.eligibility_floor,
@@ -290,10 +314,14 @@ register_metric(
 )
 
 
-@metric("Council spend per hour met by paid carers, volunteers or businesses (GBP; 0 if none)")
+@metric(
+    "Council spend at home (home care and facilitation) per hour met by paid carers, "
+    "volunteers or businesses (GBP; 0 if none)"
+)
 def cost_per_met_hour(model):
     hours = total(model, "paid") + total(model, "vol") + total(model, "biz")
-    return ratio(model.week.spent.total, hours)
+    spent = model.week.spent
+    return ratio(spent.total - spent.care_homes, hours)
 
 
 @metric("Mean social connection of older residents (0-1)")
@@ -343,3 +371,164 @@ register_metric(
     lambda m: m.cumulative_unmet_hours,
     "Unmet hours summed since the start of the run",
 )
+
+
+# --- care homes, packages, carers and ages (ODD 7.10, 7.11) --------------------------------
+register_metric(
+    "residents_in_care_homes",
+    lambda m: int(care(m, "in_care_home")),
+    "Older residents living in a care home (council-funded or self-funded)",
+)
+register_metric(
+    "council_funded_places",
+    lambda m: int(care(m, "council_funded")),
+    "Care-home residents whose place the council pays",
+)
+register_metric(
+    "care_home_deaths", lambda m: m.week.care_home_deaths, "Deaths of care-home residents"
+)
+register_metric(
+    "care_home_admissions", lambda m: m.week.admissions, "Moves into a care home this week"
+)
+register_metric(
+    "placements_refused",
+    lambda m: m.week.placements_refused,
+    "Residents eligible for a council-funded place who had to stay at home this week "
+    "because the budget could not pay for it",
+)
+register_metric(
+    "overspend",
+    lambda m: m.week.overspend,
+    "What the care-home places the council must pay cost above this week's budget (GBP)",
+)
+register_metric(
+    "residents_with_package",
+    lambda m: int(care(m, "with_package")),
+    "Residents at home with a council-funded home-care package",
+)
+
+
+@metric("Mean hours a week of a home-care package (0 if none)")
+def mean_package_hours(model):
+    return ratio(care(model, "package_hours"), care(model, "with_package"))
+
+
+register_metric(
+    "residents_with_long_term_support",
+    lambda m: int(care(m, "with_package") + care(m, "council_funded")),
+    "Residents with council-funded long-term support this week (a package or a place)",
+)
+register_metric(
+    "long_term_clients_this_year",
+    lambda m: m.lts_clients_this_year,
+    "Different residents with council-funded long-term support since the year began "
+    "(as the NHS England ASC return counts clients in a year)",
+)
+register_metric(
+    "carers",
+    lambda m: int(care(m, "carers")),
+    "Family (unpaid) carers giving care this week",
+)
+register_metric(
+    "carers_aged_65_plus",
+    lambda m: int(care(m, "carers_65_plus")),
+    "Family carers giving care this week who are themselves 65 or older",
+)
+register_metric(
+    "carer_breakdowns", lambda m: m.week.carer_breakdowns, "Family carers who broke down"
+)
+register_metric("carer_deaths", lambda m: m.week.carer_deaths, "Family carers who died")
+register_metric("new_carers", lambda m: m.week.new_carers, "Relatives who started caring this week")
+register_metric(
+    "residents_aged_85_plus", lambda m: int(care(m, "aged_85_plus")), "Residents aged 85+"
+)
+
+
+@metric("Share of older residents aged 85 or over (0-1)")
+def share_aged_85_plus(model):
+    return ratio(care(model, "aged_85_plus"), model.residents.count)
+
+
+@metric("Share of residents aged 65-69 with some care need (0-1)")
+def share_need_aged_65_69(model):
+    return ratio(care(model, "need_65_69"), care(model, "aged_65_69"))
+
+
+@metric("Share of residents aged 80+ with some care need (0-1)")
+def share_need_aged_80_plus(model):
+    return ratio(care(model, "need_80_plus"), care(model, "aged_80_plus"))
+
+
+@metric("Share of residents aged 80+ with some unmet need (0-1)")
+def share_unmet_aged_80_plus(model):
+    return ratio(care(model, "unmet_80_plus"), care(model, "aged_80_plus"))
+
+
+@metric("Share of care-home residents who pay for the home themselves (0-1)")
+def self_funded_share_of_care_home_residents(model):
+    homes = care(model, "in_care_home")
+    return ratio(homes - care(model, "council_funded"), homes)
+
+
+@metric("Family (unpaid) care this week valued at the price of an hour of home care (GBP)")
+def informal_care_value(model):
+    return (total(model, "fam_personal") + total(model, "fam_low")) * model.p.care_hour_price
+
+
+@metric("Share of care-home residents aged 85+ (0-1)")
+def share_of_care_home_residents_85_plus(model):
+    return ratio(care(model, "care_home_85_plus"), care(model, "in_care_home"))
+
+
+@metric("Unmet care hours this week per older resident")
+def unmet_hours_per_resident(model):
+    return ratio(total(model, "unmet"), model.residents.count)
+
+
+for _name in ("low", "moderate", "substantial", "critical"):
+    register_metric(
+        f"residents_with_unmet_need_{_name}",
+        lambda m, n=_name: int(care(m, f"unmet_{n}")),
+        f"Residents at need level {_name} with some unmet need",
+    )
+register_metric(
+    "spend_returned_to_paid_care",
+    lambda m: m.week.returned,
+    "Facilitation money a line could not use, spent on home care instead (GBP)",
+)
+
+
+def age_standardised(model, row: int) -> float:
+    """Share of residents counted in ``row`` of the age-band counts (1: with need, 2: with
+    unmet need), standardised to England's 65+ age structure (ONS mid-2022,
+    ``world.AGE_BANDS``): the sum over bands of the England share times the model's rate in
+    that band. It compares the model's population, whose ages are a stable population
+    (older than England's today), with survey figures for England."""
+    snap = snapshot(model)
+    cached = getattr(snap, "_standardised", None)
+    if cached is None:
+        bands = snap.age_bands
+        rates = np.divide(bands, bands[0], out=np.zeros(bands.shape), where=bands[0] > 0)
+        cached = snap._standardised = (rates @ _ENGLAND_AGES).tolist()
+    return cached[row]
+
+
+def _england_ages() -> np.ndarray:
+    from model.world import AGE_BANDS
+
+    weights = np.array([share for _lo, _hi, share in AGE_BANDS])
+    return weights / weights.sum()
+
+
+#: England's 65+ age structure (ONS mid-2022), shares of the six bands.
+_ENGLAND_AGES = _england_ages()
+
+
+@metric("Share of older residents with any care need, standardised to England's 65+ ages")
+def share_with_any_need_standardised(model):
+    return age_standardised(model, 1)
+
+
+@metric("Share of older residents with some unmet need, standardised to England's 65+ ages")
+def share_with_unmet_need_standardised(model):
+    return age_standardised(model, 2)

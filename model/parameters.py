@@ -18,6 +18,12 @@ from typing import Any
 NEED_LEVEL_NAMES = ("none", "low", "moderate", "substantial", "critical")
 
 
+#: Kinds of parameter: calibrated from a cited figure, invented, a council choice, or a
+#: setting of the experiment (not an uncertainty). Sensitivity analysis and scenario
+#: discovery draw on the first three.
+KINDS = ("data", "invented", "lever", "setting")
+
+
 def _p(
     default: Any,
     doc: str,
@@ -28,8 +34,29 @@ def _p(
     source: str = "invented (see docs/ODD.md)",
     choices: str | None = None,
     group: str = "model",
+    kind: str | None = None,
+    range: tuple[float, float] | None = None,
+    range_reason: str = "",
 ):
-    """Declare a parameter field with its metadata."""
+    """Declare a parameter field with its metadata.
+
+    Args:
+        default: The default value.
+        doc: One line saying what the parameter is.
+        lo: Lowest allowed value (validation).
+        hi: Highest allowed value (validation).
+        unit: Unit, for tables.
+        source: Where the default comes from.
+        choices: ``strategies`` or ``scenarios`` for registry names.
+        group: Section of the parameter table.
+        kind: What kind of number it is (:data:`KINDS`): calibrated from a cited figure
+            (``data``), ``invented``, a council choice (``lever``), or a ``setting`` of the
+            experiment (size, seed, preset, measurement), which is not an uncertainty.
+        range: Plausible ``(low, high)`` (within the allowed range and holding the
+            default), used by sensitivity analysis and scenario discovery; None for names,
+            lists and settings without one.
+        range_reason: One line saying why that range (or why there is none).
+    """
     meta = {
         "doc": doc,
         "lo": lo,
@@ -38,6 +65,9 @@ def _p(
         "source": source,
         "choices": choices,
         "group": group,
+        "kind": kind,
+        "range": range,
+        "range_reason": range_reason,
     }
     return field(default=default, metadata=meta)
 
@@ -58,7 +88,12 @@ class Parameters:
         "baseline", "Scenario preset (registry name)", choices="scenarios", group="public"
     )
     residents: int = _p(
-        5000, "Initial older residents (65+)", lo=20, hi=1_000_000, unit="people", group="public"
+        5000,
+        "Older residents (65+) when the run starts (week 0, after the burn-in)",
+        lo=20,
+        hi=1_000_000,
+        unit="people",
+        group="public",
     )
     width: int | None = _p(
         None,
@@ -111,6 +146,20 @@ class Parameters:
         lo=0,
         hi=2**63 - 1,
         group="public",
+    )
+    burn_in_weeks: int = _p(
+        260,
+        "Weeks simulated under today's policy (direct delivery at the calibrated budget) "
+        "before week 0; not in the output",
+        lo=0,
+        hi=5200,
+        unit="weeks",
+        source="setting: five years let need, family care, care homes, ties and volunteers "
+        "settle (docs/ODD.md 5.8)",
+        group="public",
+        kind="setting",
+        range=None,
+        range_reason="a setting of the experiment, not an uncertainty",
     )
 
     # --- space ------------------------------------------------------------------
@@ -167,20 +216,41 @@ class Parameters:
         group="demography",
     )
     mortality_need_factor: float = _p(
-        0.35,
-        "Mortality multiplies by exp(factor x need level)",
+        0.6,
+        "Mortality multiplies by exp(factor x need level), normalised so that death rates "
+        "by age stay those of the life table",
         lo=0.0,
         hi=2.0,
-        source="invented; critical need about 4x mortality",
+        source="invented; critical need about 4x the mortality of no need at the same age",
         group="demography",
+        kind="invented",
+        range=(0.15, 0.6),
+        range_reason="need (ADL limitation) raises mortality 2-8 fold at the worst level",
     )
     arrival_mean_years_over_65: float = _p(
-        2.0,
-        "Mean age above 65 of arriving residents (exponential)",
+        0.5,
+        "Mean age above 65 of arriving residents (exponential): mostly people turning 65",
         lo=0.0,
         hi=20.0,
         unit="years",
+        source="invented: the 65+ inflow is people turning 65, plus a few older movers",
         group="demography",
+        kind="invented",
+        range=(0.0, 3.0),
+        range_reason="older people move little (ONS internal migration); most arrive at 65",
+    )
+    cohort_growth_excess: float = _p(
+        0.0,
+        "How much faster a year the cohorts now reaching old age grew than the older "
+        "population grows now (0: today's ages are a stable population)",
+        lo=-0.05,
+        hi=0.10,
+        unit="per year",
+        source="invented; 0.02 makes the start's 85+ share that of ONS mid-2022 (about 13%)",
+        group="demography",
+        kind="invented",
+        range=(0.0, 0.03),
+        range_reason="the post-war cohorts make England's 65+ younger than its stable form",
     )
     max_age: float = _p(
         105.0,
@@ -200,13 +270,15 @@ class Parameters:
         group="need",
     )
     personal_share_by_level: tuple = _p(
-        (0.0, 0.25, 0.4, 0.6, 0.8),
+        (0.0, 0.25, 0.4, 0.5, 0.75),
         "Share of need that is personal care, levels 0-4",
         unit="share",
+        source="invented (substantial and critical calibrated to a mean home-care package "
+        "of 10-15 hours a week)",
         group="need",
     )
     initial_need_age50: float = _p(
-        89.0,
+        88.8,
         "Age at which half of residents have some need (initial logistic curve)",
         lo=60.0,
         hi=110.0,
@@ -215,7 +287,7 @@ class Parameters:
         group="need",
     )
     initial_need_age_spread: float = _p(
-        15.0,
+        13.8,
         "Spread of the initial need-by-age logistic curve",
         lo=1.0,
         hi=50.0,
@@ -223,10 +295,13 @@ class Parameters:
         source="HSE 2021 (fit)",
         group="need",
     )
-    initial_level_shares: tuple = _p(
-        (0.40, 0.30, 0.20, 0.10),
-        "Shares of levels 1-4 among residents with need",
-        unit="share",
+    initial_level_age_gaps: tuple = _p(
+        (16.1, 29.3, 48.7),
+        "Years beyond initial_need_age50 at which half of residents have need of level 2, "
+        "3 and 4 or more (initial ordinal logistic curves)",
+        unit="years",
+        source="invented: fitted to the model's own steady state, so that the start's need "
+        "by age and level is where the rules keep it (docs/ODD.md 5.3)",
         group="need",
     )
     need_onset_base: float = _p(
@@ -239,21 +314,24 @@ class Parameters:
         group="need",
     )
     need_onset_scale: float = _p(
-        0.0008,
+        0.00012,
         "Yearly need-onset probability, exponential term",
         lo=0.0,
         hi=0.1,
         unit="per year",
-        source="Gostoli & Silverman 2020",
+        source="the form of Gostoli & Silverman 2020 (0.0008 with scale 18), recalibrated "
+        "with the age scale to HSE 2021 need by age (21% at 65-69) and 25-30% overall",
         group="need",
     )
     need_onset_age_scale: float = _p(
-        18.0,
+        12.0,
         "Age scale of need onset (exp(age / scale))",
         lo=5.0,
         hi=100.0,
         unit="years",
-        source="Gostoli & Silverman 2020 (men 18, women 19)",
+        source="Gostoli & Silverman 2020 (men 18, women 19), recalibrated to 15 with "
+        "need_onset_scale (need rises more steeply with age once mortality follows the "
+        "life table)",
         group="need",
     )
     unmet_onset_factor: float = _p(
@@ -296,7 +374,7 @@ class Parameters:
 
     # --- family care --------------------------------------------------------------
     family_carer_share: float = _p(
-        0.65,
+        0.58,
         "Share of residents with a family (informal) carer",
         lo=0.0,
         hi=1.0,
@@ -305,35 +383,221 @@ class Parameters:
     )
     family_hours_band_shares: tuple = _p(
         (0.49, 0.21, 0.30),
-        "Shares of carers giving 1-19, 20-49 and 50+ hours a week",
+        "Shares of carers able to give 1-19, 20-49 and 50+ hours a week",
         unit="share",
         source="Census 2021 (2.30m / 0.97m / 1.40m)",
         group="family",
     )
+    spouse_carer_share: float = _p(
+        0.45,
+        "Share of family carers who are the resident's spouse or partner (same age); the "
+        "others are sons and daughters",
+        lo=0.0,
+        hi=1.0,
+        unit="share",
+        source="invented; Census 2021: 1.2m of 5.0m unpaid carers in England and Wales "
+        "are 65+, almost half giving 50+ hours",
+        group="family",
+        kind="invented",
+        range=(0.3, 0.6),
+        range_reason="older people's carers are mostly partners and adult children",
+    )
+    carer_generation_gap: float = _p(
+        30.0,
+        "Years by which a son or daughter carer is younger than the resident",
+        lo=15.0,
+        hi=50.0,
+        unit="years",
+        source="ONS births: mean age of mothers about 27-30 in the 1950s-70s",
+        group="family",
+        kind="data",
+        range=(25.0, 35.0),
+        range_reason="parents' age at birth of their children",
+    )
+    carer_breakdown_per_hour: float = _p(
+        0.002,
+        "Yearly chance that a family carer breaks down and stops, per hour a week of care "
+        "they give",
+        lo=0.0,
+        hi=0.02,
+        unit="per year per hour/week",
+        source="invented (calibrated: steady family care); Carers UK State of Caring: "
+        "carers giving 50+ hours report the worst health",
+        group="family",
+        kind="invented",
+        range=(0.0005, 0.005),
+        range_reason="2.5-25% a year at 50 hours a week of care",
+    )
+    carer_uptake_rate: float = _p(
+        0.08,
+        "Yearly chance that a relative starts caring for a resident with need who has no "
+        "family carer",
+        lo=0.0,
+        hi=1.0,
+        unit="per year",
+        source="invented (calibrated: a stable share of residents with a family carer)",
+        group="family",
+        kind="invented",
+        range=(0.02, 0.2),
+        range_reason="families re-organise after a carer stops, slowly and not always",
+    )
+    carer_support_effect: float = _p(
+        0.3,
+        "Share by which full carer support (respite, carers' groups) lowers the chance "
+        "of a carer breakdown",
+        lo=0.0,
+        hi=1.0,
+        unit="share",
+        source="invented; reviews of respite and carer support find small to moderate "
+        "effects on carer burden",
+        group="family",
+        kind="invented",
+        range=(0.0, 0.6),
+        range_reason="from no effect to a strong effect of support on breakdowns",
+    )
+
+    # --- care homes -------------------------------------------------------------------
+    care_home_rate: float = _p(
+        1.0,
+        "Yearly chance that a resident aged 85 with critical need and every need met at "
+        "home moves into a care home (the factors may take it above 1: then it is certain)",
+        lo=0.0,
+        hi=10.0,
+        unit="per year",
+        source="invented (calibrated: about 2.5% of 65+ in care homes, ONS Census 2021)",
+        group="care_homes",
+        kind="invented",
+        range=(0.05, 0.4),
+        range_reason="admissions concentrate on the highest needs",
+    )
+    care_home_level_ratio: float = _p(
+        11.0,
+        "The admission chance is divided by this for each need level below critical",
+        lo=1.0,
+        hi=100.0,
+        source="invented (calibrated: 56% of care-home residents are 85+, ONS Census 2021)",
+        group="care_homes",
+        kind="invented",
+        range=(2.0, 8.0),
+        range_reason="few people with low or moderate needs move into a home",
+    )
+    care_home_age_slope: float = _p(
+        0.15,
+        "Admission chance multiplies by exp(slope x (age - 85)) at every level of need",
+        lo=-1.0,
+        hi=1.0,
+        unit="per year of age",
+        source="invented (calibrated: 56% of care-home residents are 85+, ONS Census 2021)",
+        group="care_homes",
+        kind="invented",
+        range=(0.0, 0.15),
+        range_reason="dementia, frailty and living alone rise steeply with age",
+    )
+    care_home_family_factor: float = _p(
+        1.0,
+        "Admission chance multiplies by (1 + factor x share of need family care cannot meet)",
+        lo=0.0,
+        hi=20.0,
+        source="invented: living without family care is a leading reason for a placement",
+        group="care_homes",
+        kind="invented",
+        range=(0.0, 3.0),
+        range_reason="from no effect to admissions quadrupling without any family care",
+    )
+    care_home_crisis_factor: float = _p(
+        3.0,
+        "Admission chance multiplies by this in the weeks after a family carer breaks down",
+        lo=1.0,
+        hi=50.0,
+        source="invented: carer breakdown is a leading trigger of care-home admission",
+        group="care_homes",
+        kind="invented",
+        range=(1.0, 8.0),
+        range_reason="from no crisis effect to a strong one",
+    )
+    care_home_crisis_weeks: int = _p(
+        13,
+        "Weeks after a carer breakdown during which admission is more likely",
+        lo=0,
+        hi=520,
+        unit="weeks",
+        source="invented: a crisis lasts about a quarter",
+        group="care_homes",
+        kind="invented",
+        range=(4, 26),
+        range_reason="from a month to half a year",
+    )
+    self_funder_share: float = _p(
+        0.36,
+        "Share of older residents who would pay for a care home themselves",
+        lo=0.0,
+        hi=1.0,
+        unit="share",
+        source="CMA care homes market study 2017; ONS 2023: about 35-45% of care-home "
+        "residents fund themselves",
+        group="care_homes",
+        kind="data",
+        range=(0.35, 0.45),
+        range_reason="the published range of self-funded care-home residents",
+    )
 
     # --- council budget -------------------------------------------------------------
     budget_per_resident_week: float = _p(
-        13.4,
-        "Calibrated community-care budget per initial older resident per week",
+        17.0,
+        "Calibrated long-term care budget (care homes and home care) per older resident "
+        "at the start, per week",
         lo=0.0,
         hi=1000.0,
         unit="GBP/week",
-        source="NHS England ASC Finance 2023-24 (about 2.8% of 65+ long-term community "
-        "clients x GBP 24,900 a year / 52)",
+        source="NHS England ASC Activity and Finance 2022-23: GBP 9.3bn gross long-term "
+        "support for 65+ over about 10.5m people aged 65+",
         group="council",
+        kind="data",
+        range=(15.0, 19.0),
+        range_reason="gross spend per head; varies by council and year",
+    )
+    care_home_fee: float = _p(
+        800.0,
+        "Weekly fee the council pays for a care-home placement",
+        lo=0.0,
+        hi=5000.0,
+        unit="GBP/week",
+        source="LaingBuisson and council fee surveys 2023: roughly GBP 800-1,100 a week "
+        "(councils pay the lower end)",
+        group="council",
+        kind="data",
+        range=(700.0, 1100.0),
+        range_reason="council rates for residential to nursing placements",
+    )
+    package_cap_share: float = _p(
+        0.5,
+        "Most a home-care package may cost, as a share of a care-home placement's fee",
+        lo=0.0,
+        hi=5.0,
+        unit="x fee",
+        source="council 'equivalent cost' policies: a package costs no more than a placement",
+        group="council",
+        kind="lever",
+        range=(0.5, 1.5),
+        range_reason="councils set their own ceilings around the cost of residential care",
     )
     care_hour_price: float = _p(
-        28.53,
+        23.20,
         "Price of one hour of paid home care",
         lo=1.0,
         hi=200.0,
         unit="GBP/hour",
-        source="Homecare Association minimum price 2024-25",
+        source="Homecare Association minimum price for 2022-23 (GBP 23.20; 25.95 in 2023-24, "
+        "28.53 in 2024-25), the year of the budget",
         group="council",
+        kind="data",
+        range=(20.0, 28.53),
+        range_reason="what councils paid in 2022-23 up to the 2024-25 minimum price",
     )
     eligibility_threshold: int = _p(
         3,
-        "Lowest need level eligible for paid care (3 substantial, 4 critical)",
+        "Lowest need level the council may serve (3 substantial, 4 critical); the level "
+        "served moves up from here when the money is short",
         lo=1,
         hi=4,
         source="Care Act / FACS practice",
@@ -426,6 +690,29 @@ class Parameters:
         lo=0.0,
         hi=10.0,
         group="council",
+    )
+    share_carer_support: float = _p(
+        0.1,
+        "Share of facilitation money spent first on carer support (respite, carers' groups)",
+        lo=0.0,
+        hi=1.0,
+        source="invented",
+        group="council",
+        kind="lever",
+        range=(0.0, 0.3),
+        range_reason="a council's choice; carers' services are a small part of spend",
+    )
+    carer_support_cost: float = _p(
+        15.0,
+        "Weekly spend that fully supports one family carer (respite, groups, advice)",
+        lo=0.1,
+        hi=1000.0,
+        unit="GBP/week",
+        source="invented; a week of respite a year costs about GBP 800-1,000",
+        group="council",
+        kind="invented",
+        range=(5.0, 40.0),
+        range_reason="from advice and groups only to regular respite breaks",
     )
     grant_per_business_week: float = _p(
         40.0,
@@ -978,7 +1265,10 @@ def _validate_cross_field(params: Parameters) -> None:
             "parameters 'share_coordinators', 'share_volunteer_support', 'share_outreach' and "
             f"'share_grants' must add up to 1, got {shares:g}"
         )
-    for name, total in (("initial_level_shares", 1.0), ("family_hours_band_shares", 1.0)):
+    gaps = params.initial_level_age_gaps
+    if any(b < a for a, b in zip(gaps, gaps[1:], strict=False)):
+        raise ValueError(f"parameter 'initial_level_age_gaps' must never decrease, got {gaps}")
+    for name, total in (("family_hours_band_shares", 1.0),):
         if abs(sum(getattr(params, name)) - total) > 1e-6:
             raise ValueError(f"parameter '{name}' must add up to 1, got {getattr(params, name)}")
     if any(s > 1 for s in params.personal_share_by_level):

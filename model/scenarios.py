@@ -77,6 +77,15 @@ register_scenario(
 )
 register_scenario(
     Scenario(
+        "steady_state",
+        "Steady state",
+        "No growth of the older population and a flat budget: the model's own steady state, "
+        "against which the start is checked (nothing should drift).",
+        {"older_growth_rate": 0.0},
+    )
+)
+register_scenario(
+    Scenario(
         "austerity",
         "Austerity",
         "The care budget falls 2% a year in real terms (IFS: about -18% per resident since "
@@ -88,9 +97,11 @@ register_scenario(
     Scenario(
         "ageing_wave",
         "Ageing wave",
-        "The older population grows 2.5% a year (ONS: 85+ population 1.7m to 3.1m by "
-        "2045) on an unchanged budget.",
-        {"older_growth_rate": 0.025},
+        "ONS 2020-based projections: the older population grows about 1.5% a year and the "
+        "85+ about 2.5% a year (1.7m to 3.1m by 2045), because today's 65-84 are the large "
+        "post-war cohorts: the start has about England's age structure (85+ about 13%), younger "
+        "than a stable population, and it ages. Unchanged budget.",
+        {"older_growth_rate": 0.015, "cohort_growth_excess": 0.015},
     )
 )
 register_scenario(

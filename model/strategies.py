@@ -1,6 +1,9 @@
 """Council strategies (MODEL.md section 5): a registry of levers.
 
-Every strategy spends the same weekly budget ``B(t)``; it only decides how. It returns
+Every strategy spends the same weekly budget ``B(t)``; it only decides how. Care-home
+places the council pays are a duty met first; the strategy plans the money left over
+(``plan(model, budget)`` gets that money; ``model.council.duty`` is what the places cost
+and ``model.week.budget`` the whole budget). It returns
 a :class:`SpendPlan` (money per line and the lowest need level eligible for paid care)
 and may react after each week (:meth:`Strategy.after_week`). The council phase of the
 model carries the plan out. A new strategy is one class registered by name::
@@ -40,18 +43,23 @@ class Spending:
     totals, metrics and the budget check pick it up.
 
     Attributes:
-        paid_care: Paid care hours (bought at ``care_hour_price``).
+        paid_care: Paid home care hours (bought at ``care_hour_price``).
+        care_homes: Care-home places the council pays (a duty, paid first; never planned
+            by a strategy).
         coordinators: Coordinators who broker matches and support volunteers.
         volunteer_support: Volunteer support and recognition (slows burnout).
         outreach: Outreach (raises recruitment).
         grants: Grants to businesses and community-owned assets.
+        carer_support: Support for family carers (respite, groups; fewer breakdowns).
     """
 
     paid_care: float = _line("care")
+    care_homes: float = _line("care")
     coordinators: float = _line("facilitation")
     volunteer_support: float = _line("facilitation")
     outreach: float = _line("facilitation")
     grants: float = _line("facilitation")
+    carer_support: float = _line("facilitation")
 
     @property
     def care(self) -> float:
@@ -109,7 +117,8 @@ class Strategy(ABC):
 
         Args:
             model: The running model (read its parameters and state; do not change it).
-            budget: This week's budget ``B(t)`` in GBP.
+            budget: The money this week after the care-home places the council must pay
+                (``B(t) - model.council.duty``), in GBP.
         """
 
     def setup(self, model: CivicModel) -> None:  # noqa: B027 - optional hook
@@ -119,13 +128,17 @@ class Strategy(ABC):
         """Hook called at the end of each week (after businesses, before collection)."""
 
     def facilitation_lines(self, model: CivicModel, money: float) -> dict[str, float]:
-        """Split money for facilitation by the ``share_*`` parameters."""
+        """Split money for facilitation: ``share_carer_support`` of it for family carers,
+        the rest by the four ``share_*`` parameters of the other lines."""
         p = model.p
+        carers = money * p.share_carer_support
+        rest = money - carers
         return {
-            "coordinators": money * p.share_coordinators,
-            "volunteer_support": money * p.share_volunteer_support,
-            "outreach": money * p.share_outreach,
-            "grants": money * p.share_grants,
+            "coordinators": rest * p.share_coordinators,
+            "volunteer_support": rest * p.share_volunteer_support,
+            "outreach": rest * p.share_outreach,
+            "grants": rest * p.share_grants,
+            "carer_support": carers,
         }
 
 
@@ -174,13 +187,14 @@ class DirectDelivery(Strategy):
     name = "direct"
     title = "Direct delivery"
     description = (
-        "The council buys paid care hours with its whole budget. Residents at or above the "
-        "eligibility level get care packages, neediest and longest-waiting first; when "
-        "demand exceeds the budget, eligibility tightens from substantial towards critical."
+        "The council pays its care-home places and buys home-care packages with the rest of "
+        "its budget. Residents at or above the eligibility level get packages, neediest and "
+        "longest-waiting first; when demand exceeds the money, eligibility tightens from "
+        "substantial towards critical."
     )
 
     def plan(self, model: CivicModel, budget: float) -> SpendPlan:
-        """All of the budget goes to paid care at the adaptive eligibility level."""
+        """All of the money goes to home care at the adaptive eligibility level."""
         floor = hub.adapt_eligibility(model.council, budget, model.p)
         return SpendPlan(paid_care=budget, eligibility_floor=floor)
 
@@ -192,14 +206,18 @@ class FacilitatorHub(Strategy):
     name = "facilitator"
     title = "Facilitator hub"
     description = (
-        "The council keeps a safety-net share of the budget for critical personal care and "
-        "spends the rest on coordinators who broker volunteer matches, support for "
-        "volunteers, outreach, and grants to local businesses and community assets."
+        "The council keeps a safety-net share of the budget for its care-home places and "
+        "critical personal care, and spends the rest on coordinators who broker volunteer "
+        "matches, support for volunteers and family carers, outreach, and grants to local "
+        "businesses and community assets."
     )
 
     def plan(self, model: CivicModel, budget: float) -> SpendPlan:
-        """Safety net for critical need; the rest on the four facilitation lines."""
-        safety = budget * model.p.safety_net_share
+        """The safety net (``safety_net_share`` of the whole budget) pays the care-home
+        places first, then critical home care; the rest goes to facilitation (less, if the
+        places cost more than the safety net)."""
+        whole = budget + model.council.duty
+        safety = max(0.0, min(budget, whole * model.p.safety_net_share - model.council.duty))
         return SpendPlan(
             paid_care=safety,
             eligibility_floor=4,
@@ -214,12 +232,13 @@ class Hybrid(Strategy):
     name = "hybrid"
     title = "Hybrid"
     description = (
-        "Direct delivery with a share of the budget (hybrid_facilitation_share) moved to "
-        "facilitation: coordinators, volunteer support, outreach and grants."
+        "Direct delivery with a share of the money left after care-home places "
+        "(hybrid_facilitation_share) moved to facilitation: coordinators, volunteer and "
+        "carer support, outreach and grants."
     )
 
     def plan(self, model: CivicModel, budget: float) -> SpendPlan:
-        """Split the budget between direct care and facilitation by one parameter."""
+        """Split the money between home care and facilitation by one parameter."""
         facilitation = budget * model.p.hybrid_facilitation_share
         paid = budget - facilitation
         floor = hub.adapt_eligibility(model.council, paid, model.p)

@@ -40,6 +40,16 @@ PURPOSES = {
     "arrival_carer": 13,
     "arrival_band": 14,
     "arrival_hours": 15,
+    "arrival_spouse": 16,
+    "arrival_self_funder": 17,
+    "carer_death": 18,
+    "carer_breakdown": 19,
+    "carer_new": 20,
+    "carer_band": 21,
+    "carer_hours": 22,
+    "care_home": 23,
+    "carer_lifespan": 24,
+    "arrival_carer_lifespan": 25,
 }
 
 
@@ -80,6 +90,12 @@ class RandomStreams:
         self._key = np.uint64(exogenous.generate_state(1, dtype=np.uint64)[0])
         self.mesa_seed = int(mesa.generate_state(1, dtype=np.uint32)[0])
 
+    def salt(self, purpose: str, week: int) -> np.uint64:
+        """The hash salt of one purpose and week, for compiled loops that draw with
+        :func:`model.kernels.draw` themselves (the same numbers as
+        :meth:`exogenous_uniform`)."""
+        return self._salt(purpose, week)
+
     def _salt(self, purpose: str, week: int) -> np.uint64:
         """The hash salt of one purpose and week (in Python integers, mod 2**64, since
         numpy's uint64 arithmetic would wrap silently), mixed with the stream's key."""
@@ -112,6 +128,21 @@ class RandomStreams:
             np.ascontiguousarray(np.atleast_1d(probability), dtype=np.float64),
             np.ascontiguousarray(among, dtype=bool),
         )
+
+    def happens_to(
+        self, purpose: str, slots: np.ndarray, ids: np.ndarray, week: int, probability
+    ) -> np.ndarray:
+        """:meth:`happens` for a few ``slots`` only: those whose draw (keyed by their id in
+        ``ids``, a column over all slots) falls below their ``probability`` (one per slot
+        in ``slots``, or one number). The same draws as :meth:`happens` would make, without
+        working out a probability for everyone.
+
+        Returns:
+            The slots it happens to, in the order given.
+        """
+        slots = np.asarray(slots, dtype=np.int64)
+        draws = self.exogenous_uniform(purpose, ids[slots], week)
+        return slots[draws < probability]
 
     def exogenous_uniforms(self, purposes, ids: np.ndarray, week: int) -> np.ndarray:
         """:meth:`exogenous_uniform` for several purposes at once: one row per purpose."""

@@ -43,17 +43,18 @@ WORKSHOP_RESIDENTS = 800
 MOSTLY_UNMET = 0.5
 
 # --- resident categories on the map -------------------------------------------------------
-NO_NEED, NEED_MET, SOME_UNMET, MOST_UNMET, NOT_ASSESSED = 0, 1, 2, 3, 4
+NO_NEED, NEED_MET, SOME_UNMET, MOST_UNMET, NOT_ASSESSED, IN_CARE_HOME = 0, 1, 2, 3, 4, 5
 
 #: Map colour categories of residents: (label, colour, marker area; radius ~ its root).
-#: Colours are from the Okabe-Ito palette (readable with colour-blindness). The last one
-#: only appears before the first week, when needs have not been assessed yet.
+#: Colours are from the Okabe-Ito palette (readable with colour-blindness). "Not yet
+#: assessed" only appears before the first week of a model built without a burn-in.
 RESIDENT_CATEGORIES = (
     ("No care need", "#9a9a9a", 9.0),
     ("Care need fully met", "#0072B2", 30.0),
     ("Some need unmet", "#E69F00", 42.0),
     (f"More than {MOSTLY_UNMET:.0%} of need unmet", "#C0002A", 56.0),
     ("Care need, not yet assessed (week 0)", "#333333", 30.0),
+    ("Living in a care home", "#CC79A7", 20.0),
 )
 
 #: Background layers of the map: key -> (title, colour-bar label).
@@ -79,7 +80,8 @@ class NeighbourhoodView:
         height: Grid height in cells.
         week: Weeks run so far.
         resident_xy: Resident positions (n x 2, jittered inside their home cell).
-        resident_category: NO_NEED, NEED_MET, SOME_UNMET, MOST_UNMET or NOT_ASSESSED
+        resident_category: NO_NEED, NEED_MET, SOME_UNMET, MOST_UNMET, NOT_ASSESSED or
+            IN_CARE_HOME
             per resident (see :func:`resident_categories`).
         volunteer_xy: Active volunteer positions (m x 2).
         hub_xy: Council hub positions (cell centres).
@@ -134,14 +136,16 @@ def resident_categories(model) -> np.ndarray:
     """Map category of each live resident (in slot order).
 
     NO_NEED, NEED_MET (every needed hour met this week), SOME_UNMET, MOST_UNMET (more
-    than :data:`MOSTLY_UNMET` of the hours unmet), or NOT_ASSESSED: a need level above 0
-    but no hours worked out yet (before the first week has run).
+    than :data:`MOSTLY_UNMET` of the hours unmet), IN_CARE_HOME (the home meets their
+    need), or NOT_ASSESSED: a need level above 0 but no hours worked out yet (before the
+    first week of a model built without a burn-in).
     """
     r = model.residents
     need, unmet = resident_unmet(model)
     share = np.divide(unmet, need, out=np.zeros_like(need), where=need > 0)
     category = np.where(need > 0, NEED_MET, NO_NEED)
     category = np.where((need <= 0) & (r.level[r.live] > 0), NOT_ASSESSED, category)
+    category = np.where(r.in_care_home[r.live], IN_CARE_HOME, category)
     category = np.where(unmet > 1e-9, SOME_UNMET, category)
     category = np.where(share > MOSTLY_UNMET, MOST_UNMET, category)
     return category.astype(np.int8)
@@ -206,6 +210,7 @@ def neighbourhood(model, background: str = "civic") -> NeighbourhoodView:
             "some_unmet": int((category == SOME_UNMET).sum()),
             "most_unmet": int((category == MOST_UNMET).sum()),
             "not_assessed": int((category == NOT_ASSESSED).sum()),
+            "in_care_home": int((category == IN_CARE_HOME).sum()),
             "volunteers": int(vl.size),
             "businesses": int(plain.sum()),
             "assets": int((is_open & owned).sum()),
@@ -647,7 +652,7 @@ def svg_neighbourhood(view: NeighbourhoodView, title: str = "") -> str:
         return h - y * CELL
 
     xy, cat = view.resident_xy, view.resident_category
-    for code in (NO_NEED, NOT_ASSESSED, NEED_MET, SOME_UNMET, MOST_UNMET):
+    for code in (NO_NEED, IN_CARE_HOME, NOT_ASSESSED, NEED_MET, SOME_UNMET, MOST_UNMET):
         _label, colour, msize = RESIDENT_CATEGORIES[code]
         pick = np.flatnonzero(cat == code)
         if pick.size == 0:

@@ -12,12 +12,14 @@ import math
 import numpy as np
 from scipy.spatial import cKDTree
 
-from agents import Business, business, resident
+from agents import Business, business, carer, resident
 from model import kernels
 from model.space import nearest_hub
 
 #: Age structure of the 65+ population of England (ONS mid-2022 estimates):
-#: shares of 65-69, 70-74, 75-79, 80-84, 85-89 and 90+. Data, not a tunable.
+#: shares of 65-69, 70-74, 75-79, 80-84, 85-89 and 90+. Data, not a tunable: the start's
+#: ages are a stable population (:func:`stable_ages`); this is what they are compared with
+#: (an 85+ share of 12%).
 AGE_BANDS = (
     (65, 70, 0.28),
     (70, 75, 0.27),
@@ -30,51 +32,122 @@ AGE_BANDS = (
 #: Ranges of weekly hours for the three Census 2021 bands of unpaid care.
 FAMILY_HOUR_BANDS = ((1.0, 19.0), (20.0, 49.0), (50.0, 80.0))
 
+#: Width of the age steps of :func:`stable_ages` (one week).
+AGE_STEP = 1.0 / resident.WEEKS_PER_YEAR
 
-def ages_from(u: np.ndarray) -> np.ndarray:
-    """Ages from the ONS age structure, by inverse transform of uniforms ``u``."""
-    lows, highs, shares = (np.array(col, dtype=float) for col in zip(*AGE_BANDS, strict=True))
-    cum = np.cumsum(shares / shares.sum())
-    band = np.minimum(np.searchsorted(cum, u, side="right"), len(shares) - 1)
-    start = np.concatenate([[0.0], cum[:-1]])[band]
-    within = (u - start) / (cum[band] - start)
-    return lows[band] + within * (highs[band] - lows[band])
+
+def arrival_age_weights(ages: np.ndarray, p) -> np.ndarray:
+    """Share of arrivals in each one-week age step starting at ``ages``: people turning 65
+    plus an exponential tail of mean ``arrival_mean_years_over_65`` (as
+    :func:`arrival_columns` draws them)."""
+    mean = p.arrival_mean_years_over_65
+    above = ages - 65.0
+    if mean <= 0:
+        return (above < AGE_STEP / 2).astype(float)
+    return np.exp(-above / mean) - np.exp(-(above + AGE_STEP) / mean)
+
+
+def stable_ages(p) -> tuple[np.ndarray, np.ndarray]:
+    """The stable age structure of the older population (ODD 5.3): the ages a population
+    would have after decades of arrivals (:func:`arrival_age_weights`) and deaths at the
+    life table's rates (:func:`agents.resident.life_table_mortality`), with the cohorts
+    growing ``older_growth_rate + cohort_growth_excess`` a year.
+
+    Week by week of age: ``n(a + 1 week) = n(a) * (1 - weekly death chance) / (1 + g)^(1/52)
+    + arrivals at a + 1 week`` (Lotka's stable population), up to ``max_age``.
+
+    Returns:
+        (the lower end of each one-week age step, cumulative share of the population).
+    """
+    ages = np.arange(65.0, p.max_age, AGE_STEP)
+    dying = resident.weekly(resident.life_table_mortality(ages, p))
+    shrink = (1.0 + p.older_growth_rate + p.cohort_growth_excess) ** (-AGE_STEP)
+    inflow = arrival_age_weights(ages, p)
+    people = np.empty(ages.size)
+    people[0] = inflow[0]
+    for k in range(1, ages.size):
+        people[k] = people[k - 1] * (1.0 - dying[k - 1]) * shrink + inflow[k]
+    return ages, np.cumsum(people) / people.sum()
+
+
+def ages_from(u: np.ndarray, p) -> np.ndarray:
+    """Ages from the stable age structure (:func:`stable_ages`), by inverse transform of
+    uniforms ``u`` (uniform within the week of age)."""
+    key = (
+        p.older_growth_rate,
+        p.cohort_growth_excess,
+        p.arrival_mean_years_over_65,
+        p.max_age,
+        p.mortality_at_65,
+        p.mortality_age_slope,
+    )
+    cached = _STABLE_AGES.get(key)
+    if cached is None:
+        cached = _STABLE_AGES[key] = stable_ages(p)
+    steps, cum = cached
+    k = np.minimum(np.searchsorted(cum, u, side="right"), steps.size - 1)
+    start = np.concatenate([[0.0], cum[:-1]])[k]
+    within = (u - start) / np.maximum(cum[k] - start, 1e-300)
+    return steps[k] + np.clip(within, 0.0, 1.0) * AGE_STEP
+
+
+_STABLE_AGES: dict = {}
 
 
 def need_levels_from(ages: np.ndarray, u_need: np.ndarray, u_level: np.ndarray, p) -> np.ndarray:
-    """Need level: some need with the HSE probability for the age, then a level 1-4 by
-    ``initial_level_shares`` (inverse transform of the uniforms)."""
-    has_need = u_need < resident.initial_need_probability(ages, p)
-    # math.fsum, not sum(): the builtin rounds differently from Python 3.12 on (0.4 + 0.3
-    # + 0.2 + 0.1 is 0.9999999999999999 on 3.11, 1.0 on 3.12+), and runs must not depend
-    # on the Python version
-    cum = np.cumsum(p.initial_level_shares) / math.fsum(p.initial_level_shares)
-    level = 1 + np.minimum(np.searchsorted(cum, u_level, side="right"), 3)
-    return np.where(has_need, level, 0).astype(np.int8)
+    """Need level: how many of levels 1-4 have a chance at this age above the draw.
+
+    The chances are :func:`agents.resident.initial_level_probabilities`; one uniform draw
+    ``u_need`` for all four, so a resident with level 3 also passes levels 1 and 2
+    (``u_level`` is kept so that the arrivals' draws keep their purposes).
+    """
+    del u_level
+    level = np.zeros(np.shape(ages), dtype=np.int8)
+    for chance in resident.initial_level_probabilities(ages, p):
+        level += u_need < chance
+    return level
+
+
+def carer_hours_from(u_band, u_hours, p) -> np.ndarray:
+    """Hours a week a family carer can give: a Census 2021 band (``family_hours_band_shares``)
+    and a uniform amount within it."""
+    # math.fsum, not sum(): the builtin rounds differently from Python 3.12 on, and runs
+    # must not depend on the Python version
+    cum = np.cumsum(p.family_hours_band_shares) / math.fsum(p.family_hours_band_shares)
+    band = np.minimum(np.searchsorted(cum, u_band, side="right"), 2)
+    lo = np.array([b[0] for b in FAMILY_HOUR_BANDS])[band]
+    hi = np.array([b[1] for b in FAMILY_HOUR_BANDS])[band]
+    return lo + u_hours * (hi - lo)
 
 
 def family_hours_from(u_carer, u_band, u_hours, p) -> np.ndarray:
     """Hours a week family carers can give: none without a carer (``family_carer_share``),
-    else a Census 2021 band and a uniform amount within it."""
-    cum = np.cumsum(p.family_hours_band_shares) / math.fsum(p.family_hours_band_shares)  # as above
-    band = np.minimum(np.searchsorted(cum, u_band, side="right"), 2)
-    lo = np.array([b[0] for b in FAMILY_HOUR_BANDS])[band]
-    hi = np.array([b[1] for b in FAMILY_HOUR_BANDS])[band]
-    return np.where(u_carer < p.family_carer_share, lo + u_hours * (hi - lo), 0.0)
+    else :func:`carer_hours_from`."""
+    return np.where(u_carer < p.family_carer_share, carer_hours_from(u_band, u_hours, p), 0.0)
 
 
-def resident_columns(model, ages, u_x, u_y, u_need, u_level, u_carer, u_band, u_hours) -> dict:
+def resident_columns(
+    model, ages, u_x, u_y, u_need, u_level, u_carer, u_band, u_hours, u_spouse, u_self, u_life
+) -> dict:
     """Columns for new residents from their ages and uniform draws."""
     p = model.p
     width, height = model.grid.dimensions
     x = np.minimum((u_x * width).astype(np.int32), width - 1)
     y = np.minimum((u_y * height).astype(np.int32), height - 1)
+    family_hours = family_hours_from(u_carer, u_band, u_hours, p)
+    spouse = u_spouse < p.spouse_carer_share
+    carer_age = np.where(family_hours > 0, carer.carer_ages(ages, spouse, p), 0.0)
     return {
         "x": x,
         "y": y,
         "age": ages,
         "level": need_levels_from(ages, u_need, u_level, p),
-        "family_hours": family_hours_from(u_carer, u_band, u_hours, p),
+        "family_hours": family_hours,
+        "carer_age": carer_age,
+        "carer_death_age": np.where(
+            family_hours > 0, carer.carer_death_age(carer_age, 1.0 - u_life, p), 0.0
+        ),
+        "self_funder": u_self < p.self_funder_share,
         "connection": np.full(ages.size, p.connection_base),
         "hub": nearest_hub(x, y, model.hub_xy),
     }
@@ -101,31 +174,50 @@ def next_arrivals(model, n: int) -> dict:
     return {name: column[start : start + n] for name, column in ahead[1].items()}
 
 
+#: What each counter-based draw of an arrival is for, in the order of
+#: :func:`resident_columns`' uniforms.
+ARRIVAL_PURPOSES = (
+    "arrival_age",
+    "arrival_x",
+    "arrival_y",
+    "arrival_need",
+    "arrival_level",
+    "arrival_carer",
+    "arrival_band",
+    "arrival_hours",
+    "arrival_spouse",
+    "arrival_self_funder",
+    "arrival_carer_lifespan",
+)
+
+
 def arrival_columns(model, numbers: np.ndarray) -> dict:
     """Columns for the arrivals numbered ``numbers``: mostly people turning 65 (age above
     65 exponential with mean ``arrival_mean_years_over_65``), at random cells. Every draw
     is keyed by the arrival's number (common random numbers across strategies)."""
-    purposes = (
-        "arrival_age",
-        "arrival_x",
-        "arrival_y",
-        "arrival_need",
-        "arrival_level",
-        "arrival_carer",
-        "arrival_band",
-        "arrival_hours",
-    )
-    u_age, *rest = model.streams.exogenous_uniforms(purposes, numbers, 0)
-    ages = 65.0 + np.minimum(-model.p.arrival_mean_years_over_65 * np.log1p(-u_age), 35.0)
+    u_age, *rest = model.streams.exogenous_uniforms(ARRIVAL_PURPOSES, numbers, 0)
+    mean = model.p.arrival_mean_years_over_65
+    ages = 65.0 + np.minimum(-mean * np.log1p(-u_age), model.p.max_age - 65.0 - 1e-6)
     return resident_columns(model, ages, *rest)
+
+
+def setup_size(p) -> int:
+    """Older residents at set-up: the population path before the burn-in,
+    ``round(residents * (1 + older_growth_rate) ** (-burn_in_weeks / 52))``, so that there
+    are ``residents`` at week 0 (at least 2)."""
+    start = p.residents * (1.0 + p.older_growth_rate) ** (-p.burn_in_weeks / 52.0)
+    return max(2, int(round(start)))
 
 
 def populate(model) -> None:
     """Build the initial world on ``model`` (grid, layer and hubs already exist)."""
     p, rng = model.p, model.streams.setup
-    n = p.residents
-    columns = resident_columns(model, ages_from(rng.random(n)), *(rng.random(n) for _ in range(7)))
+    n = setup_size(p)
+    columns = resident_columns(
+        model, ages_from(rng.random(n), p), *(rng.random(n) for _ in range(10))
+    )
     slots = model.add_residents(**columns)
+    _initial_care_homes(model, slots, rng)
     _initial_ties(model, slots, rng)
     _businesses(model, rng)
     assign_nearest_business(model, slots)
@@ -133,6 +225,26 @@ def populate(model) -> None:
     r = model.residents
     degree = model.ties.resident_degree(r.n_slots)
     r.connection[slots] = resident.connection_target(degree[slots], False, False, p)
+
+
+def _initial_care_homes(model, slots: np.ndarray, rng) -> None:
+    """Start each resident's recent unmet share at the share of their need their family
+    leaves unmet (no care has been bought yet), and place some of them in care homes
+    already (:func:`agents.resident.initial_care_home_probability`, with that share as
+    their missing family care): self-funders, and others whose need qualifies for council
+    funding (``eligibility_threshold``)."""
+    r, p = model.residents, model.p
+    level = r.level[slots]
+    personal, low = resident.need_hours(level, p)
+    fam_personal, fam_low = resident.family_care(personal, low, r.family_hours[slots])
+    need = personal + low
+    missing = np.where(need > 0, 1.0 - (fam_personal + fam_low) / np.maximum(need, 1e-300), 0.0)
+    r.recent_unmet[slots] = missing
+    chance = resident.initial_care_home_probability(r.age[slots], level, missing, p)
+    qualifies = r.self_funder[slots] | (level >= p.eligibility_threshold)
+    placed = slots[(rng.random(slots.size) < chance) & qualifies]
+    r.in_care_home[placed] = True
+    r.council_funded[placed] = ~r.self_funder[placed]
 
 
 def _jittered_xy(x, y, rng) -> np.ndarray:

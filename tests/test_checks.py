@@ -18,7 +18,9 @@ from model.checks import InvariantError, invariants
 from model.phases import care_delivery
 from model.strategies import FacilitatorHub, SpendPlan, Strategy, register_strategy
 
-SMALL = {"residents": 600, "seed": 11}
+#: No burn-in, so a broken rule shows in week 1 (the burn-in is checked too: see
+#: ``test_a_broken_rule_is_caught_in_the_burn_in``).
+SMALL = {"residents": 600, "seed": 11, "burn_in_weeks": 0}
 
 
 def run_until_error(model, weeks):
@@ -33,7 +35,7 @@ def run_until_error(model, weeks):
 
 @pytest.mark.parametrize("strategy", ["direct", "facilitator", "hybrid"])
 def test_shipped_rules_pass_every_check(strategy):
-    model = CivicModel(strategy=strategy, check=True, **SMALL)
+    model = CivicModel(strategy=strategy, check=True, **{**SMALL, "burn_in_weeks": 26})
     assert run_until_error(model, 104) is None
     assert model.steps == 104
 
@@ -66,6 +68,21 @@ def test_family_giving_negative_hours_is_caught(monkeypatch):
     message = str(err)
     assert "invariant 'no negative hours' broken in week 1 for resident #" in message
     assert re.search(r"fam_personal=-\d", message)
+
+
+def test_a_broken_rule_is_caught_in_the_burn_in(monkeypatch):
+    """With check=True the burn-in's weeks are checked as well, and say so."""
+    shipped = resident.family_care
+
+    def family_care_with_sign_slip(personal, low, family_hours):
+        given_personal, given_low = shipped(personal, low, family_hours)
+        return given_personal - family_hours, given_low
+
+    monkeypatch.setattr(resident, "family_care", family_care_with_sign_slip)
+    with pytest.raises(InvariantError) as caught:
+        CivicModel(strategy="direct", check=True, **{**SMALL, "burn_in_weeks": 10})
+    assert caught.value.week == -9
+    assert "in burn-in week -9" in str(caught.value)
 
 
 def test_family_giving_more_than_they_have_is_caught(monkeypatch):

@@ -161,7 +161,8 @@ def test_every_count_of_unmet_need_is_the_rule(ran):
 # --- one definition of the spend lines ------------------------------------------------------
 def test_spend_lines_are_one_definition_shared_by_plans_spending_and_metrics(ran):
     assert SPEND_LINES == (*CARE_LINES, *FACILITATION_LINES) == (
-        "paid_care", "coordinators", "volunteer_support", "outreach", "grants"
+        "paid_care", "care_homes", "coordinators", "volunteer_support", "outreach",
+        "grants", "carer_support",
     )  # fmt: skip
     assert isinstance(SpendPlan(), Spending) and isinstance(ran.week.spent, Spending)
     with pytest.raises(TypeError):
@@ -171,7 +172,7 @@ def test_spend_lines_are_one_definition_shared_by_plans_spending_and_metrics(ran
     for line in SPEND_LINES:
         assert last[f"spend_{line}"] == getattr(spent, line)
     assert last["spend_facilitation"] == spent.facilitation
-    assert spent.care == spent.paid_care
+    assert spent.care == spent.paid_care + spent.care_homes
     assert (
         last["spend_total"]
         == spent.total

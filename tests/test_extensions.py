@@ -183,14 +183,15 @@ def test_add_column_follows_residents_as_they_come_and_go(registries):
     r.add_column("credits", np.float64, 99.0)  # a second call is a no-op
     assert (r.credits == 0).all()
     first = r.live.copy()
+    here_at_week_0 = r.person_id[first].copy()  # the burn-in's arrivals among them
     r.credits[first] = 5.0
     model.run(104)  # deaths free slots; arrivals reuse them and grow the arrays
     assert r.credits.shape == r.alive.shape
     assert (r.credits[~r.alive] == 0).all()  # freed slots are reset
     survivors = np.intersect1d(first, r.live)
-    born_here = r.person_id[survivors] < 300
+    born_here = np.isin(r.person_id[survivors], here_at_week_0)
     assert (r.credits[survivors[born_here]] == 5.0).all()
-    newcomers = r.live[r.person_id[r.live] >= 300]
+    newcomers = r.live[~np.isin(r.person_id[r.live], here_at_week_0)]
     assert newcomers.size > 0 and (r.credits[newcomers] == 0).all()
 
 

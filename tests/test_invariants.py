@@ -1,6 +1,7 @@
 """Invariants over random valid parameters (property-based), checked every week."""
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -12,7 +13,15 @@ params = st.fixed_dictionaries(
     {
         "strategy": st.sampled_from(["direct", "facilitator", "hybrid"]),
         "scenario": st.sampled_from(
-            ["baseline", "austerity", "ageing_wave", "asset_rich", "asset_poor", "business_shock"]
+            [
+                "baseline",
+                "steady_state",
+                "austerity",
+                "ageing_wave",
+                "asset_rich",
+                "asset_poor",
+                "business_shock",
+            ]
         ),
         "residents": st.integers(40, 400),
         "budget_scale": st.floats(0.0, 3.0),
@@ -26,6 +35,15 @@ params = st.fixed_dictionaries(
         "safety_net_share": st.floats(0.0, 1.0),
         "hybrid_facilitation_share": st.floats(0.0, 1.0),
         "shock_year": st.integers(0, 1),
+        "burn_in_weeks": st.integers(0, 30),
+        "care_home_fee": st.floats(0.0, 2000.0),
+        "care_home_rate": st.floats(0.0, 5.0),
+        "self_funder_share": st.floats(0.0, 1.0),
+        "package_cap_share": st.floats(0.0, 2.0),
+        "eligibility_threshold": st.integers(1, 4),
+        "carer_breakdown_per_hour": st.floats(0.0, 0.02),
+        "carer_uptake_rate": st.floats(0.0, 1.0),
+        "share_carer_support": st.floats(0.0, 1.0),
     }
 )
 
@@ -54,7 +72,15 @@ def test_invariants_hold_for_random_valid_parameters(kw):
         ).all()
         assert (v.hours_given[v.live] <= v.capacity[v.live] + 1e-9).all()
         w = model.week
-        assert w.spent.total <= w.budget * (1 + 1e-9) + 1e-9
+        left = max(0.0, w.budget - w.spent.care_homes)
+        assert w.spent.total - w.spent.care_homes <= left * (1 + 1e-9) + 1e-6
+        homes = live[r.in_care_home[live]]
+        assert (r.need_personal[homes] + r.need_low[homes] == 0).all()
+        places = np.count_nonzero(r.council_funded[live])
+        assert w.spent.care_homes == pytest.approx(places * model.p.care_home_fee)
+        assert not r.council_funded[live][~r.in_care_home[live]].any()
+        carers = r.family_hours[live] > 0
+        assert ((r.carer_age[live] > 0) == carers).all()
     frame = model.metrics_frame()
     met = frame[
         [

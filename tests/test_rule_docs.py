@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from agents import business, hub, resident, volunteer
+from agents import business, carer, hub, resident, volunteer
 from model.parameters import PARAMETER_FIELDS
 
-MODULES = (resident, volunteer, hub, business)
+MODULES = (resident, volunteer, hub, business, carer)
 DEFAULT = re.compile(r"``(\w+)`` = (\([^)]*\)|[-+\d.e]+)")
 
 

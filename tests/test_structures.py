@@ -163,27 +163,6 @@ def test_civic_layer_stays_in_range_with_the_requested_mean(mean, spread, patchi
         assert abs(layer.mean() - mean) < 0.05
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.lists(st.integers(0, 15), min_size=0, max_size=6), min_size=1, max_size=12))
-def test_discovery_gives_what_volunteers_choosing_one_after_another_give(lists):
-    """Volunteer i (choosing i-th) ranks residents as listed, best first; each takes the
-    first one nobody took before them."""
-    from model.kernels import choose_in_turn
-
-    taken, serial = set(), {}
-    for i, prefs in enumerate(lists):
-        for res in prefs:
-            if res not in taken:
-                taken.add(res)
-                serial[res] = i
-                break
-    vol = np.array([i for i, prefs in enumerate(lists) for _ in prefs], dtype=np.int64)
-    res = np.array([r for prefs in lists for r in prefs], dtype=np.int64)
-    holder = choose_in_turn(vol, res, 16)
-    made = {r: int(vol[h]) for r, h in enumerate(holder) if h >= 0}
-    assert made == serial
-
-
 def test_bulk_window_query_matches_one_at_a_time():
     index = CellIndex(12, 9, depth=2)
     rng = np.random.default_rng(3)
@@ -193,91 +172,6 @@ def test_bulk_window_query_matches_one_at_a_time():
     point, slots = index.near_many(qx, qy, 2)
     for k in range(15):
         assert sorted(slots[point == k]) == sorted(index.near(qx[k], qy[k], 2))
-
-
-@settings(max_examples=100, deadline=None)
-@given(
-    st.lists(st.tuples(st.integers(0, 30), st.integers(0, 30), st.integers(0, 1)), max_size=25),
-    st.lists(
-        st.tuples(st.integers(0, 30), st.integers(0, 30), st.integers(0, 1), st.integers(0, 2)),
-        max_size=25,
-    ),
-    st.integers(1, 12),
-    st.integers(1, 4),
-)
-def test_brokerage_rounds_match_a_plain_reading_of_the_rule(askers, helpers, radius, k):
-    """Each asker's candidates: the k nearest helpers of its hub closer than the radius
-    (ties to the lower index); in round j, askers in priority order ask their j-th."""
-    from model.kernels import broker
-
-    room = [h[3] for h in helpers]
-    expected = []
-    cands = []
-    for ax, ay, ahub in askers:
-        near = sorted(
-            ((hx - ax) ** 2 + (hy - ay) ** 2, i)
-            for i, (hx, hy, hhub, _room) in enumerate(helpers)
-            if hhub == ahub and (hx - ax) ** 2 + (hy - ay) ** 2 < radius**2
-        )
-        cands.append([i for _d, i in near[:k]])
-    expected = [-1] * len(askers)
-    left = list(room)
-    for rank in range(k):
-        for a, cand in enumerate(cands):
-            if expected[a] < 0 and rank < len(cand) and left[cand[rank]] > 0:
-                left[cand[rank]] -= 1
-                expected[a] = cand[rank]
-
-    def col(rows, j, dtype=np.int32):
-        return np.array([row[j] for row in rows], dtype=dtype)
-
-    got = broker(  # the model's columns: coordinates int32, hubs int16
-        col(askers, 0),
-        col(askers, 1),
-        col(askers, 2, np.int16),
-        col(helpers, 0),
-        col(helpers, 1),
-        col(helpers, 2, np.int16),
-        np.array(room, dtype=np.int64),
-        radius,
-        k,
-    )
-    assert got.tolist() == expected
-
-
-@settings(max_examples=100, deadline=None)
-@given(
-    st.lists(
-        st.tuples(st.integers(-1, 4), st.sampled_from([0.1, 0.2, 0.5]), st.booleans()),
-        max_size=30,
-    ),
-    st.integers(0, 4),
-    st.lists(st.booleans(), min_size=5, max_size=5),
-)
-def test_activities_take_the_loneliest_regulars_of_each_venue(residents, places, hosting):
-    from model.kernels import activities
-
-    n = len(residents)
-    venue = np.array([v for v, _c, _a in residents], dtype=np.int32)
-    connection = np.array([c for _v, c, _a in residents], dtype=float)
-    alive = np.array([a for _v, _c, a in residents], dtype=bool)
-    need_low, fam_low, vol_low = np.full(n, 3.0), np.full(n, 1.0), np.full(n, 0.5)
-    biz_low = np.zeros(n)
-    attends, attendees = np.ones(n, dtype=bool), np.ones(5, dtype=np.int32)
-    hosting = np.array(hosting)
-    activities(
-        venue, alive, hosting, connection, places, 1.0,
-        need_low, fam_low, vol_low, biz_low, attends, attendees,
-    )  # fmt: skip
-    expected = []
-    for v in range(5):
-        regulars = sorted(
-            (connection[s], s) for s in range(n) if venue[s] == v and alive[s] and hosting[v]
-        )
-        expected += [s for _c, s in regulars[:places]]
-    assert sorted(np.flatnonzero(attends).tolist()) == sorted(expected)
-    assert attendees.sum() == len(expected)
-    np.testing.assert_allclose(biz_low, np.where(attends, 1.0, 0.0))
 
 
 @settings(max_examples=100, deadline=None)

@@ -70,10 +70,20 @@ def test_residents_are_drawn_inside_their_home_cell_and_do_not_jump(stepped):
     np.testing.assert_array_equal(view.resident_xy, again.resident_xy)
 
 
-def test_week_zero_needs_are_not_yet_assessed(fresh):
+def test_week_zero_needs_are_assessed_by_the_burn_in(fresh):
     view = views.neighbourhood(fresh)
-    levels = fresh.residents.level[fresh.residents.live]
-    assert view.counts["not_assessed"] == int((levels > 0).sum()) > 0
+    assert view.counts["not_assessed"] == 0
+    assert view.counts["in_care_home"] == int(fresh.residents.in_care_home.sum()) > 0
+    assert "Living in a care home" in views.legend_html(view)
+
+
+def test_without_a_burn_in_week_zero_needs_are_not_yet_assessed():
+    fresh = CivicModel(strategy="direct", residents=300, seed=5, burn_in_weeks=0)
+    view = views.neighbourhood(fresh)
+    r = fresh.residents
+    levels = r.level[r.live]
+    at_home = ~r.in_care_home[r.live]
+    assert view.counts["not_assessed"] == int(((levels > 0) & at_home).sum()) > 0
     assert "not yet assessed" in views.legend_html(view)
     fresh.step()
     view = views.neighbourhood(fresh)
@@ -134,8 +144,8 @@ def test_legend_names_every_marker():
     legend = views.legend_html()
     for label, *_rest in views.MAP_MARKERS.values():
         assert label in legend
-    for label, _colour, _size in views.RESIDENT_CATEGORIES[: views.NOT_ASSESSED]:
-        assert label in legend
+    for code, (label, _colour, _size) in enumerate(views.RESIDENT_CATEGORIES):
+        assert (label in legend) == (code != views.NOT_ASSESSED)
 
 
 def test_charts_grow_with_each_week(fresh):

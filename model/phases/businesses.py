@@ -55,7 +55,7 @@ def closures(model) -> None:
     extra share (both exogenous draws). A closure may become a community-owned asset
     where civic energy is high; otherwise it stays closed and its regulars look for the
     next venue. Either way its employee volunteers stop (an asset is run by volunteers)."""
-    b, p, week = model.businesses, model.p, model.steps
+    b, p, week = model.businesses, model.p, model.t
     live = b.live
     candidates = live[b.open[live] & ~b.community_owned[live]]
     if candidates.size == 0:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents import resident
+from agents import business, resident, volunteer
 from model import kernels
 
 
@@ -30,7 +30,8 @@ def volunteer_visits(model) -> None:
     r, v, pairs = model.residents, model.volunteers, model.pairs
     live = pairs.live
     gap = np.maximum(r.need_low - r.fam_low, 0.0)
-    hours, r.vol_low[:], r.biz_low[:], v.demand[:], v.hours_given[:], r.visited[:] = kernels.visits(
+    visits = kernels.use(volunteer.visits)
+    hours, r.vol_low[:], r.biz_low[:], v.demand[:], v.hours_given[:], r.visited[:] = visits(
         pairs.vol[live].astype(np.int64),
         pairs.res[live].astype(np.int64),
         v.capacity,
@@ -44,12 +45,12 @@ def volunteer_visits(model) -> None:
 
 def hosted_activities(model) -> None:
     """Each open business that hosts an activity welcomes up to ``activity_places`` of
-    the residents whose nearest business it is, loneliest first. Attendees gain company
-    and, if they lack low-level support, up to ``activity_hours`` of it."""
+    the residents living at home whose nearest business it is, loneliest first. Attendees
+    gain company and, if they lack low-level support, up to ``activity_hours`` of it."""
     r, b, p = model.residents, model.businesses, model.p
-    kernels.activities(
+    kernels.use(business.activities)(
         r.near_business,
-        r.alive,
+        r.alive & ~r.in_care_home,
         b.open & b.hosts & b.alive,
         r.connection,
         p.activity_places,

@@ -121,7 +121,9 @@ def recruit_older_residents(model) -> None:
     more likely if they are tied to volunteers (contagion along ties)."""
     r, p = model.residents, model.p
     rng = model.streams.decisions
-    able = np.flatnonzero(r.alive & (r.level == 0) & (r.age < p.young_old_age) & (r.volunteer < 0))
+    able = np.flatnonzero(
+        r.alive & (r.level == 0) & (r.age < p.young_old_age) & (r.volunteer < 0) & ~r.in_care_home
+    )
     if able.size == 0:
         return
     known = model.ties.volunteers_known(r.n_slots)[able]

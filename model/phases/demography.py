@@ -18,22 +18,30 @@ def run(model) -> None:
 
 
 def age_and_die(model) -> None:
-    """Age every resident by one week; each dies with the weekly chance of their age and
-    need level (an exogenous draw, the same under every strategy)."""
+    """Age every resident, and their family carer, by one week; each resident dies with the
+    weekly chance of their age and need level (an exogenous draw, the same under every
+    strategy). Residents in care homes age and die like everyone else."""
     r, p = model.residents, model.p
     # every slot at once (a free slot is reset when reused), then keep the live ones
     r.age += 1.0 / WEEKS_PER_YEAR
+    np.add(r.carer_age, 1.0 / WEEKS_PER_YEAR, out=r.carer_age, where=r.family_hours > 0)
     chance = np.where(r.age >= p.max_age, 1.0, resident.death_probability(r.age, r.level, p))
-    dead = model.streams.happens("death", r.person_id, model.steps, chance, among=r.alive)
-    model.remove_residents(dead)
+    dead = model.streams.happens("death", r.person_id, model.t, chance, among=r.alive)
     model.week.deaths = int(dead.size)
+    model.week.care_home_deaths = int(np.count_nonzero(r.in_care_home[dead]))
+    model.remove_residents(dead)
 
 
 def target_population(model) -> float:
-    """The older population the scenario prescribes this week:
-    ``N0 * (1 + older_growth_rate) ** (t / 52)``."""
-    g = model.p.older_growth_rate
-    return model.initial_residents * (1.0 + g) ** (model.steps / WEEKS_PER_YEAR)
+    """The older population the scenario prescribes this week: ``residents * (1 +
+    older_growth_rate) ** (t / 52)``, so that there are ``residents`` at week 0 (the
+    burn-in's weeks are t <= 0)."""
+    return population_path(model.p, model.t)
+
+
+def population_path(p, week: int) -> float:
+    """``residents * (1 + older_growth_rate) ** (week / 52)``."""
+    return p.residents * (1.0 + p.older_growth_rate) ** (week / WEEKS_PER_YEAR)
 
 
 def arrive(model) -> None:
@@ -45,7 +53,7 @@ def arrive(model) -> None:
     (counter-based draws), so strategies share their population shocks.
     """
     shortfall = max(0.0, target_population(model) - model.residents.count)
-    draw = model.streams.exogenous_uniform("arrival_round", np.array([0]), model.steps)[0]
+    draw = model.streams.exogenous_uniform("arrival_round", np.array([0]), model.t)[0]
     n = int(math.floor(shortfall + draw))  # stochastic rounding
     model.week.arrivals = n
     if n == 0:
@@ -57,11 +65,11 @@ def arrive(model) -> None:
 
 
 def tie_arrivals(model, slots: np.ndarray) -> None:
-    """Each arrival knows up to ``local_ties`` residents (not fellow newcomers) living
-    within ``tie_radius``; their connection starts where those ties put it."""
+    """Each arrival knows up to ``local_ties`` residents living at home (not fellow
+    newcomers) within ``tie_radius``; their connection starts where those ties put it."""
     p, r = model.p, model.residents
-    newcomer = np.zeros(r.n_slots, dtype=bool)
-    newcomer[slots] = True
+    away = r.in_care_home.copy()
+    away[slots] = True
     point, known = world.random_neighbours(
         model,
         r.x[slots],
@@ -69,7 +77,7 @@ def tie_arrivals(model, slots: np.ndarray) -> None:
         p.tie_radius,
         p.local_ties,
         model.streams.decisions,
-        exclude=newcomer,
+        exclude=away,
     )
     model.ties.add_resident_ties(slots[point], known, distinct=True)
     degree = np.bincount(point, minlength=slots.size)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from agents import hub as hubs
+from agents import volunteer
 from model import kernels
 
 #: How many of the nearest volunteers a resident's coordinator tries, nearest first.
@@ -60,7 +62,7 @@ def broker_matches(model, seeking: np.ndarray) -> np.ndarray:
     the volunteers are; within each hub's catchment the neediest residents come first,
     each with the nearest volunteer who has room and lives within ``travel_radius``.
 
-    Matching goes in rounds (:func:`kernels.broker`): in round j every resident still
+    Matching goes in rounds (:func:`agents.hub.broker`): in round j every resident still
     unmatched asks the j-th nearest of their ``BROKER_CHOICES`` nearest volunteers (of
     their hub, ties to the lower slot), who accepts while they have room. So the
     neediest get their nearest volunteer and nobody takes a volunteer a needier resident
@@ -81,7 +83,7 @@ def broker_matches(model, seeking: np.ndarray) -> np.ndarray:
     residents = np.concatenate([group[: 4 * q] for group, q in zip(by_hub, quota, strict=True)])
     if free.size == 0 or residents.size == 0:
         return np.zeros(0, dtype=np.int64)
-    matched_to = kernels.broker(
+    matched_to = kernels.use(hubs.broker)(
         r.x[residents],
         r.y[residents],
         r.hub[residents],
@@ -118,7 +120,8 @@ def discover_matches(model, seeking: np.ndarray) -> None:
     ``travel_radius``).
 
     Volunteers choose in a random order; each takes the neediest candidate not taken by
-    an earlier one (one pass over everyone's candidate list, :func:`kernels.choose_in_turn`).
+    an earlier one (one pass over everyone's candidate list,
+    :func:`agents.volunteer.choose_in_turn`).
     """
     r, v, p = model.residents, model.volunteers, model.p
     rng = model.streams.decisions
@@ -148,7 +151,7 @@ def discover_matches(model, seeking: np.ndarray) -> None:
     # each volunteer's candidates, neediest first (duplicates are harmless)
     by = np.lexsort((rank[res], order[vol]))
     vol, res = vol[by], res[by]
-    holder = kernels.choose_in_turn(vol, res, r.n_slots)
+    holder = kernels.use(volunteer.choose_in_turn)(vol, res, r.n_slots)
     made_r = np.flatnonzero(holder >= 0)
     made_v = vol[holder[made_r]]
     model.add_pairings(made_v, made_r, False)

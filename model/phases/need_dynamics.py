@@ -15,9 +15,10 @@ def run(model) -> None:
 
 def change_levels(model) -> None:
     """Each resident may move up a level (hazard rises with age, recent unmet need and
-    loneliness, falls with met low-level support) or, if fully supported last week,
-    down a level (reablement). Both draws are exogenous (common random numbers)."""
-    r, p, week = model.residents, model.p, model.steps
+    loneliness, falls with met low-level support) or, if fully supported last week and
+    living at home, down a level (reablement). Both draws are exogenous (common random
+    numbers). Residents in care homes may deteriorate too."""
+    r, p, week = model.residents, model.p, model.t
     # every slot at once; only live residents move (a free slot keeps level 0)
     p_up = resident.deterioration_probability(
         r.age, r.recent_unmet, 1.0 - r.connection, r.low_support, p
@@ -25,7 +26,7 @@ def change_levels(model) -> None:
     up = model.streams.happens("need_up", r.person_id, week, p_up, among=r.alive & (r.level < 4))
     moved_up = np.zeros(r.n_slots, dtype=bool)
     moved_up[up] = True
-    may_recover = r.alive & ~moved_up & r.fully_supported & (r.level > 0)
+    may_recover = r.alive & ~moved_up & r.fully_supported & (r.level > 0) & ~r.in_care_home
     down = model.streams.happens(
         "need_down", r.person_id, week, resident.reablement_probability(True, p), may_recover
     )
@@ -34,11 +35,10 @@ def change_levels(model) -> None:
 
 
 def assess_needs(model) -> None:
-    """This week's hours of personal care and low-level support needed, and what family
-    carers give (they come first and depend on nothing the council does)."""
+    """This week's hours of personal care and low-level support needed at home. A
+    resident in a care home needs none from the neighbourhood: the home meets it."""
     r, p = model.residents, model.p
-    # every slot at once: a free slot has level 0, so no need and no family care
+    # every slot at once: a free slot has level 0, so no need
     r.need_personal[:], r.need_low[:] = resident.need_hours(r.level, p)
-    r.fam_personal[:], r.fam_low[:] = resident.family_care(
-        r.need_personal, r.need_low, r.family_hours
-    )
+    r.need_personal[r.in_care_home] = 0.0
+    r.need_low[r.in_care_home] = 0.0
