@@ -30,6 +30,7 @@ from model.phases import (
     demography,
     matching,
     need_dynamics,
+    tie_dynamics,
 )
 from model.population import Population
 from model.space import CellIndex, civic_potential_layer, grid_size, hub_positions
@@ -44,6 +45,7 @@ PHASES = (
     ("council strategy", council.run),
     ("matching", matching.run),
     ("care delivery", care_delivery.run),
+    ("ties", tie_dynamics.run),
     ("civic energy", civic_energy.run),
     ("businesses", businesses.run),
 )
@@ -73,6 +75,8 @@ RESIDENT_COLUMNS = {
     "visited": (bool, False),
     "volunteer": (np.int32, -1),
     "near_business": (np.int32, -1),
+    "accepts_help": (bool, False),
+    "volunteer_trait": (bool, False),
 }
 
 VOLUNTEER_COLUMNS = {
@@ -107,6 +111,7 @@ PAIR_COLUMNS = {
     "res": (np.int32, -1),
     "hours": (np.float64, 0.0),
     "brokered": (bool, False),
+    "weeks": (np.int32, 0),
 }
 
 
@@ -152,6 +157,10 @@ class WeekTally:
     spend_volunteer_support: float = 0.0
     spend_outreach: float = 0.0
     spend_grants: float = 0.0
+    facilitation_unspent: float = 0.0
+    new_ties: int = 0
+    ended_ties: int = 0
+    not_asking: int = 0
 
     @property
     def spend_facilitation(self) -> float:
@@ -223,6 +232,8 @@ class CivicModel(Model):
         #: active volunteers living in each cell: all of them, and working-age neighbours
         self.volunteer_counts = np.zeros((width, height), dtype=np.int64)
         self.neighbour_counts = np.zeros((width, height), dtype=np.int64)
+        #: working-age neighbours volunteering, per neighbourhood (world.neighbourhoods)
+        self.neighbourhood_counts = np.zeros(world.neighbourhoods(self)[1], dtype=np.int64)
         self.next_person_id = 0
         self.arrivals_so_far = 0
 
@@ -242,9 +253,12 @@ class CivicModel(Model):
     def step(self):
         """One week: the phases in their documented order, then collect the metrics."""
         self.week = WeekTally()
+        formed, ended = self.ties.formed, self.ties.ended
         for _name, phase in PHASES:
             phase(self)
         self.strategy.after_week(self)
+        self.week.new_ties = self.ties.formed - formed
+        self.week.ended_ties = self.ties.ended - ended
         self.cumulative_unmet_hours += float(metrics.unmet_hours(self))
         if self.check:
             check_invariants(self)
@@ -277,6 +291,7 @@ class CivicModel(Model):
         slots = self.residents.add(n, person_id=ids, **columns)
         r = self.residents
         self.cell_index.add(slots, r.x[slots], r.y[slots])
+        r.volunteer_trait[slots] = world.is_potential_volunteer(self, slots)
         _personal, low = resident.need_hours(r.level[slots], self.p)
         _fam_personal, fam_low = resident.family_care(_personal, low, r.family_hours[slots])
         r.low_support[slots] = np.where(low > 0, fam_low / np.maximum(low, 1e-300), 1.0)
@@ -337,11 +352,16 @@ class CivicModel(Model):
         kernels.count_in_cells(
             self.volunteer_counts, self.neighbour_counts, v.x[slots], v.y[slots], neighbours, sign
         )
+        area, _n = world.neighbourhoods(self)
+        x, y = v.x[slots][neighbours], v.y[slots][neighbours]
+        np.add.at(self.neighbourhood_counts, area[x, y], sign)
 
     def add_pairings(
         self, vols: np.ndarray, res: np.ndarray, brokered: bool, **columns
     ) -> np.ndarray:
-        """Pair volunteers with residents (a persistent match) and tie them.
+        """Pair volunteers with residents (a persistent match). A pairing that lasts
+        ``pairing_tie_weeks`` makes the two tied (:mod:`model.phases.tie_dynamics`; at
+        once if that is 0).
 
         Args:
             vols: Volunteer slots.
@@ -356,7 +376,8 @@ class CivicModel(Model):
             return np.zeros(0, dtype=np.int64)
         slots = self.pairs.add(len(vols), vol=vols, res=res, brokered=brokered, **columns)
         self._count_matches(slots, +1)
-        self.ties.add_volunteer_ties(vols, res)
+        if self.p.pairing_tie_weeks == 0:
+            self.ties.add_volunteer_ties(vols, res)
         return slots
 
     def _end_pairings_of(self, side: np.ndarray, slots: np.ndarray) -> None:

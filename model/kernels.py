@@ -187,27 +187,31 @@ def rows_naming(column, alive, slots):
     return rows[:n]
 
 
-@njit(f"int64({I64}, {I64}, {I64}, {I64})", cache=True)
+@njit(f"Tuple((int64, {I64}))({I64}, {I64}, {I64}, {I64})", cache=True)
 def drop_resident_ties(a, b, slots, degree):
     """Keep the resident-resident ties (a, b) with neither end one of ``slots``, moved to
     the front of ``a`` and ``b`` in order (in place); both ends of every dropped tie lose
     it in ``degree``.
 
     Returns:
-        How many ties are kept.
+        How many ties are kept, and the keys ``a << 32 | b`` of those dropped.
     """
     gone = marks(slots)
     size = gone.size
+    dropped = np.empty(a.size, dtype=np.int64)
+    n = 0
     kept = 0
     for i in range(a.size):
         if (a[i] < size and gone[a[i]]) or (b[i] < size and gone[b[i]]):
             degree[a[i]] -= 1
             degree[b[i]] -= 1
+            dropped[n] = (a[i] << 32) | b[i]
+            n += 1
         else:
             a[kept] = a[i]
             b[kept] = b[i]
             kept += 1
-    return kept
+    return kept, dropped[:n]
 
 
 @njit(f"Tuple((int64, {I64}))({I64}, {I64}, {I64}, boolean, {I64}, {I64})", cache=True)
@@ -759,15 +763,20 @@ def seeking_help(alive, need_low, fam_low, pair_res, pair_alive):
     return seeking[:n], gaps[:n]
 
 
-@njit(f"{I64}({I64}, {I16}, {I32}, {I8}, int64)", cache=True)
-def with_room(volunteers, matches, resident_slot, level, max_matches):
-    """The ``volunteers`` with fewer than ``max_matches`` pairings, leaving out
-    older-resident volunteers (``resident_slot`` >= 0) who now have a need level."""
+@njit(f"{I64}({I64}, {I16}, {I32}, {I8}, {I32}, int64, int64)", cache=True)
+def with_room(volunteers, matches, resident_slot, level, weeks_active, pipeline, max_matches):
+    """The ``volunteers`` with fewer than ``max_matches`` pairings who have been active
+    for at least ``pipeline`` weeks, leaving out older-resident volunteers
+    (``resident_slot`` >= 0) who now have a need level."""
     out = np.empty(volunteers.size, dtype=np.int64)
     n = 0
     for v in volunteers:
         own = resident_slot[v]
-        if matches[v] < max_matches and not (own >= 0 and level[own] > 0):
+        if (
+            matches[v] < max_matches
+            and weeks_active[v] >= pipeline
+            and not (own >= 0 and level[own] > 0)
+        ):
             out[n] = v
             n += 1
     return out[:n]
@@ -783,3 +792,122 @@ def pairings_done(pair_res, alive_pairs, need_low, fam_low):
             out[n] = i
             n += 1
     return out[:n]
+
+
+@njit(f"{I64}({I64}, {I32}, {I64}, {F64})", cache=True)
+def pick_fellows(attendees, venue_of, who, u):
+    """For each attendee ``attendees[who[i]]`` (``attendees`` ascending), a fellow attendee
+    of the same venue (``venue_of``), the ``u[i]``-th of the others in slot order, or -1
+    if they came alone."""
+    most = 0
+    for s in attendees:
+        most = max(most, venue_of[s] + 1)
+    start = np.zeros(most + 1, dtype=np.int64)
+    for s in attendees:
+        start[venue_of[s] + 1] += 1
+    start = np.cumsum(start)
+    members = np.empty(attendees.size, dtype=np.int64)
+    fill = start[:-1].copy()
+    for s in attendees:  # ascending, so each venue's members stay in slot order
+        members[fill[venue_of[s]]] = s
+        fill[venue_of[s]] += 1
+    partner = np.full(who.size, -1, dtype=np.int64)
+    for i in range(who.size):
+        me = attendees[who[i]]
+        v = venue_of[me]
+        n = start[v + 1] - start[v]
+        if n < 2:
+            continue
+        j = int(u[i] * (n - 1))
+        own = 0
+        while members[start[v] + own] != me:
+            own += 1
+        if j >= own:
+            j += 1
+        partner[i] = members[start[v] + j]
+    return partner
+
+
+@njit(
+    f"Tuple(({I64}, {F64}))({BOOL}, {BOOL}, {F64}, {F64}, {I32}, {BOOL}, {I64}, {I64}, {I64})",
+    cache=True,
+)
+def waiting_for_help(alive, accepts, need_low, fam_low, pair_res, pair_alive, rr_a, rr_b, known):
+    """Live residents lacking more than 1e-9 hours of low-level support after family who
+    have not come forward (``accepts`` unset), ascending, and for each the number who
+    can refer them: the volunteers they are tied to (``known``) plus their resident ties
+    (``rr_a``, ``rr_b``) who have a live pairing."""
+    n_res = alive.size
+    helped = np.zeros(n_res, dtype=np.bool_)
+    for i in range(pair_res.size):
+        if pair_alive[i]:
+            helped[pair_res[i]] = True
+    count = np.zeros(n_res)
+    for e in range(rr_a.size):
+        if helped[rr_b[e]]:
+            count[rr_a[e]] += 1.0
+        if helped[rr_a[e]]:
+            count[rr_b[e]] += 1.0
+    waiting = np.empty(n_res, dtype=np.int64)
+    referrers = np.empty(n_res)
+    n = 0
+    for i in range(n_res):
+        if alive[i] and not accepts[i] and need_low[i] - fam_low[i] > 1e-9:
+            waiting[n] = i
+            referrers[n] = count[i] + (known[i] if i < known.size else 0)
+            n += 1
+    return waiting[:n], referrers[:n]
+
+
+@njit(f"Tuple((int64, {I64}))({I64}, {I64}, {I64}, {I64})", cache=True)
+def drop_tie_rows(a, b, rows, degree):
+    """Drop the ties at positions ``rows`` (ascending) of ``a`` and ``b``, keeping the
+    others in order at the front (in place); both ends of every dropped tie lose it in
+    ``degree``.
+
+    Returns:
+        How many ties are kept, and the keys ``a << 32 | b`` of those dropped.
+    """
+    dropped = np.empty(rows.size, dtype=np.int64)
+    kept = 0
+    k = 0
+    for i in range(a.size):
+        if k < rows.size and rows[k] == i:
+            degree[a[i]] -= 1
+            degree[b[i]] -= 1
+            dropped[k] = (a[i] << 32) | b[i]
+            k += 1
+        else:
+            a[kept] = a[i]
+            b[kept] = b[i]
+            kept += 1
+    return kept, dropped[:k]
+
+
+@njit(f"{I64}({I64_3D}, {I64}, {I64}, {I64}, int64, int64, {F64})", cache=True)
+def random_other_near(padded, x, y, me, radius, margin, u):
+    """For each point (x, y), one resident chosen at random (the ``u[i]``-th in cell
+    order) within ``radius`` cells (a square) other than ``me[i]``, or -1 if there is
+    none; the padded index has an empty border ``margin >= radius`` wide."""
+    depth = padded.shape[2]
+    out = np.full(x.size, -1, dtype=np.int64)
+    for i in range(x.size):
+        n = 0
+        for cx in range(x[i] + margin - radius, x[i] + margin + radius + 1):
+            for cy in range(y[i] + margin - radius, y[i] + margin + radius + 1):
+                for d in range(depth):
+                    slot = padded[cx, cy, d]
+                    if slot >= 0 and slot != me[i]:
+                        n += 1
+        if n == 0:
+            continue
+        target = min(int(u[i] * n), n - 1)
+        for cx in range(x[i] + margin - radius, x[i] + margin + radius + 1):
+            for cy in range(y[i] + margin - radius, y[i] + margin + radius + 1):
+                for d in range(depth):
+                    slot = padded[cx, cy, d]
+                    if slot >= 0 and slot != me[i]:
+                        if target == 0:
+                            out[i] = slot
+                        target -= 1
+    return out

@@ -239,12 +239,13 @@ class Parameters:
         group="need",
     )
     need_onset_scale: float = _p(
-        0.0008,
+        0.0007,
         "Yearly need-onset probability, exponential term",
         lo=0.0,
         hi=0.1,
         unit="per year",
-        source="Gostoli & Silverman 2020",
+        source="Gostoli & Silverman 2020 (0.0008), scaled to 0.0007 so that the share with "
+        "any need stays at 28-29% (HSE 2021 band 25-30%) with the sourced feedbacks",
         group="need",
     )
     need_onset_age_scale: float = _p(
@@ -257,25 +258,34 @@ class Parameters:
         group="need",
     )
     unmet_onset_factor: float = _p(
-        1.0,
+        0.4,
         "Deterioration hazard multiplies by (1 + factor x recent unmet share)",
         lo=0.0,
         hi=10.0,
-        source="Gostoli & Silverman 2020 (higher after unmet need)",
+        source="invented, informed by evidence; plausible 0.14-0.96: no study gives the effect "
+        "of unmet need on ADL decline; insufficient ADL help raises hospital admission by "
+        "HR 1.14 (Xu et al. 2012, J Am Geriatr Soc) and death among the mildly disabled by "
+        "HR 1.37-1.96 (He et al. 2015, J Gerontol A); form after Gostoli & Silverman 2020",
         group="need",
     )
     loneliness_factor: float = _p(
-        0.5,
-        "Deterioration hazard multiplies by (1 + factor x loneliness)",
+        0.59,
+        "Deterioration hazard multiplies by (1 + factor x lonely), lonely = connection below "
+        "lonely_threshold",
         lo=0.0,
         hi=10.0,
+        source="Perissinotto, Stijacic Cenzer & Covinsky 2012 (JAMA Intern Med): lonely "
+        "over-60s declined in ADLs with adjusted RR 1.59; plausible 0.23-1.07 (its 95% CI)",
         group="need",
     )
     prevention_factor: float = _p(
-        0.4,
+        0.11,
         "Deterioration hazard multiplies by (1 - factor x met low-level share)",
         lo=0.0,
         hi=1.0,
+        source="Huss et al. 2008 (J Gerontol A) meta-analysis of preventive home visits: "
+        "functional decline OR 0.89; plausible 0-0.24 (no effect to OR 0.76 of "
+        "multidimensional programmes, Stuck et al. 2002, JAMA)",
         group="need",
     )
     reablement_rate: float = _p(
@@ -386,21 +396,43 @@ class Parameters:
         source="rough: about GBP 36k a year with on-costs",
         group="council",
     )
-    matches_per_coordinator: float = _p(
-        8.0,
-        "Matches one coordinator can broker in a week",
-        lo=0.0,
-        hi=200.0,
-        unit="matches/week",
-        source="rough: Local Area Coordination caseloads",
+    coordinator_hours: float = _p(
+        37.0,
+        "Working hours a week of one full-time coordinator",
+        lo=1.0,
+        hi=80.0,
+        unit="hours/week",
+        source="NJC for Local Government Services: standard working week of 37 hours",
         group="council",
     )
-    volunteers_per_coordinator: float = _p(
-        40.0,
-        "Volunteers one coordinator can support",
+    hours_per_new_match: float = _p(
+        4.5,
+        "Coordinator hours to broker one new match (referral, home visit, introduction)",
+        lo=0.1,
+        hi=100.0,
+        unit="hours",
+        source="rough: about 8 new matches a week for a coordinator doing nothing else "
+        "(Local Area Coordination caseloads), 37 / 8; plausible 2-8",
+        group="council",
+    )
+    follow_up_hours: float = _p(
+        0.25,
+        "Coordinator hours a week to follow up one live brokered pairing",
         lo=0.0,
-        hi=1000.0,
-        unit="volunteers",
+        hi=10.0,
+        unit="hours/week",
+        source="invented; plausible 0.1-0.5: a check-in of 1-2 hours a month with the "
+        "resident and the volunteer",
+        group="council",
+    )
+    support_hours_per_volunteer: float = _p(
+        0.5,
+        "Coordinator hours a week that give one volunteer full support (supervision, "
+        "training, recognition)",
+        lo=0.0,
+        hi=10.0,
+        unit="hours/week",
+        source="invented; plausible 0.25-1: 1-4 hours a month of a volunteer manager's time",
         group="council",
     )
     support_cost_per_volunteer: float = _p(
@@ -445,20 +477,46 @@ class Parameters:
         source="ONS mid-year estimates (65+ about 19% of population)",
         group="volunteers",
     )
-    max_volunteer_share: float = _p(
-        0.04,
-        "Share of adults who could volunteer in care at civic potential 1",
+    volunteer_pool_rate: float = _p(
+        0.27,
+        "Share of adults who volunteer formally at least once a year (the pool's "
+        "propensity at the reference civic potential 0.5)",
         lo=0.0,
         hi=1.0,
-        source="Community Life Survey 2021/22 (16% formal monthly, part in care)",
+        source="Community Life Survey 2021/22: 27% of adults volunteered formally in the "
+        "last year (16% at least monthly)",
+        group="volunteers",
+    )
+    care_role_share: float = _p(
+        0.15,
+        "Share of formal volunteers who would take a care-type role with older neighbours "
+        "(befriending, meals, shopping, lifts)",
+        lo=0.0,
+        hi=1.0,
+        source="rough: at least 3 million of England's regular formal volunteers (about "
+        "30%) volunteer in health and social care (King's Fund, Naylor et al. 2013); the "
+        "roles modelled are a part of that; plausible 0.05-0.30",
+        group="volunteers",
+    )
+    neighbourhood_size: int = _p(
+        10,
+        "Side (cells) of the square neighbourhoods whose working-age adults form one pool "
+        "of potential volunteers",
+        lo=1,
+        hi=1000,
+        unit="cells",
+        source="invented; plausible 5-30 (0.5-3 km): the area a volunteer is recruited in",
         group="volunteers",
     )
     recruitment_rate: float = _p(
-        0.004,
-        "Weekly recruitment chance of a potential volunteer at civic potential 1",
+        0.0072,
+        "Weekly chance that one free potential volunteer starts (before contagion, "
+        "outreach and business schemes)",
         lo=0.0,
         hi=1.0,
         unit="per week",
+        source="calibrated: about 16% of adults formally volunteer monthly (Community Life "
+        "Survey 2021/22) times care_role_share, under direct delivery",
         group="volunteers",
     )
     contagion_strength: float = _p(
@@ -485,12 +543,13 @@ class Parameters:
         group="volunteers",
     )
     older_volunteer_rate: float = _p(
-        0.0008,
-        "Weekly chance a young-old resident without need starts volunteering "
-        "(at civic potential 1)",
+        0.004,
+        "Weekly chance a young-old resident without need who is a potential volunteer "
+        "starts volunteering",
         lo=0.0,
         hi=1.0,
         unit="per week",
+        source="calibrated with recruitment_rate (same target)",
         group="volunteers",
     )
     tie_contagion: float = _p(
@@ -510,10 +569,21 @@ class Parameters:
         group="volunteers",
     )
     initial_active_share: float = _p(
-        0.5,
+        0.59,
         "Share of potential volunteers already active when the run starts",
         lo=0.0,
         hi=1.0,
+        source="Community Life Survey 2021/22: 16% monthly of 27% yearly formal volunteers",
+        group="volunteers",
+    )
+    volunteer_pipeline_weeks: int = _p(
+        6,
+        "Weeks a new volunteer spends on checks (DBS) and training before a first match",
+        lo=0,
+        hi=52,
+        unit="weeks",
+        source="invented; plausible 2-12: an enhanced DBS check takes days to weeks, then "
+        "induction and training",
         group="volunteers",
     )
     capacity_spread: float = _p(
@@ -627,10 +697,75 @@ class Parameters:
     max_matches: int = _p(
         2, "Most residents a volunteer is paired with", lo=1, hi=20, group="volunteers"
     )
+    help_seeking_rate: float = _p(
+        0.25,
+        "Yearly chance that a resident lacking low-level support comes forward and accepts "
+        "a volunteer (before referrals and outreach)",
+        lo=0.0,
+        hi=1.0,
+        unit="per year",
+        source="invented; plausible 0.1-1: the Casserole Club found recruiting diners, not "
+        "cooks, the bottleneck; many with unmet need do not ask for help",
+        group="volunteers",
+    )
+    referral_effect: float = _p(
+        0.5,
+        "Coming forward multiplies by (1 + this x tied volunteers and tied residents who "
+        "have a volunteer)",
+        lo=0.0,
+        hi=10.0,
+        source="invented; plausible 0-1: word of mouth along ties",
+        group="volunteers",
+    )
 
     # --- ties and connection --------------------------------------------------------
-    local_ties: int = _p(
-        3, "Ties each resident forms with neighbours at set-up", lo=0, hi=30, group="ties"
+    local_ties: float = _p(
+        2.2,
+        "Mean number of ties each resident starts with neighbours at set-up (Poisson)",
+        lo=0,
+        hi=30,
+        source="invented; plausible 1-4: gives about 4 ties per resident, the size of older "
+        "adults' core networks (NSHAP, Cornwell et al. 2008)",
+        group="ties",
+    )
+    neighbour_tie_rate: float = _p(
+        0.32,
+        "New ties a resident makes with neighbours (within tie_radius) a year",
+        lo=0.0,
+        hi=10.0,
+        unit="per year",
+        source="invented, calibrated so that mean ties are stable at baseline; older adults "
+        "add as well as lose network members (Cornwell et al. 2014, NSHAP)",
+        group="ties",
+    )
+    activity_tie_chance: float = _p(
+        0.02,
+        "Weekly chance that an attendee of a hosted activity befriends a fellow attendee",
+        lo=0.0,
+        hi=1.0,
+        unit="per week",
+        source="invented; plausible 0.005-0.05: about one new tie a year or two of weekly "
+        "attendance",
+        group="ties",
+    )
+    pairing_tie_weeks: int = _p(
+        8,
+        "Weeks a volunteer pairing lasts before the two count as tied",
+        lo=0,
+        hi=520,
+        unit="weeks",
+        source="invented; plausible 4-26: a few months of regular visits",
+        group="ties",
+    )
+    tie_fade_rate: float = _p(
+        0.05,
+        "Yearly chance that a tie between residents lapses (moves, drifting apart)",
+        lo=0.0,
+        hi=1.0,
+        unit="per year",
+        source="invented; plausible 0-0.2: network members are lost for reasons other than "
+        "death too (Cornwell et al. 2014)",
+        group="ties",
     )
     tie_radius: int = _p(
         3,
@@ -676,10 +811,13 @@ class Parameters:
         group="ties",
     )
     lonely_threshold: float = _p(
-        0.3,
-        "Connection below which a resident counts as lonely",
+        0.26,
+        "Connection below which a resident counts as lonely (often or always)",
         lo=0.0,
         hi=1.0,
+        source="calibrated: about 6-7% of adults are often or always lonely (Community Life "
+        "Survey); with the defaults, a resident with at most one tie and no visits or "
+        "activities",
         group="ties",
     )
 

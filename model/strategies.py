@@ -79,14 +79,42 @@ class Strategy(ABC):
         """Hook called at the end of each week (after businesses, before collection)."""
 
     def facilitation_lines(self, model: CivicModel, money: float) -> dict[str, float]:
-        """Split money for facilitation by the ``share_*`` parameters."""
+        """Split money for facilitation by the ``share_*`` parameters, re-planned so that
+        every line can use what it gets.
+
+        Volunteer support can use at most full support for every active volunteer, and
+        grants at most a full grant for every open business
+        (:func:`agents.hub.support_money_usable`, :func:`agents.hub.grant_money_usable`).
+        What those two lines cannot use moves to coordinators and outreach, in proportion
+        to their shares (coordinators' spare time goes into community development). Only
+        if both of those shares are 0 does the excess stay on its line, where the council
+        reports it as ``facilitation_unspent``.
+        """
         p = model.p
-        return {
-            "coordinators": money * p.share_coordinators,
-            "volunteer_support": money * p.share_volunteer_support,
-            "outreach": money * p.share_outreach,
-            "grants": money * p.share_grants,
+        shares = {
+            "coordinators": p.share_coordinators,
+            "volunteer_support": p.share_volunteer_support,
+            "outreach": p.share_outreach,
+            "grants": p.share_grants,
         }
+        lines = {name: money * share for name, share in shares.items()}
+        b = model.businesses
+        limits = {
+            "volunteer_support": hub.support_money_usable(model.volunteers.count, p),
+            "grants": hub.grant_money_usable(int(b.open[b.live].sum()), p),
+        }
+        takers = {name: shares[name] for name in ("coordinators", "outreach") if shares[name]}
+        if not takers:
+            return lines
+        excess = 0.0
+        for name, limit in limits.items():
+            if lines[name] > limit:
+                excess += lines[name] - limit
+                lines[name] = limit
+        weight = sum(takers.values())
+        for name, share in takers.items():
+            lines[name] += excess * share / weight
+        return lines
 
 
 _STRATEGIES: dict[str, type[Strategy]] = {}

@@ -40,6 +40,7 @@ PURPOSES = {
     "arrival_carer": 13,
     "arrival_band": 14,
     "arrival_hours": 15,
+    "volunteer_trait": 16,
 }
 
 
@@ -104,3 +105,20 @@ class RandomStreams:
     def exogenous_uniforms(self, purposes, ids: np.ndarray, week: int) -> np.ndarray:
         """:meth:`exogenous_uniform` for several purposes at once: one row per purpose."""
         return np.stack([self.exogenous_uniform(p, ids, week) for p in purposes])
+
+
+def bernoulli_positions(rng: np.random.Generator, n: int, probability: float) -> np.ndarray:
+    """Positions ``i < n`` of the successes of ``n`` independent trials with this
+    ``probability``, ascending: the same distribution as
+    ``np.flatnonzero(rng.random(n) < probability)``, drawn as geometric gaps between
+    successes, so a rare event among many costs only as much as it happens."""
+    if n <= 0 or probability <= 0.0:
+        return np.zeros(0, dtype=np.int64)
+    if probability >= 1.0:
+        return np.arange(n, dtype=np.int64)
+    expected = n * probability
+    positions = np.cumsum(rng.geometric(probability, int(expected + 5 * expected**0.5 + 10))) - 1
+    while positions[-1] < n - 1:  # rarely: draw more gaps until past the end
+        more = np.cumsum(rng.geometric(probability, positions.size)) + positions[-1]
+        positions = np.concatenate([positions, more])
+    return positions[: np.searchsorted(positions, n)]

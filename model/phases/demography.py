@@ -57,20 +57,14 @@ def arrive(model) -> None:
 
 
 def tie_arrivals(model, slots: np.ndarray) -> None:
-    """Each arrival knows up to ``local_ties`` residents (not fellow newcomers) living
-    within ``tie_radius``; their connection starts where those ties put it."""
+    """Each arrival knows ``Poisson(local_ties)`` residents (not fellow newcomers) chosen
+    at random within ``tie_radius``; their connection starts where those ties put it."""
     p, r = model.p, model.residents
+    rng = model.streams.decisions
     newcomer = np.zeros(r.n_slots, dtype=bool)
     newcomer[slots] = True
-    point, known = world.random_neighbours(
-        model,
-        r.x[slots],
-        r.y[slots],
-        p.tie_radius,
-        p.local_ties,
-        model.streams.decisions,
-        exclude=newcomer,
-    )
+    wanted = rng.poisson(p.local_ties, slots.size)
+    point, known = world.others_near(model, slots, wanted, p.tie_radius, rng, exclude=newcomer)
     model.ties.add_resident_ties(slots[point], known, distinct=True)
     degree = np.bincount(point, minlength=slots.size)
     r.connection[slots] = resident.connection_target(degree, False, False, p)

@@ -1,0 +1,86 @@
+"""Phase 6, ties: new ties form and old ones lapse (ODD 7.6).
+
+Residents befriend neighbours, fellow attendees of hosted activities and, after a
+pairing has lasted a while, their volunteer; ties between residents also lapse (moves,
+drifting apart) besides ending when someone dies or stops volunteering. So loneliness
+can settle instead of only growing as residents lose ties through deaths.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agents import resident
+from model import kernels
+from model.streams import bernoulli_positions
+
+
+def run(model) -> None:
+    """Ties form through lasting pairings, at activities and between neighbours; some
+    resident ties lapse."""
+    lasting_pairings(model)
+    a1, b1 = activity_ties(model)
+    a2, b2 = neighbour_ties(model)
+    model.ties.add_resident_ties(np.concatenate([a1, a2]), np.concatenate([b1, b2]))
+    fading_ties(model)
+
+
+def lasting_pairings(model) -> None:
+    """Every live pairing counts another week; one that reaches ``pairing_tie_weeks``
+    (:func:`agents.resident.pairing_becomes_tie`) makes its volunteer and resident tied."""
+    pairs, p = model.pairs, model.p
+    pairs.weeks += 1  # every slot at once: a free slot is reset when reused
+    weeks = pairs.weeks
+    now = resident.pairing_becomes_tie(weeks, p) & ~resident.pairing_becomes_tie(weeks - 1, p)
+    tied = np.flatnonzero(now & pairs.alive)
+    if tied.size:
+        model.ties.add_volunteer_ties(pairs.vol[tied], pairs.res[tied])
+
+
+def activity_ties(model) -> tuple[np.ndarray, np.ndarray]:
+    """Each attendee of this week's hosted activities befriends, with
+    :func:`agents.resident.activity_tie_probability`, one fellow attendee of the same
+    venue chosen at random (:func:`kernels.pick_fellows`).
+
+    Returns:
+        The proposed ties, as two arrays of resident slots.
+    """
+    r = model.residents
+    rng = model.streams.decisions
+    attendees = np.flatnonzero(r.attends)
+    who = bernoulli_positions(rng, attendees.size, resident.activity_tie_probability(model.p))
+    if who.size == 0:
+        return _NONE, _NONE
+    partner = kernels.pick_fellows(attendees, r.near_business, who, rng.random(who.size))
+    found = partner >= 0
+    return attendees[who[found]], partner[found]
+
+
+def neighbour_ties(model) -> tuple[np.ndarray, np.ndarray]:
+    """Each resident befriends, with :func:`agents.resident.neighbour_tie_probability`,
+    another resident chosen at random within ``tie_radius`` (if not tied already).
+
+    Returns:
+        The proposed ties, as two arrays of resident slots.
+    """
+    r, p = model.residents, model.p
+    rng = model.streams.decisions
+    live = r.live
+    making = live[bernoulli_positions(rng, live.size, resident.neighbour_tie_probability(p))]
+    if making.size == 0:
+        return _NONE, _NONE
+    other = model.cell_index.random_other(
+        making, r.x[making], r.y[making], p.tie_radius, rng.random(making.size)
+    )
+    found = other >= 0
+    return making[found], other[found]
+
+
+def fading_ties(model) -> None:
+    """Each tie between residents lapses with :func:`agents.resident.tie_fade_probability`."""
+    ties, rng = model.ties, model.streams.decisions
+    fading = bernoulli_positions(rng, ties.rr_a.size, resident.tie_fade_probability(model.p))
+    ties.drop_resident_edges(fading)
+
+
+_NONE = np.zeros(0, dtype=np.int64)
