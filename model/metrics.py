@@ -284,8 +284,7 @@ def volunteers_per_100_residents(model):
 
 
 @metric(
-    "Share of adults (working-age adults and older residents) volunteering in care-type "
-    "roles (0-1)"
+    "Share of adults (working-age adults and older residents) volunteering in care-type roles (0-1)"
 )
 def volunteering_rate(model):
     return ratio(model.volunteers.count, world.working_age_adults(model) + model.residents.count)

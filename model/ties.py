@@ -161,9 +161,7 @@ class TieNetwork:
         slots = np.ascontiguousarray(slots, dtype=np.int64)
         if slots.size == 0:
             return
-        self._rr.n, dropped = kernels.drop_resident_ties(
-            self.rr_a, self.rr_b, slots, self._degree
-        )
+        self._rr.n, dropped = kernels.drop_resident_ties(self.rr_a, self.rr_b, slots, self._degree)
         self.ended += int(dropped.size)
         self._rr_keys.difference_update(dropped.tolist())
         self._drop_volunteer_ties(slots, by_volunteer=False)
