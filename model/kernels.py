@@ -861,27 +861,30 @@ def waiting_for_help(alive, accepts, need_low, fam_low, pair_res, pair_alive, rr
 
 @njit(f"Tuple((int64, {I64}))({I64}, {I64}, {I64}, {I64})", cache=True)
 def drop_tie_rows(a, b, rows, degree):
-    """Drop the ties at positions ``rows`` (ascending) of ``a`` and ``b``, keeping the
-    others in order at the front (in place); both ends of every dropped tie lose it in
-    ``degree``.
+    """Drop the ties at positions ``rows`` (ascending, distinct) of ``a`` and ``b`` in
+    place, each hole filled by the last tie still kept (so the cost grows with the ties
+    dropped, not with all ties; the order of the others changes); both ends of every
+    dropped tie lose it in ``degree``.
 
     Returns:
-        How many ties are kept, and the keys ``a << 32 | b`` of those dropped.
+        How many ties are kept (at the front), and the keys ``a << 32 | b`` of those
+        dropped.
     """
     dropped = np.empty(rows.size, dtype=np.int64)
-    kept = 0
-    k = 0
-    for i in range(a.size):
-        if k < rows.size and rows[k] == i:
-            degree[a[i]] -= 1
-            degree[b[i]] -= 1
-            dropped[k] = (a[i] << 32) | b[i]
-            k += 1
-        else:
-            a[kept] = a[i]
-            b[kept] = b[i]
-            kept += 1
-    return kept, dropped[:k]
+    for k in range(rows.size):
+        i = rows[k]
+        degree[a[i]] -= 1
+        degree[b[i]] -= 1
+        dropped[k] = (a[i] << 32) | b[i]
+    end = a.size
+    # from the highest row down, so a hole is never filled by a tie about to be dropped
+    for k in range(rows.size - 1, -1, -1):
+        end -= 1
+        i = rows[k]
+        if i != end:
+            a[i] = a[end]
+            b[i] = b[end]
+    return end, dropped
 
 
 @njit(f"{I64}({I64_3D}, {I64}, {I64}, {I64}, int64, int64, {F64})", cache=True)

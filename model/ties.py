@@ -182,8 +182,8 @@ class TieNetwork:
         self._vr_keys.difference_update(dropped.tolist())
 
     def drop_resident_edges(self, rows) -> None:
-        """Drop the resident-resident ties at positions ``rows`` (ascending) of
-        ``rr_a``/``rr_b`` (ties that lapse); the other ties keep their order."""
+        """Drop the resident-resident ties at positions ``rows`` (ascending, distinct) of
+        ``rr_a``/``rr_b`` (ties that lapse); the last ties fill the holes."""
         rows = np.ascontiguousarray(rows, dtype=np.int64)
         if rows.size == 0:
             return
