@@ -894,6 +894,7 @@ def random_other_near(padded, x, y, me, radius, margin, u):
     none; the padded index has an empty border ``margin >= radius`` wide."""
     depth = padded.shape[2]
     out = np.full(x.size, -1, dtype=np.int64)
+    found = np.empty((2 * radius + 1) * (2 * radius + 1) * depth, dtype=np.int64)
     for i in range(x.size):
         n = 0
         for cx in range(x[i] + margin - radius, x[i] + margin + radius + 1):
@@ -901,16 +902,8 @@ def random_other_near(padded, x, y, me, radius, margin, u):
                 for d in range(depth):
                     slot = padded[cx, cy, d]
                     if slot >= 0 and slot != me[i]:
+                        found[n] = slot
                         n += 1
-        if n == 0:
-            continue
-        target = min(int(u[i] * n), n - 1)
-        for cx in range(x[i] + margin - radius, x[i] + margin + radius + 1):
-            for cy in range(y[i] + margin - radius, y[i] + margin + radius + 1):
-                for d in range(depth):
-                    slot = padded[cx, cy, d]
-                    if slot >= 0 and slot != me[i]:
-                        if target == 0:
-                            out[i] = slot
-                        target -= 1
+        if n:
+            out[i] = found[min(int(u[i] * n), n - 1)]
     return out

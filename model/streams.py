@@ -117,8 +117,11 @@ def bernoulli_positions(rng: np.random.Generator, n: int, probability: float) ->
     if probability >= 1.0:
         return np.arange(n, dtype=np.int64)
     expected = n * probability
-    positions = np.cumsum(rng.geometric(probability, int(expected + 5 * expected**0.5 + 10))) - 1
+    size = int(expected + 5 * expected**0.5 + 10)
+    # a gap longer than n ends the trials either way; capping it keeps the sums exact
+    # (very small probabilities give gaps at the int64 limit, which would overflow)
+    positions = np.cumsum(np.minimum(rng.geometric(probability, size), n + 1)) - 1
     while positions[-1] < n - 1:  # rarely: draw more gaps until past the end
-        more = np.cumsum(rng.geometric(probability, positions.size)) + positions[-1]
-        positions = np.concatenate([positions, more])
+        gaps = np.minimum(rng.geometric(probability, positions.size), n + 1)
+        positions = np.concatenate([positions, np.cumsum(gaps) + positions[-1]])
     return positions[: np.searchsorted(positions, n)]

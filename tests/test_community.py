@@ -142,6 +142,8 @@ def test_bernoulli_positions_have_the_distribution_of_independent_trials():
     assert counts.std() / counts.mean() < 0.15  # no position favoured
     assert bernoulli_positions(rng, 10, 0.0).size == 0
     assert list(bernoulli_positions(rng, 4, 1.0)) == [0, 1, 2, 3]
+    for tiny in (1e-20, 5e-324):  # geometric gaps at the int64 limit must not overflow
+        assert bernoulli_positions(rng, 10_000, tiny).size == 0
 
 
 # --- the volunteer pool ------------------------------------------------------------------------
