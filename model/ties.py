@@ -124,8 +124,7 @@ class TieNetwork:
             self._rr_keys.update(keys)
         self._rr.append(lo, hi)
         self.formed += int(lo.size)
-        self._degree = _bump(self._degree, lo, 1)
-        self._degree = _bump(self._degree, hi, 1)
+        self._degree = _bump(self._degree, np.concatenate([lo, hi]), 1)  # both ends
 
     def add_volunteer_ties(self, v, r, *, distinct: bool = False) -> None:
         """Add volunteer-resident ties (duplicates are ignored).

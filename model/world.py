@@ -327,15 +327,26 @@ def young_old_pool(model) -> np.ndarray:
     return cached[1]
 
 
-def recruitment_weights(model) -> tuple[np.ndarray, np.ndarray]:
-    """Potential volunteers per cell, flattened, and their running total (for drawing
-    candidate cells in :func:`model.phases.civic_energy.recruit_neighbours`)."""
-    cached = getattr(model, "_recruitment_weights", None)
+def cells_by_potential(model, areas: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """A cell of each neighbourhood in ``areas``, chosen in proportion to its potential
+    volunteers by the uniforms ``u`` (flat cell numbers ``x * height + y``).
+
+    The cells are kept sorted by neighbourhood with one running total of potential, made
+    once, so each choice is one binary search inside its neighbourhood's stretch.
+    """
+    cached = getattr(model, "_cells_by_potential", None)
     if cached is None:
-        weights = potential_volunteers(model).ravel()
-        cached = (weights, np.cumsum(weights))
-        model._recruitment_weights = cached
-    return cached
+        area, n = neighbourhoods(model)
+        order = np.argsort(area.ravel(), kind="stable")
+        running = np.cumsum(potential_volunteers(model).ravel()[order])
+        bounds = np.searchsorted(area.ravel()[order], np.arange(n + 1))  # each one's stretch
+        before = np.concatenate([[0.0], running])[bounds[:-1]]
+        cached = (order, running, before, bounds[1:] - 1)
+        model._cells_by_potential = cached
+    order, running, before, last = cached
+    pools = neighbourhood_pools(model)
+    at = np.searchsorted(running, before[areas] + u * pools[areas], side="right")
+    return order[np.minimum(at, last[areas])]  # rounding never leaves the neighbourhood
 
 
 def _initial_volunteers(model, rng) -> None:

@@ -182,6 +182,23 @@ def test_only_potential_volunteers_among_older_residents_start():
     )
 
 
+def test_recruits_are_drawn_in_proportion_to_potential_within_their_neighbourhood():
+    model = CivicModel(strategy="direct", residents=800, seed=5)
+    area, n = world.neighbourhoods(model)
+    potential = world.potential_volunteers(model).ravel()
+    rng = np.random.default_rng(0)
+    target = int(np.argmax(world.neighbourhood_pools(model)))
+    draws = 40_000
+    cells = world.cells_by_potential(model, np.full(draws, target), rng.random(draws))
+    assert (area.ravel()[cells] == target).all()
+    counts = np.bincount(cells, minlength=potential.size)
+    inside = np.flatnonzero(area.ravel() == target)
+    expected = draws * potential[inside] / potential[inside].sum()
+    assert np.abs(counts[inside] - expected).max() < 5 * np.sqrt(expected.max()) + 5
+    every = world.cells_by_potential(model, np.arange(n), np.full(n, 0.999999))
+    assert (area.ravel()[every] == np.arange(n)).all()  # the far end stays inside
+
+
 def _yearly(frame, column):
     return frame.groupby("year")[column].mean()
 

@@ -53,38 +53,38 @@ def recruit_neighbours(model) -> None:
     (:func:`model.world.neighbourhood_pools`), so recruitment slows as the pool empties.
 
     Drawn by *thinning*, which gives exactly the same per-cell Poisson numbers as
-    visiting every cell: candidates are drawn where potential volunteers live at the
-    highest possible rate (full contagion, full outreach, the strongest scheme, an empty
-    pool), then each is kept with its actual rate, times the free share of its
-    neighbourhood's pool, divided by that highest rate. Only the candidate cells are
-    looked at, so the cost does not grow with the size of the map.
+    visiting every cell: candidates are drawn among the free potential volunteers (a
+    neighbourhood in proportion to its free pool, then a cell of it in proportion to its
+    potential) at the highest possible rate (full contagion, full outreach, the strongest
+    scheme), then each is kept with its actual rate divided by that highest rate. Only the
+    candidate cells are looked at, so the cost does not grow with the size of the map.
     """
     p = model.p
     rng = model.streams.decisions
-    _weights, cumulative = world.recruitment_weights(model)
     # the highest rate per potential volunteer: full contagion, this week's outreach and
     # the strongest possible business scheme (engagement 1)
     top = p.recruitment_rate * (1.0 + p.contagion_strength * p.contagion_cap)
     top *= model.council.outreach * 2.0
-    total = cumulative[-1] * top if cumulative.size else 0.0
+    free = np.maximum(world.neighbourhood_pools(model) - world.neighbourhood_volunteers(model), 0)
+    free_total = np.cumsum(free)
+    total = free_total[-1] * top if free_total.size else 0.0
     n = int(rng.poisson(total)) if total > 0 else 0
     if n == 0:
         return
-    width, height = model.grid.dimensions
-    # sorted draws walk the running total once (a binary search per draw in random order
+    # sorted draws walk the running totals once (a binary search per draw in random order
     # misses the cache on every step); candidates are exchangeable, so nothing else changes
-    cells = np.searchsorted(cumulative, np.sort(rng.random(n)) * cumulative[-1], side="right")
-    cells = np.minimum(cells, cumulative.size - 1)  # guard against rounding up to the total
+    areas = np.searchsorted(free_total, np.sort(rng.random(n)) * free_total[-1], side="right")
+    areas = np.minimum(areas, free.size - 1)  # guard against rounding up to the total
+    cells = world.cells_by_potential(model, areas, rng.random(n))
+    width, height = model.grid.dimensions
     x, y = (cells // height).astype(np.int32), (cells % height).astype(np.int32)
-    area, _n_areas = world.neighbourhoods(model)
-    free = world.free_pool_share(model)[area[x, y]]
     rate = volunteer.recruitment_probability(
         world.volunteers_near(model, x, y),
         model.council.outreach,
         business_scheme(model, x, y),
         p,
     )
-    accept = rate * free / top
+    accept = rate / top
     if (accept > 1.0 + 1e-9).any():
         raise ValueError(
             "recruitment_probability gave a rate above the thinning bound (recruitment_rate x "
