@@ -162,8 +162,9 @@ def pairing_becomes_tie(weeks_paired, p):
 
 
 def tie_fade_probability(p):
-    """Weekly chance that a tie between two residents lapses for reasons other than death
-    (moves, drifting apart): the weekly form of ``tie_fade_rate``.
+    """Weekly chance that a tie lapses for reasons other than death or a volunteer
+    stopping (moves, drifting apart): the weekly form of ``tie_fade_rate``. The tie of a
+    live pairing does not lapse (the visits renew it).
 
     Defaults:
         ``tie_fade_rate`` = 0.05.

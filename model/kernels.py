@@ -907,3 +907,72 @@ def random_other_near(padded, x, y, me, radius, margin, u):
         if n:
             out[i] = found[min(int(u[i] * n), n - 1)]
     return out
+
+
+@njit(f"{I64}(int64, float64, uint64)", cache=True)
+def bernoulli_hits(n, probability, salt):
+    """Positions ``i < n`` of the successes of ``n`` independent trials with this
+    ``probability``, ascending, drawn as geometric gaps between successes from the
+    counter-based uniforms :func:`draw` ``(k, salt)``: the cost grows with the successes,
+    not with ``n``."""
+    if n <= 0 or probability <= 0.0:
+        return np.zeros(0, dtype=np.int64)
+    if probability >= 1.0:
+        return np.arange(n)
+    log_q = np.log1p(-probability)
+    out = np.empty(min(n, int(n * probability + 5.0 * np.sqrt(n * probability) + 10)), np.int64)
+    hits = 0
+    position = -1.0
+    k = 0
+    while True:
+        u = draw(k, salt)
+        k += 1
+        position += np.floor(np.log1p(-u) / log_q) + 1.0  # a float: no overflow
+        if position >= n:
+            break
+        if hits == out.size:
+            grown = np.empty(2 * out.size, np.int64)
+            grown[:hits] = out[:hits]
+            out = grown
+        out[hits] = int(position)
+        hits += 1
+    return out[:hits]
+
+
+@njit(f"Tuple((int64, {I64}))({I64}, {I64}, {I64}, {I64}, {I64})", cache=True)
+def drop_volunteer_tie_rows(v, r, rows, degree, known):
+    """Drop the volunteer-resident ties at positions ``rows`` (ascending, distinct) of
+    ``v`` and ``r`` in place, each hole filled by the last tie still kept; the resident
+    of every dropped tie loses it in ``degree`` and ``known``.
+
+    Returns:
+        How many ties are kept (at the front), and the keys ``v << 32 | r`` of those
+        dropped.
+    """
+    dropped = np.empty(rows.size, dtype=np.int64)
+    for k in range(rows.size):
+        i = rows[k]
+        degree[r[i]] -= 1
+        known[r[i]] -= 1
+        dropped[k] = (v[i] << 32) | r[i]
+    end = v.size
+    for k in range(rows.size - 1, -1, -1):
+        end -= 1
+        i = rows[k]
+        if i != end:
+            v[i] = v[end]
+            r[i] = r[end]
+    return end, dropped
+
+
+@njit(f"{BOOL}({I64}, {I64}, {I32}, {I32}, {BOOL})", cache=True)
+def paired_now(v, r, pair_vol, pair_res, pair_alive):
+    """For each (``v[i]``, ``r[i]``), whether they are in a live pairing (one pass over
+    the pairs per tie asked about: for the few ties that lapse in a week)."""
+    out = np.zeros(v.size, dtype=np.bool_)
+    for i in range(v.size):
+        for j in range(pair_vol.size):
+            if pair_alive[j] and pair_vol[j] == v[i] and pair_res[j] == r[i]:
+                out[i] = True
+                break
+    return out

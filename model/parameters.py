@@ -759,7 +759,7 @@ class Parameters:
     )
     tie_fade_rate: float = _p(
         0.05,
-        "Yearly chance that a tie between residents lapses (moves, drifting apart)",
+        "Yearly chance that a tie lapses (moves, drifting apart; not the tie of a live pairing)",
         lo=0.0,
         hi=1.0,
         unit="per year",

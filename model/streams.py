@@ -111,17 +111,7 @@ def bernoulli_positions(rng: np.random.Generator, n: int, probability: float) ->
     """Positions ``i < n`` of the successes of ``n`` independent trials with this
     ``probability``, ascending: the same distribution as
     ``np.flatnonzero(rng.random(n) < probability)``, drawn as geometric gaps between
-    successes, so a rare event among many costs only as much as it happens."""
-    if n <= 0 or probability <= 0.0:
-        return np.zeros(0, dtype=np.int64)
-    if probability >= 1.0:
-        return np.arange(n, dtype=np.int64)
-    expected = n * probability
-    size = int(expected + 5 * expected**0.5 + 10)
-    # a gap longer than n ends the trials either way; capping it keeps the sums exact
-    # (very small probabilities give gaps at the int64 limit, which would overflow)
-    positions = np.cumsum(np.minimum(rng.geometric(probability, size), n + 1)) - 1
-    while positions[-1] < n - 1:  # rarely: draw more gaps until past the end
-        gaps = np.minimum(rng.geometric(probability, positions.size), n + 1)
-        positions = np.concatenate([positions, np.cumsum(gaps) + positions[-1]])
-    return positions[: np.searchsorted(positions, n)]
+    successes (:func:`kernels.bernoulli_hits`, seeded by one draw from ``rng``), so a rare
+    event among many costs only as much as it happens."""
+    salt = np.uint64(rng.integers(0, 2**63, dtype=np.int64))
+    return kernels.bernoulli_hits(int(n), float(probability), salt)

@@ -190,6 +190,18 @@ class TieNetwork:
         self.ended += int(dropped.size)
         self._rr_keys.difference_update(dropped.tolist())
 
+    def drop_volunteer_edges(self, rows) -> None:
+        """Drop the volunteer-resident ties at positions ``rows`` (ascending, distinct) of
+        ``vr_v``/``vr_r`` (ties that lapse); the last ties fill the holes."""
+        rows = np.ascontiguousarray(rows, dtype=np.int64)
+        if rows.size == 0:
+            return
+        self._vr.n, dropped = kernels.drop_volunteer_tie_rows(
+            self.vr_v, self.vr_r, rows, self._degree, self._known
+        )
+        self.ended += int(dropped.size)
+        self._vr_keys.difference_update(dropped.tolist())
+
     # --- queries ----------------------------------------------------------------------
     def resident_degree(self, capacity: int) -> np.ndarray:
         """Number of live ties of each resident slot (to residents and volunteers); a

@@ -77,10 +77,19 @@ def neighbour_ties(model) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fading_ties(model) -> None:
-    """Each tie between residents lapses with :func:`agents.resident.tie_fade_probability`."""
+    """Each tie lapses with :func:`agents.resident.tie_fade_probability`: between residents,
+    and between a volunteer and a resident (an acquaintance that outlasted its pairing
+    fades too; the tie of a live pairing is renewed by the visits)."""
     ties, rng = model.ties, model.streams.decisions
-    fading = bernoulli_positions(rng, ties.rr_a.size, resident.tie_fade_probability(model.p))
-    ties.drop_resident_edges(fading)
+    chance = resident.tie_fade_probability(model.p)
+    ties.drop_resident_edges(bernoulli_positions(rng, ties.rr_a.size, chance))
+    fading = bernoulli_positions(rng, ties.vr_v.size, chance)
+    if fading.size:
+        pairs = model.pairs
+        visiting = kernels.paired_now(
+            ties.vr_v[fading], ties.vr_r[fading], pairs.vol, pairs.res, pairs.alive
+        )
+        ties.drop_volunteer_edges(fading[~visiting])
 
 
 _NONE = np.zeros(0, dtype=np.int64)
