@@ -128,6 +128,36 @@ def test_dropping_tie_rows_matches_a_plain_reading(edges, data):
     assert list(degree) == list(expected)
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 5), st.integers(0, 8)), max_size=25, unique=True),
+    st.lists(st.tuples(st.integers(0, 5), st.integers(0, 8), st.booleans()), max_size=10),
+    st.data(),
+)
+def test_volunteer_tie_rows_and_live_pairings_match_plain_readings(edges, pairs, data):
+    v = np.array([e[0] for e in edges], dtype=np.int64)
+    r = np.array([e[1] for e in edges], dtype=np.int64)
+    paired = kernels.paired_now(
+        v,
+        r,
+        np.array([q[0] for q in pairs], dtype=np.int32),
+        np.array([q[1] for q in pairs], dtype=np.int32),
+        np.array([q[2] for q in pairs], dtype=bool),
+    )
+    assert list(paired) == [any(q[:2] == e and q[2] for q in pairs) for e in edges]
+    rows = sorted(data.draw(st.sets(st.integers(0, max(len(edges) - 1, 0)))) if edges else [])
+    degree = np.bincount(r, minlength=9).astype(np.int64)
+    known = degree.copy()
+    kept, dropped = kernels.drop_volunteer_tie_rows(
+        v, r, np.array(rows, dtype=np.int64), degree, known
+    )
+    keep = [e for i, e in enumerate(edges) if i not in set(rows)]
+    assert sorted(zip(v[:kept].tolist(), r[:kept].tolist(), strict=True)) == sorted(keep)
+    expected = np.bincount(np.array([e[1] for e in keep], dtype=np.int64), minlength=9)
+    assert list(degree) == list(expected) == list(known)
+    assert sorted(dropped.tolist()) == sorted((edges[i][0] << 32) | edges[i][1] for i in rows)
+
+
 def test_bernoulli_positions_have_the_distribution_of_independent_trials():
     rng = np.random.default_rng(3)
     counts = np.zeros(50)
