@@ -1,4 +1,5 @@
-"""Council hubs: the weekly budget, eligibility, packages and placements (ODD 7.3, 7.11)."""
+"""Council hubs: the weekly budget, eligibility, packages and placements, and coordinators'
+week (ODD 7.3, 7.11)."""
 
 from __future__ import annotations
 
@@ -131,6 +132,75 @@ def broker(ax, ay, ahub, hx, hy, hhub, room, radius, k):
                 room[mine[rank]] -= 1
                 matched_to[i] = mine[rank]
     return matched_to
+
+
+def coordinator_time(hours, brokered_pairings, volunteers, p):
+    """How coordinators spend their week, in order of duty (ODD 7.3.5).
+
+    First they follow up the live pairings they brokered (``follow_up_hours`` each),
+    then they support the active volunteers (``support_hours_per_volunteer`` each, as far
+    as the time goes); what is left is for brokering new matches, and whatever that
+    leaves goes into community development (:func:`outreach_multiplier`).
+
+    Returns:
+        (follow-up hours, support hours, hours left for new matches).
+
+    Defaults:
+        ``follow_up_hours`` = 0.25, ``support_hours_per_volunteer`` = 0.5.
+    """
+    follow_up = min(hours, brokered_pairings * p.follow_up_hours)
+    support = min(hours - follow_up, volunteers * p.support_hours_per_volunteer)
+    return follow_up, support, hours - follow_up - support
+
+
+def support_level(money_share, coordination_share):
+    """Support each volunteer gets (0-1): the mean of the share of full support money
+    spent and the share of full coordinator support given."""
+    return 0.5 * (money_share + coordination_share)
+
+
+def outreach_multiplier(spend_per_resident_year, p):
+    """Recruitment multiplier from outreach (1 = none, at most ``1 + outreach_effect``).
+
+    ``1 + outreach_effect * (1 - 0.5 ** (spend_per_resident_year /
+    outreach_half_effect_spend))``: spend in GBP per older resident a year, counting the
+    outreach line and coordinators' community-development hours at their cost.
+
+    Defaults:
+        ``outreach_effect`` = 1.5, ``outreach_half_effect_spend`` = 20.
+    """
+    half = p.outreach_half_effect_spend
+    return 1.0 + p.outreach_effect * (1.0 - 0.5 ** (spend_per_resident_year / half))
+
+
+def support_money_usable(volunteers, p):
+    """The most the volunteer-support line can use this week: full support for every
+    active volunteer (``support_cost_per_volunteer`` each).
+
+    Defaults:
+        ``support_cost_per_volunteer`` = 8.
+    """
+    return volunteers * p.support_cost_per_volunteer
+
+
+def grant_money_usable(open_businesses, p):
+    """The most the grants line can use this week: a full grant for every open business
+    and community asset (``grant_per_business_week`` each).
+
+    Defaults:
+        ``grant_per_business_week`` = 40.
+    """
+    return open_businesses * p.grant_per_business_week
+
+
+def carer_support_money_usable(carers, p):
+    """The most the carer-support line can use this week: full support for every family
+    carer giving care (``carer_support_cost`` each).
+
+    Defaults:
+        ``carer_support_cost`` = 15.
+    """
+    return carers * p.carer_support_cost
 
 
 class Hub(FixedAgent):

@@ -109,31 +109,49 @@ def initial_level_probabilities(age, p):
 
 
 # --- need dynamics (ODD 7.2) -------------------------------------------------------------
-def deterioration_probability(age, recent_unmet, loneliness, low_support, p):
+def deterioration_probability(age, recent_unmet, lonely, low_support, p):
     """Weekly chance of moving up one need level (ODD 7.2).
 
     Yearly base (Gostoli & Silverman 2020):
     ``need_onset_base + need_onset_scale * exp(age / need_onset_age_scale)``, multiplied by
 
     * ``(1 + unmet_onset_factor * recent_unmet)`` -- unmet need makes things worse,
-    * ``(1 + loneliness_factor * loneliness)`` -- loneliness (1 - connection) too,
+    * ``(1 + loneliness_factor * lonely)`` -- so does being lonely (``lonely`` is 1 for a
+      resident whose connection is below ``lonely_threshold``, else 0; Perissinotto et al.
+      2012 found lonely over-60s declining in daily activities with risk ratio 1.59),
     * ``(1 - prevention_factor * low_support)`` -- met low-level support prevents
       (``low_support`` is the share of low-level need met last week, by anyone; 1 for
       residents with no need, who lack nothing).
 
     Defaults:
         ``need_onset_base`` = 0.0002, ``need_onset_scale`` = 0.00012,
-        ``need_onset_age_scale`` = 12, ``unmet_onset_factor`` = 1,
-        ``loneliness_factor`` = 0.5, ``prevention_factor`` = 0.4.
+        ``need_onset_age_scale`` = 12, ``unmet_onset_factor`` = 0.4,
+        ``loneliness_factor`` = 0.59, ``prevention_factor`` = 0.11.
     """
     base = p.need_onset_base + p.need_onset_scale * np.exp(age / p.need_onset_age_scale)
     yearly = (
         base
         * (1.0 + p.unmet_onset_factor * recent_unmet)
-        * (1.0 + p.loneliness_factor * loneliness)
+        * (1.0 + p.loneliness_factor * lonely)
         * (1.0 - p.prevention_factor * low_support)
     )
     return weekly(yearly)
+
+
+def help_acceptance_probability(referrers, outreach, p):
+    """Weekly chance that a resident who lacks low-level support comes forward and
+    accepts a volunteer (ODD 7.4): finding people who will accept help is itself slow.
+
+    Yearly: ``help_seeking_rate * outreach * (1 + referral_effect * referrers)``, at most
+    1, where ``referrers`` counts the volunteers the resident is tied to and their tied
+    neighbours who have a volunteer (word of mouth), and ``outreach`` is the hub's
+    outreach multiplier (1 = none).
+
+    Defaults:
+        ``help_seeking_rate`` = 0.25, ``referral_effect`` = 0.5.
+    """
+    yearly = p.help_seeking_rate * outreach * (1.0 + p.referral_effect * referrers)
+    return weekly(np.minimum(yearly, 1.0))
 
 
 def reablement_probability(fully_supported, p):
@@ -229,6 +247,49 @@ def initial_care_home_probability(age, need_level, missing_family_care, p):
     die = death_probability(age, need_level, p)
     worse = deterioration_probability(age, missing_family_care, 0.5, 1.0 - missing_family_care, p)
     return np.where(admit > 0, admit / np.maximum(admit + die + worse, 1e-300), 0.0)
+
+
+# --- ties (ODD 7.6) -----------------------------------------------------------------
+def neighbour_tie_probability(p):
+    """Weekly chance that a resident befriends another resident living within
+    ``tie_radius``: ``1 - exp(-neighbour_tie_rate / 52)`` (new ties at a steady yearly
+    rate).
+
+    Defaults:
+        ``neighbour_tie_rate`` = 0.32.
+    """
+    return 1.0 - np.exp(-p.neighbour_tie_rate / WEEKS_PER_YEAR)
+
+
+def activity_tie_probability(p):
+    """Weekly chance that an attendee of a hosted activity befriends a fellow attendee of
+    the same venue: ``activity_tie_chance``.
+
+    Defaults:
+        ``activity_tie_chance`` = 0.02.
+    """
+    return p.activity_tie_chance
+
+
+def pairing_becomes_tie(weeks_paired, p):
+    """A volunteer pairing that has lasted ``pairing_tie_weeks`` weeks makes the two tied
+    (the tie outlasts the pairing).
+
+    Defaults:
+        ``pairing_tie_weeks`` = 8.
+    """
+    return weeks_paired >= p.pairing_tie_weeks
+
+
+def tie_fade_probability(p):
+    """Weekly chance that a tie lapses for reasons other than death or a volunteer
+    stopping (moves, drifting apart): the weekly form of ``tie_fade_rate``. The tie of a
+    live pairing does not lapse (the visits renew it).
+
+    Defaults:
+        ``tie_fade_rate`` = 0.05.
+    """
+    return weekly(p.tie_fade_rate)
 
 
 # --- connection (ODD 7.6) --------------------------------------------------------------

@@ -12,13 +12,17 @@ from mesa.discrete_space import FixedAgent
 
 from agents.resident import weekly
 
+#: Civic potential at which an area's volunteering equals the national rate: the mean of
+#: the default civic potential layer (an anchor, not a tunable).
+CIVIC_REFERENCE = 0.5
+
 
 def load(demand, capacity):
     """How much is asked of a volunteer: need falling on them / hours they offer."""
     return np.where(capacity > 0, demand / np.maximum(capacity, 1e-300), 0.0)
 
 
-def energy_change(energy, load, support, matched, p):
+def energy_change(energy, load, support, matched, p, training=False):
     """Weekly change of a volunteer's civic energy (ODD 7.6).
 
     * Load beyond ``comfortable_load`` drains energy, up to ``burnout_rate`` a week at
@@ -26,7 +30,8 @@ def energy_change(energy, load, support, matched, p):
       comfortable_load)``.
     * A matched volunteer at or below the comfortable load rests:
       ``+ rest_rate * (1 - energy)``.
-    * A volunteer with no one to help slowly loses interest: ``- idle_energy_loss``.
+    * A volunteer with no one to help, and not still in checks and training
+      (``training``), slowly loses interest: ``- idle_energy_loss``.
     * Hub support and recognition restore energy: ``+ support_gain * support``
       (``support`` is 0-1, from the council's coordination and support spending).
 
@@ -36,10 +41,11 @@ def energy_change(energy, load, support, matched, p):
     """
     overload = np.clip((load - p.comfortable_load) / max(p.comfortable_load, 1e-9), 0.0, 1.0)
     resting = matched & (load <= p.comfortable_load)
+    idle = ~matched & ~np.asarray(training, dtype=bool)
     return (
         -p.burnout_rate * overload
         + p.rest_rate * (1.0 - energy) * resting
-        - p.idle_energy_loss * (~matched)
+        - p.idle_energy_loss * idle
         + p.support_gain * support
     )
 
@@ -56,19 +62,34 @@ def quits(energy, attrition_draw, p):
     return (energy < p.quit_threshold) | (attrition_draw < weekly(p.baseline_attrition))
 
 
-def recruitment_probability(civic_potential, nearby_volunteers, outreach, business_scheme, p):
-    """Weekly chance that one potential volunteer in an area starts volunteering (ODD 7.6).
+def pool_share(civic_potential, p):
+    """Share of adults who are potential care volunteers in an area (ODD 7.6).
 
-    ``recruitment_rate * civic_potential * (1 + contagion_strength * min(nearby active
-    volunteers, contagion_cap)) * outreach * business_scheme``, capped at 1. ``outreach``
-    and ``business_scheme`` are multipliers (1 = no effect).
+    ``volunteer_pool_rate * care_role_share * civic_potential / CIVIC_REFERENCE``, at most
+    1: the adults who volunteer formally at least once a year, the part of them who would
+    take a care-type role with older neighbours, more where civic potential is higher (at
+    the reference potential 0.5, the national rate).
 
     Defaults:
-        ``recruitment_rate`` = 0.004, ``contagion_strength`` = 0.15, ``contagion_cap`` = 10.
+        ``volunteer_pool_rate`` = 0.27, ``care_role_share`` = 0.15.
+    """
+    share = p.volunteer_pool_rate * p.care_role_share * civic_potential / CIVIC_REFERENCE
+    return np.minimum(share, 1.0)
+
+
+def recruitment_probability(nearby_volunteers, outreach, business_scheme, p):
+    """Weekly chance that one free potential volunteer of a neighbourhood starts (ODD 7.6).
+
+    ``recruitment_rate * (1 + contagion_strength * min(nearby active volunteers,
+    contagion_cap)) * outreach * business_scheme``, capped at 1. ``outreach`` and
+    ``business_scheme`` are multipliers (1 = no effect). Civic potential acts through the
+    size of the pool (:func:`pool_share`), which recruitment empties.
+
+    Defaults:
+        ``recruitment_rate`` = 0.0072, ``contagion_strength`` = 0.15, ``contagion_cap`` = 10.
     """
     rate = (
         p.recruitment_rate
-        * civic_potential
         * (1.0 + p.contagion_strength * np.minimum(nearby_volunteers, p.contagion_cap))
         * outreach
         * business_scheme
@@ -76,21 +97,18 @@ def recruitment_probability(civic_potential, nearby_volunteers, outreach, busine
     return np.minimum(rate, 1.0)
 
 
-def older_volunteer_probability(civic_potential, tied_volunteers, outreach, p):
-    """Weekly chance a young-old resident (under 75, no need) starts volunteering.
+def older_volunteer_probability(tied_volunteers, outreach, p):
+    """Weekly chance a young-old resident (under ``young_old_age``, no need) who is a
+    potential volunteer starts volunteering (ODD 7.6).
 
-    ``older_volunteer_rate * civic_potential * (1 + tie_contagion * volunteers they are
-    tied to) * outreach``: contagion along the tie network.
+    ``older_volunteer_rate * (1 + tie_contagion * volunteers they are tied to) *
+    outreach``, capped at 1: contagion along the tie network. Whether a resident is a
+    potential volunteer at all is drawn once per person, with chance :func:`pool_share`.
 
     Defaults:
-        ``older_volunteer_rate`` = 0.0008, ``tie_contagion`` = 0.5.
+        ``older_volunteer_rate`` = 0.004, ``tie_contagion`` = 0.5.
     """
-    rate = (
-        p.older_volunteer_rate
-        * civic_potential
-        * (1.0 + p.tie_contagion * tied_volunteers)
-        * outreach
-    )
+    rate = p.older_volunteer_rate * (1.0 + p.tie_contagion * tied_volunteers) * outreach
     return np.minimum(rate, 1.0)
 
 

@@ -332,3 +332,52 @@ def paired_over_time(
     joined = others.merge(base, on=["point", "replicate", "step"], suffixes=("", "_base"))
     joined["diff"] = joined[metric] - joined[f"{metric}_base"]
     return _band(joined.groupby(KEYS + ["step"], sort=True)["diff"], level)
+
+
+#: Spend lines of the budget split, in report order (weekly metric, label).
+SPEND_LINES = (
+    ("spend_care_homes", "care homes"),
+    ("spend_paid_care", "paid care"),
+    ("spend_coordinators", "coordinators"),
+    ("spend_volunteer_support", "volunteer support"),
+    ("spend_outreach", "outreach"),
+    ("spend_grants", "grants"),
+    ("spend_carer_support", "carer support"),
+    ("facilitation_unspent", "facilitation unspent"),
+)
+
+#: Coordinator hours by task (weekly metric, label).
+COORDINATOR_TASKS = (
+    ("coordinator_hours_follow_up", "follow-up"),
+    ("coordinator_hours_support", "volunteer support"),
+    ("coordinator_hours_matching", "new matches"),
+    ("coordinator_hours_development", "community development"),
+)
+
+
+def budget_split(frame: pd.DataFrame) -> pd.DataFrame:
+    """Where the money went: each spend line as a share of the budget, over all weeks of
+    all replicates, per design point and strategy; ``not spent`` is what remains of the
+    budget (home-care money no eligible resident needed; negative when the care-home
+    places alone cost more than the budget). Columns the store lacks are left out."""
+    lines = [(m, label) for m, label in SPEND_LINES if m in frame.columns]
+    if "budget" not in frame.columns or not lines:
+        return pd.DataFrame()
+    sums = frame.groupby(KEYS, sort=False)[["budget", *[m for m, _ in lines]]].sum()
+    out = pd.DataFrame(index=sums.index)
+    for m, label in lines:
+        out[label] = sums[m] / sums["budget"].where(sums["budget"] > 0)
+    rest = 1.0 - out[[label for _, label in lines]].sum(axis=1)
+    out["not spent"] = rest.where(rest.abs() > 1e-9, 0.0)  # no "-0.0%" from rounding
+    return out.reset_index()
+
+
+def coordinator_split(frame: pd.DataFrame) -> pd.DataFrame:
+    """Coordinators' hours a week by task (mean over all weeks and replicates), per design
+    point and strategy; strategies without coordinators are left out."""
+    tasks = [(m, label) for m, label in COORDINATOR_TASKS if m in frame.columns]
+    if "coordinator_hours" not in frame.columns or not tasks:
+        return pd.DataFrame()
+    means = frame.groupby(KEYS, sort=False)[["coordinator_hours", *[m for m, _ in tasks]]].mean()
+    means = means[means["coordinator_hours"] > 0]
+    return means.rename(columns=dict(tasks) | {"coordinator_hours": "hours a week"}).reset_index()

@@ -59,6 +59,10 @@ def _first_year(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.iloc[:52]
 
 
+def _final_two_years(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.iloc[-104:]
+
+
 def _all(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
@@ -67,6 +71,7 @@ def _all(frame: pd.DataFrame) -> pd.DataFrame:
 WINDOWS: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
     "final_year": _final_year,
     "first_year": _first_year,
+    "final_two_years": _final_two_years,
     "all": _all,
 }
 
@@ -123,6 +128,15 @@ def relative_change(weeks: pd.DataFrame, metric: str, denominator: str | None) -
     return float((last - first) / first) if first else math.nan
 
 
+def change(weeks: pd.DataFrame, metric: str, denominator: str | None) -> float:
+    """``mean of the window's last year - mean of its first year``: the drift of a share
+    in its own units (of ``metric / denominator`` if given)."""
+    values = weeks[metric]
+    if denominator:
+        values = values / weeks[denominator].where(weeks[denominator] != 0)
+    return float(values.iloc[-52:].mean() - values.iloc[:52].mean())
+
+
 def yearly_growth(weeks: pd.DataFrame, metric: str, denominator: str | None) -> float:
     """Growth a year of a count between the window's first and last year:
     ``(mean last year / mean first year) ** (1 / years apart) - 1``."""
@@ -142,6 +156,7 @@ STATISTICS: dict[str, Callable[[pd.DataFrame, str, str | None], float]] = {
     "share_of_sums": share_of_sums,
     "year_end_ratio": year_end_ratio,
     "relative_change": relative_change,
+    "change": change,
     "yearly_growth": yearly_growth,
 }
 

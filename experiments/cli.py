@@ -300,7 +300,10 @@ def cmd_list(args) -> int:
             lines += _wrapped(sc.description)
         blocks.append("\n".join(lines))
     if show in ("all", "parameters"):
-        lines = ["Parameters (--set NAME=VALUE): name, default, allowed, unit"]
+        lines = [
+            "Parameters (--set NAME=VALUE): name, default, allowed, unit; then what it is "
+            "and the source of its default (or 'invented' with a plausible range)"
+        ]
         group = None
         for row in parameter_table():
             if row["group"] != group:
@@ -312,6 +315,7 @@ def cmd_list(args) -> int:
             unit = f" ({row['unit']})" if row["unit"] else ""
             lines.append(f"  {row['name']:<28} {default!s:<22} {row['allowed']}{unit}")
             lines.append(f"  {'':<28} {row['doc']}")
+            lines += _wrapped(f"source: {row['source']}", indent=31)
         blocks.append("\n".join(lines))
     if show in ("all", "metrics"):
         lines = ["Metrics (weekly columns):"]

@@ -101,12 +101,17 @@ def write_report(
     # only what the report uses: far less to read than every metric of every run
     needed = ["point", "point_label", "strategy", "replicate", "step"]
     needed += [o.metric for o in analysis.OUTCOMES if o.metric in held]
+    money_and_time = ["budget", "coordinator_hours"]
+    money_and_time += [m for m, _ in analysis.SPEND_LINES + analysis.COORDINATOR_TASKS]
+    needed += [m for m in money_and_time if m in held]
     frame = store.read_runs(list(dict.fromkeys(needed)), manifest)
 
     per_run = analysis.final_year(frame)
     summary = analysis.summary_table(per_run)
     paired = analysis.paired_differences(per_run, baseline)
     risk = analysis.risk_table(per_run, threshold, baseline)
+    split = analysis.budget_split(frame)
+    hours = analysis.coordinator_split(frame)
     band = analysis.over_time(frame, "unmet_share")
     diff = analysis.paired_over_time(frame, "unmet_share", baseline)
 
@@ -136,12 +141,14 @@ def write_report(
         ("summary", summary),
         ("paired", paired),
         ("risk", risk),
+        ("budget_split", split),
+        ("coordinator_hours", hours),
     ):
         table.to_csv(folder / f"{name}.csv", index=False)
 
     md = _markdown(
         manifest, folder, per_run, summary, paired, risk, threshold, baseline,
-        figures, paired_figures, crossover,
+        figures, paired_figures, crossover, split, hours,
     )  # fmt: skip
     import markdown
 
@@ -160,7 +167,7 @@ def write_report(
 
 def _markdown(
     manifest, folder, per_run, summary, paired, risk, threshold, baseline,
-    figures, paired_figures, crossover,
+    figures, paired_figures, crossover, split=None, hours=None,
 ) -> str:  # fmt: skip
     spec = manifest["spec"]
     runs = manifest["runs"]
@@ -290,6 +297,7 @@ def _markdown(
     ]  # fmt: skip
     header = ["point", "strategy", "n", "threshold", "share above [95% CI]"]
     out.append(_table([*header, "P90 unmet share [95% CI]"], rows))
+    out += _money_and_time(split, hours)
     if crossover:
         out += ["", "## Where does facilitation overtake the baseline?", ""]
         out.append(
@@ -304,7 +312,8 @@ def _markdown(
         "## Files",
         "",
         "`per_run.csv` (final-year outcomes of every run), `summary.csv`, `paired.csv`, "
-        "`risk.csv` (the tables above at full precision), `runs/` (weekly data, Parquet), "
+        "`risk.csv`, `budget_split.csv`, `coordinator_hours.csv` (the tables above at full "
+        "precision), `runs/` (weekly data, Parquet), "
         "`manifest.json` (spec, seeds, parameters, status and timing of every run).",
         "",
     ]
@@ -324,6 +333,45 @@ def _code_line(manifest: dict) -> str:
     if lock:
         line += f" Lock file `{LOCK_FILE}`: {lock} (`make setup` installs from it)."
     return line
+
+
+def _money_and_time(split, hours) -> list[str]:
+    """The effective split of the budget and the coordinators' week, per strategy."""
+    out = []
+    if split is not None and len(split):
+        lines = [c for c in split.columns if c not in analysis.KEYS]
+        out += ["", "## Where the money went", ""]
+        out.append(
+            "Each line's spend as a share of the budget, over every week of every "
+            "replicate. Facilitation money a line cannot use is re-planned by the built-in "
+            "strategies (support and grants beyond what volunteers and businesses can take "
+            "go to coordinators and outreach) or, for a strategy that does not, reported as "
+            "'facilitation unspent'; 'not spent' is paid-care money no eligible resident "
+            "needed. Nothing moves between lines unreported."
+        )
+        out.append("")
+        rows = [
+            [r["point_label"], r["strategy"]] + [f"{r[c]:.1%}" for c in lines]
+            for _, r in split.iterrows()
+        ]
+        out.append(_table(["point", "strategy", *lines], rows))
+    if hours is not None and len(hours):
+        tasks = [c for c in hours.columns if c not in analysis.KEYS and c != "hours a week"]
+        out += ["", "## Coordinators' week", ""]
+        out.append(
+            "Coordinators' hours a week by task (mean over weeks and replicates): they "
+            "follow up live brokered pairings first, then support volunteers, then broker "
+            "new matches; what is left goes into community development, which works like "
+            "outreach."
+        )
+        out.append("")
+        rows = [
+            [r["point_label"], r["strategy"], f"{r['hours a week']:.0f}"]
+            + [f"{r[c]:.0f} ({r[c] / r['hours a week']:.0%})" for c in tasks]
+            for _, r in hours.iterrows()
+        ]
+        out.append(_table(["point", "strategy", "hours a week", *tasks], rows))
+    return out
 
 
 def _headlines(paired: pd.DataFrame, baseline: str) -> list[str]:

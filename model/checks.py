@@ -8,6 +8,7 @@ assertion.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -363,4 +364,139 @@ def _pairings(model):
             "a pairing outlived its resident or volunteer",
             None,
             {},
+        )
+
+
+@invariant(
+    "coordinator hours add up",
+    "Coordinators' hours by task (follow-up, support, matching, development) are never "
+    "negative and add up to their working hours; matching hours are those of the new "
+    "brokered matches",
+)
+def _coordinator_hours(model):
+    c, p = model.council, model.p
+    tasks = {
+        "follow_up": c.hours_follow_up,
+        "support": c.hours_support,
+        "matching": c.hours_matching,
+        "development": c.hours_development,
+    }
+    total = math.fsum(tasks.values())
+    expected_matching = min(
+        model.week.matches_brokered * p.hours_per_new_match,
+        c.coordinator_hours - c.hours_follow_up - c.hours_support,
+    )
+    if (
+        min(tasks.values()) < -TOLERANCE
+        or abs(total - c.coordinator_hours) > TOLERANCE * max(1.0, c.coordinator_hours)
+        or abs(c.hours_matching - max(expected_matching, 0.0)) > TOLERANCE * max(1.0, total)
+    ):
+        raise InvariantError(
+            "coordinator hours add up",
+            model.t,
+            "hours by task do not add up to the coordinators' time",
+            "the council",
+            {"coordinator_hours": c.coordinator_hours, **tasks},
+        )
+
+
+@invariant(
+    "facilitation money accounted",
+    "Every pound planned for facilitation is spent on a line or reported as unspent",
+)
+def _facilitation_money(model):
+    w, plan = model.week, model.council.plan
+    accounted = w.spent.facilitation + w.facilitation_unspent
+    if w.facilitation_unspent < -TOLERANCE or abs(accounted - plan.facilitation) > TOLERANCE * max(
+        1.0, plan.facilitation
+    ):
+        raise InvariantError(
+            "facilitation money accounted",
+            model.t,
+            "facilitation spend and unspent money do not add up to the plan",
+            "the council",
+            {
+                "planned": plan.facilitation,
+                "spent": w.spent.facilitation,
+                "unspent": w.facilitation_unspent,
+            },
+        )
+
+
+@invariant(
+    "volunteer pool consistent",
+    "Neighbourhood counts of working-age volunteers match the volunteers; every older "
+    "resident who volunteers is a potential volunteer; no volunteer in training has a match",
+)
+def _volunteer_pool(model):
+    from model import world
+
+    v = model.volunteers
+    live = v.live
+    neighbours = live[(v.employer[live] < 0) & (v.resident_slot[live] < 0)]
+    area, n = world.neighbourhoods(model)
+    counts = np.bincount(area[v.x[neighbours], v.y[neighbours]], minlength=n)
+    if not np.array_equal(counts, model.neighbourhood_counts):
+        bad = int(np.flatnonzero(counts != model.neighbourhood_counts)[0])
+        raise InvariantError(
+            "volunteer pool consistent",
+            model.t,
+            "a neighbourhood's count of volunteering neighbours is off",
+            f"neighbourhood {bad}",
+            {"counted": int(model.neighbourhood_counts[bad]), "volunteers": int(counts[bad])},
+        )
+    older = v.resident_slot[live]
+    older = older[older >= 0]
+    if not model.residents.volunteer_trait[older].all():
+        raise InvariantError(
+            "volunteer pool consistent",
+            model.t,
+            "an older resident volunteers who is not a potential volunteer",
+            None,
+            {},
+        )
+    training = live[v.weeks_active[live] < model.p.volunteer_pipeline_weeks]
+    slot = _first_bad(v.matches[training] > 0, training)
+    if slot is not None:
+        raise InvariantError(
+            "volunteer pool consistent",
+            model.t,
+            "a volunteer still in checks and training has a match",
+            f"volunteer slot {int(slot)}",
+            {"weeks_active": int(v.weeks_active[slot]), "matches": int(v.matches[slot])},
+        )
+
+
+@invariant(
+    "ties consistent",
+    "Each resident's tie count equals their live ties; no tie is held twice or outlives "
+    "a resident or volunteer",
+)
+def _ties(model):
+    t, r, v = model.ties, model.residents, model.volunteers
+    n = r.n_slots
+    degree = np.bincount(t.rr_a, minlength=n) + np.bincount(t.rr_b, minlength=n)
+    degree += np.bincount(t.vr_r, minlength=n)
+    kept = t.resident_degree(n)
+    keys = (t.rr_a << 32) | t.rr_b
+    vr_keys = (t.vr_v << 32) | t.vr_r
+    alive = (
+        r.alive[t.rr_a].all()
+        and r.alive[t.rr_b].all()
+        and r.alive[t.vr_r].all()
+        and v.alive[t.vr_v].all()
+    )
+    if (
+        not np.array_equal(degree[:n], kept)
+        or np.unique(keys).size != keys.size
+        or np.unique(vr_keys).size != vr_keys.size
+        or (t.rr_a >= t.rr_b).any()
+        or not alive
+    ):
+        raise InvariantError(
+            "ties consistent",
+            model.t,
+            "tie counts disagree with the ties, a tie is duplicated, or a tie outlived someone",
+            None,
+            {"ties": int(keys.size), "degree sum": int(kept.sum())},
         )

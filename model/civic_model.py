@@ -32,6 +32,7 @@ from model.phases import (
     family_care,
     matching,
     need_dynamics,
+    tie_dynamics,
 )
 from model.population import Population
 from model.space import CellIndex, civic_potential_layer, grid_size, hub_positions
@@ -48,6 +49,7 @@ PHASES = (
     ("council strategy", council.run),
     ("matching", matching.run),
     ("care delivery", care_delivery.run),
+    ("ties", tie_dynamics.run),
     ("civic energy", civic_energy.run),
     ("businesses", businesses.run),
 )
@@ -84,6 +86,8 @@ RESIDENT_COLUMNS = {
     "visited": (bool, False),
     "volunteer": (np.int32, -1),
     "near_business": (np.int32, -1),
+    "accepts_help": (bool, False),
+    "volunteer_trait": (bool, False),
 }
 
 VOLUNTEER_COLUMNS = {
@@ -118,6 +122,7 @@ PAIR_COLUMNS = {
     "res": (np.int32, -1),
     "hours": (np.float64, 0.0),
     "brokered": (bool, False),
+    "weeks": (np.int32, 0),
 }
 
 
@@ -174,8 +179,8 @@ def _read_mesa_rng(rng, seed_sequence, overrides: dict) -> tuple:
 class WeekTally:
     """Counts and money of the current week, reset at the start of each step.
 
-    ``spent`` is the money the council actually spent per line (money a facilitation
-    line cannot use goes back to paid care; ODD 7.3).
+    ``spent`` is the money the council actually spent per line; money a facilitation
+    line cannot use is not spent and is counted in ``facilitation_unspent`` (ODD 7.3).
     """
 
     deaths: int = 0
@@ -193,8 +198,11 @@ class WeekTally:
     budget: float = 0.0
     paid_hours: float = 0.0
     spent: Spending = field(default_factory=Spending)
-    returned: float = 0.0
     overspend: float = 0.0
+    facilitation_unspent: float = 0.0
+    new_ties: int = 0
+    ended_ties: int = 0
+    not_asking: int = 0
 
 
 class CivicModel(Model):
@@ -268,6 +276,8 @@ class CivicModel(Model):
         #: active volunteers living in each cell: all of them, and working-age neighbours
         self.volunteer_counts = np.zeros((width, height), dtype=np.int64)
         self.neighbour_counts = np.zeros((width, height), dtype=np.int64)
+        #: working-age neighbours volunteering, per neighbourhood (world.neighbourhoods)
+        self.neighbourhood_counts = np.zeros(world.neighbourhoods(self)[1], dtype=np.int64)
         self.next_person_id = 0
         self.arrivals_so_far = 0
         #: Older residents at week 0 (the budget's reference population).
@@ -300,9 +310,12 @@ class CivicModel(Model):
         """The phases of week ``self.t`` in their documented order, the strategy's hook and
         (with ``check``) the invariants; no metrics (the burn-in runs weeks this way)."""
         self.week = WeekTally()
+        formed, ended = self.ties.formed, self.ties.ended
         for _name, phase in PHASES:
             phase(self)
         self.strategy.after_week(self)
+        self.week.new_ties = self.ties.formed - formed
+        self.week.ended_ties = self.ties.ended - ended
         if self.check:
             check_invariants(self)
 
@@ -337,6 +350,7 @@ class CivicModel(Model):
         slots = self.residents.add(n, person_id=ids, **columns)
         r = self.residents
         self.cell_index.add(slots, r.x[slots], r.y[slots])
+        r.volunteer_trait[slots] = world.is_potential_volunteer(self, slots)
         _personal, low = resident.need_hours(r.level[slots], self.p)
         _fam_personal, fam_low = resident.family_care(_personal, low, r.family_hours[slots])
         r.low_support[slots] = np.where(low > 0, fam_low / np.maximum(low, 1e-300), 1.0)
@@ -397,11 +411,16 @@ class CivicModel(Model):
         kernels.count_in_cells(
             self.volunteer_counts, self.neighbour_counts, v.x[slots], v.y[slots], neighbours, sign
         )
+        area, _n = world.neighbourhoods(self)
+        x, y = v.x[slots][neighbours], v.y[slots][neighbours]
+        np.add.at(self.neighbourhood_counts, area[x, y], sign)
 
     def add_pairings(
         self, vols: np.ndarray, res: np.ndarray, brokered: bool, **columns
     ) -> np.ndarray:
-        """Pair volunteers with residents (a persistent match) and tie them.
+        """Pair volunteers with residents (a persistent match). A pairing that lasts
+        ``pairing_tie_weeks`` makes the two tied (:mod:`model.phases.tie_dynamics`; at
+        once if that is 0).
 
         Args:
             vols: Volunteer slots.
@@ -416,7 +435,8 @@ class CivicModel(Model):
             return np.zeros(0, dtype=np.int64)
         slots = self.pairs.add(len(vols), vol=vols, res=res, brokered=brokered, **columns)
         self._count_matches(slots, +1)
-        self.ties.add_volunteer_ties(vols, res)
+        if self.p.pairing_tie_weeks == 0:
+            self.ties.add_volunteer_ties(vols, res)
         return slots
 
     def end_pairings_of_residents(self, slots: np.ndarray) -> None:

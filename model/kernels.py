@@ -187,27 +187,31 @@ def rows_naming(column, alive, slots):
     return rows[:n]
 
 
-@njit(f"int64({I64}, {I64}, {I64}, {I64})", cache=True)
+@njit(f"Tuple((int64, {I64}))({I64}, {I64}, {I64}, {I64})", cache=True)
 def drop_resident_ties(a, b, slots, degree):
     """Keep the resident-resident ties (a, b) with neither end one of ``slots``, moved to
     the front of ``a`` and ``b`` in order (in place); both ends of every dropped tie lose
     it in ``degree``.
 
     Returns:
-        How many ties are kept.
+        How many ties are kept, and the keys ``a << 32 | b`` of those dropped.
     """
     gone = marks(slots)
     size = gone.size
+    dropped = np.empty(a.size, dtype=np.int64)
+    n = 0
     kept = 0
     for i in range(a.size):
         if (a[i] < size and gone[a[i]]) or (b[i] < size and gone[b[i]]):
             degree[a[i]] -= 1
             degree[b[i]] -= 1
+            dropped[n] = (a[i] << 32) | b[i]
+            n += 1
         else:
             a[kept] = a[i]
             b[kept] = b[i]
             kept += 1
-    return kept
+    return kept, dropped[:n]
 
 
 @njit(f"Tuple((int64, {I64}))({I64}, {I64}, {I64}, boolean, {I64}, {I64})", cache=True)
@@ -886,15 +890,20 @@ def seeking_help(alive, need_low, fam_low, pair_res, pair_alive):
     return seeking[:n], gaps[:n]
 
 
-@njit(f"{I64}({I64}, {I16}, {I32}, {I8}, int64)", cache=True)
-def with_room(volunteers, matches, resident_slot, level, max_matches):
-    """The ``volunteers`` with fewer than ``max_matches`` pairings, leaving out
-    older-resident volunteers (``resident_slot`` >= 0) who now have a need level."""
+@njit(f"{I64}({I64}, {I16}, {I32}, {I8}, {I32}, int64, int64)", cache=True)
+def with_room(volunteers, matches, resident_slot, level, weeks_active, pipeline, max_matches):
+    """The ``volunteers`` with fewer than ``max_matches`` pairings who have been active
+    for at least ``pipeline`` weeks, leaving out older-resident volunteers
+    (``resident_slot`` >= 0) who now have a need level."""
     out = np.empty(volunteers.size, dtype=np.int64)
     n = 0
     for v in volunteers:
         own = resident_slot[v]
-        if matches[v] < max_matches and not (own >= 0 and level[own] > 0):
+        if (
+            matches[v] < max_matches
+            and weeks_active[v] >= pipeline
+            and not (own >= 0 and level[own] > 0)
+        ):
             out[n] = v
             n += 1
     return out[:n]
@@ -910,6 +919,190 @@ def pairings_done(pair_res, alive_pairs, need_low, fam_low):
             out[n] = i
             n += 1
     return out[:n]
+
+
+@njit(f"{I64}({I64}, {I32}, {I64}, {F64})", cache=True)
+def pick_fellows(attendees, venue_of, who, u):
+    """For each attendee ``attendees[who[i]]`` (``attendees`` ascending), a fellow attendee
+    of the same venue (``venue_of``), the ``u[i]``-th of the others in slot order, or -1
+    if they came alone."""
+    most = 0
+    for s in attendees:
+        most = max(most, venue_of[s] + 1)
+    start = np.zeros(most + 1, dtype=np.int64)
+    for s in attendees:
+        start[venue_of[s] + 1] += 1
+    start = np.cumsum(start)
+    members = np.empty(attendees.size, dtype=np.int64)
+    fill = start[:-1].copy()
+    for s in attendees:  # ascending, so each venue's members stay in slot order
+        members[fill[venue_of[s]]] = s
+        fill[venue_of[s]] += 1
+    partner = np.full(who.size, -1, dtype=np.int64)
+    for i in range(who.size):
+        me = attendees[who[i]]
+        v = venue_of[me]
+        n = start[v + 1] - start[v]
+        if n < 2:
+            continue
+        j = int(u[i] * (n - 1))
+        own = 0
+        while members[start[v] + own] != me:
+            own += 1
+        if j >= own:
+            j += 1
+        partner[i] = members[start[v] + j]
+    return partner
+
+
+@njit(
+    f"Tuple(({I64}, {F64}))({BOOL}, {BOOL}, {F64}, {F64}, {I32}, {BOOL}, {I64}, {I64}, {I64})",
+    cache=True,
+)
+def waiting_for_help(alive, accepts, need_low, fam_low, pair_res, pair_alive, rr_a, rr_b, known):
+    """Live residents lacking more than 1e-9 hours of low-level support after family who
+    have not come forward (``accepts`` unset), ascending, and for each the number who
+    can refer them: the volunteers they are tied to (``known``) plus their resident ties
+    (``rr_a``, ``rr_b``) who have a live pairing."""
+    n_res = alive.size
+    helped = np.zeros(n_res, dtype=np.bool_)
+    for i in range(pair_res.size):
+        if pair_alive[i]:
+            helped[pair_res[i]] = True
+    count = np.zeros(n_res)
+    for e in range(rr_a.size):
+        if helped[rr_b[e]]:
+            count[rr_a[e]] += 1.0
+        if helped[rr_a[e]]:
+            count[rr_b[e]] += 1.0
+    waiting = np.empty(n_res, dtype=np.int64)
+    referrers = np.empty(n_res)
+    n = 0
+    for i in range(n_res):
+        if alive[i] and not accepts[i] and need_low[i] - fam_low[i] > 1e-9:
+            waiting[n] = i
+            referrers[n] = count[i] + (known[i] if i < known.size else 0)
+            n += 1
+    return waiting[:n], referrers[:n]
+
+
+@njit(f"Tuple((int64, {I64}))({I64}, {I64}, {I64}, {I64})", cache=True)
+def drop_tie_rows(a, b, rows, degree):
+    """Drop the ties at positions ``rows`` (ascending, distinct) of ``a`` and ``b`` in
+    place, each hole filled by the last tie still kept (so the cost grows with the ties
+    dropped, not with all ties; the order of the others changes); both ends of every
+    dropped tie lose it in ``degree``.
+
+    Returns:
+        How many ties are kept (at the front), and the keys ``a << 32 | b`` of those
+        dropped.
+    """
+    dropped = np.empty(rows.size, dtype=np.int64)
+    for k in range(rows.size):
+        i = rows[k]
+        degree[a[i]] -= 1
+        degree[b[i]] -= 1
+        dropped[k] = (a[i] << 32) | b[i]
+    end = a.size
+    # from the highest row down, so a hole is never filled by a tie about to be dropped
+    for k in range(rows.size - 1, -1, -1):
+        end -= 1
+        i = rows[k]
+        if i != end:
+            a[i] = a[end]
+            b[i] = b[end]
+    return end, dropped
+
+
+@njit(f"{I64}({I64_3D}, {I64}, {I64}, {I64}, int64, int64, {F64})", cache=True)
+def random_other_near(padded, x, y, me, radius, margin, u):
+    """For each point (x, y), one resident chosen at random (the ``u[i]``-th in cell
+    order) within ``radius`` cells (a square) other than ``me[i]``, or -1 if there is
+    none; the padded index has an empty border ``margin >= radius`` wide."""
+    depth = padded.shape[2]
+    out = np.full(x.size, -1, dtype=np.int64)
+    found = np.empty((2 * radius + 1) * (2 * radius + 1) * depth, dtype=np.int64)
+    for i in range(x.size):
+        n = 0
+        for cx in range(x[i] + margin - radius, x[i] + margin + radius + 1):
+            for cy in range(y[i] + margin - radius, y[i] + margin + radius + 1):
+                for d in range(depth):
+                    slot = padded[cx, cy, d]
+                    if slot >= 0 and slot != me[i]:
+                        found[n] = slot
+                        n += 1
+        if n:
+            out[i] = found[min(int(u[i] * n), n - 1)]
+    return out
+
+
+@njit(f"{I64}(int64, float64, uint64)", cache=True)
+def bernoulli_hits(n, probability, salt):
+    """Positions ``i < n`` of the successes of ``n`` independent trials with this
+    ``probability``, ascending, drawn as geometric gaps between successes from the
+    counter-based uniforms :func:`draw` ``(k, salt)``: the cost grows with the successes,
+    not with ``n``."""
+    if n <= 0 or probability <= 0.0:
+        return np.zeros(0, dtype=np.int64)
+    if probability >= 1.0:
+        return np.arange(n)
+    log_q = np.log1p(-probability)
+    out = np.empty(min(n, int(n * probability + 5.0 * np.sqrt(n * probability) + 10)), np.int64)
+    hits = 0
+    position = -1.0
+    k = 0
+    while True:
+        u = draw(k, salt)
+        k += 1
+        position += np.floor(np.log1p(-u) / log_q) + 1.0  # a float: no overflow
+        if position >= n:
+            break
+        if hits == out.size:
+            grown = np.empty(2 * out.size, np.int64)
+            grown[:hits] = out[:hits]
+            out = grown
+        out[hits] = int(position)
+        hits += 1
+    return out[:hits]
+
+
+@njit(f"Tuple((int64, {I64}))({I64}, {I64}, {I64}, {I64}, {I64})", cache=True)
+def drop_volunteer_tie_rows(v, r, rows, degree, known):
+    """Drop the volunteer-resident ties at positions ``rows`` (ascending, distinct) of
+    ``v`` and ``r`` in place, each hole filled by the last tie still kept; the resident
+    of every dropped tie loses it in ``degree`` and ``known``.
+
+    Returns:
+        How many ties are kept (at the front), and the keys ``v << 32 | r`` of those
+        dropped.
+    """
+    dropped = np.empty(rows.size, dtype=np.int64)
+    for k in range(rows.size):
+        i = rows[k]
+        degree[r[i]] -= 1
+        known[r[i]] -= 1
+        dropped[k] = (v[i] << 32) | r[i]
+    end = v.size
+    for k in range(rows.size - 1, -1, -1):
+        end -= 1
+        i = rows[k]
+        if i != end:
+            v[i] = v[end]
+            r[i] = r[end]
+    return end, dropped
+
+
+@njit(f"{BOOL}({I64}, {I64}, {I32}, {I32}, {BOOL})", cache=True)
+def paired_now(v, r, pair_vol, pair_res, pair_alive):
+    """For each (``v[i]``, ``r[i]``), whether they are in a live pairing (one pass over
+    the pairs per tie asked about: for the few ties that lapse in a week)."""
+    out = np.zeros(v.size, dtype=np.bool_)
+    for i in range(v.size):
+        for j in range(pair_vol.size):
+            if pair_alive[j] and pair_vol[j] == v[i] and pair_res[j] == r[i]:
+                out[i] = True
+                break
+    return out
 
 
 # --- phase kernels: compiled copies of a phase's readable steps ---------------------------
@@ -1059,17 +1252,17 @@ def admission_draws(
 #: is. ``tests/test_kernels.py`` checks every copy against its rule and that these
 #: fingerprints are the shipped sources'.
 COPIES = {
-    "agents.hub.buy_care": ("buy_care", "ac91f49071cca13f"),
-    "agents.hub.broker": ("broker", "e26524c8b1c88926"),
-    "agents.volunteer.choose_in_turn": ("choose_in_turn", "1c98d752c19331f6"),
-    "agents.volunteer.visits": ("visits", "daf1bc93b19bbad4"),
-    "agents.business.activities": ("activities", "8bfe6ba7ea533761"),
-    "agents.carer.carer_breakdown_probability": (None, "1c2f6dd469a49bd4"),
-    "agents.carer.new_carer_probability": (None, "5ae1d421742f198e"),
-    "agents.carer.carer_ages": (None, "1160c071a925a863"),
-    "agents.carer.carer_death_age": (None, "c7b975e0a01e50a1"),
-    "agents.resident.care_home_admission_probability": (None, "e3dc9043e311c326"),
-    "agents.resident.weekly": (None, "748fb80451730e26"),
+    "agents.hub.buy_care": ("buy_care", "0130c51ea30a3695"),
+    "agents.hub.broker": ("broker", "2520494eeea066a3"),
+    "agents.volunteer.choose_in_turn": ("choose_in_turn", "5287dcf3e3912e23"),
+    "agents.volunteer.visits": ("visits", "0a24247922d2839a"),
+    "agents.business.activities": ("activities", "8142f16587ba356a"),
+    "agents.carer.carer_breakdown_probability": (None, "92be851f7734fe0d"),
+    "agents.carer.new_carer_probability": (None, "025a9dce8b46e6c5"),
+    "agents.carer.carer_ages": (None, "98284a98881dc1a2"),
+    "agents.carer.carer_death_age": (None, "bc79a99a9b2650de"),
+    "agents.resident.care_home_admission_probability": (None, "350876402867c71e"),
+    "agents.resident.weekly": (None, "1158d6f87054b330"),
 }
 
 _CHECKED: dict = {}
@@ -1088,7 +1281,11 @@ def fingerprint(rule) -> str:
 
 def fingerprint_source(source: str) -> str:
     """A short fingerprint of a function's source: its parsed code without its docstring,
-    so editing the code changes it and rewording the docstring or reformatting does not."""
+    so editing the code changes it and rewording the docstring or reformatting does not.
+
+    The code is written out by :func:`_shape`, not ``ast.dump``, whose output changes
+    between Python versions (3.12 added ``type_params``; 3.13 leaves empty fields out), so
+    the fingerprint is the same on every supported Python."""
     import ast
     import hashlib
     import textwrap
@@ -1097,7 +1294,24 @@ def fingerprint_source(source: str) -> str:
     body = func.body
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
         func.body = body[1:]  # the docstring
-    return hashlib.sha256(ast.dump(func).encode()).hexdigest()[:16]
+    return hashlib.sha256(_shape(func).encode()).hexdigest()[:16]
+
+
+def _shape(node) -> str:
+    """A parsed node written out with its node types and non-empty fields only (no
+    positions), the same on every Python version."""
+    import ast
+
+    if isinstance(node, ast.AST):
+        parts = [type(node).__name__]
+        for name, value in ast.iter_fields(node):
+            if value is None or (isinstance(value, list) and not value):
+                continue
+            parts.append(f"{name}={_shape(value)}")
+        return "(" + " ".join(parts) + ")"
+    if isinstance(node, list):
+        return "[" + ",".join(_shape(item) for item in node) + "]"
+    return repr(node)
 
 
 def _is_shipped(rule) -> bool:

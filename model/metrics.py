@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from model import kernels
+from model import kernels, world
 from model.registry import Registry
 from model.strategies import CARE_LINES, FACILITATION_LINES
 
@@ -273,6 +273,36 @@ def volunteer_hours(model):
     return float(v.hours_given[v.live].sum())
 
 
+@metric("Active volunteers per 100 older residents")
+def volunteers_per_100_residents(model):
+    return 100.0 * ratio(model.volunteers.count, model.residents.count)
+
+
+@metric(
+    "Share of adults (working-age adults and older residents) volunteering in care-type roles (0-1)"
+)
+def volunteering_rate(model):
+    return ratio(model.volunteers.count, world.working_age_adults(model) + model.residents.count)
+
+
+@metric(
+    "Share of the pool of potential volunteers (working-age neighbours and young-old "
+    "residents) not yet volunteering (0-1)"
+)
+def volunteer_pool_remaining(model):
+    pools = world.neighbourhood_pools(model)
+    free = np.maximum(pools - world.neighbourhood_volunteers(model), 0.0).sum()
+    older = world.young_old_pool(model)
+    older_free = np.count_nonzero(model.residents.volunteer[older] < 0)
+    return ratio(free + older_free, pools.sum() + older.size)
+
+
+@metric("Volunteers still in checks and training (not yet matched)")
+def volunteers_in_training(model):
+    v = model.volunteers
+    return int(np.count_nonzero(v.weeks_active[v.live] < model.p.volunteer_pipeline_weeks))
+
+
 register_metric("pairings", lambda m: m.pairs.count, "Volunteer-resident pairings")
 register_metric(
     "matches_brokered",
@@ -284,6 +314,50 @@ register_metric(
     lambda m: m.week.matches_found,
     "New pairings volunteers found themselves this week",
 )
+register_metric(
+    "coordinator_hours",
+    lambda m: m.council.coordinator_hours,
+    "Coordinators' working hours this week (the four tasks below add up to them)",
+)
+register_metric(
+    "coordinator_hours_follow_up",
+    lambda m: m.council.hours_follow_up,
+    "Coordinator hours following up live brokered pairings",
+)
+register_metric(
+    "coordinator_hours_support",
+    lambda m: m.council.hours_support,
+    "Coordinator hours supporting volunteers",
+)
+register_metric(
+    "coordinator_hours_matching",
+    lambda m: m.council.hours_matching,
+    "Coordinator hours brokering new matches",
+)
+register_metric(
+    "coordinator_hours_development",
+    lambda m: m.council.hours_development,
+    "Coordinator hours left for community development (they work as outreach)",
+)
+register_metric(
+    "volunteer_support_level",
+    lambda m: m.council.support,
+    "Support each volunteer gets from the hub (0-1)",
+)
+register_metric(
+    "outreach_multiplier",
+    lambda m: m.council.outreach,
+    "Recruitment multiplier from outreach and community development (1 = none)",
+)
+
+
+register_metric(
+    "residents_not_asking",
+    lambda m: m.week.not_asking,
+    "Residents lacking low-level support who have not yet come forward for help",
+)
+
+
 register_metric("budget", lambda m: m.week.budget, "Council budget this week (GBP)")
 for _line in CARE_LINES:
     register_metric(
@@ -302,6 +376,11 @@ for _line in FACILITATION_LINES:
         lambda m, line=_line: getattr(m.week.spent, line),
         f"Spend on {_line.replace('_', ' ')} this week (GBP)",
     )
+register_metric(
+    "facilitation_unspent",
+    lambda m: m.week.facilitation_unspent,
+    "Facilitation money planned but not usable by its line, not spent (GBP)",
+)
 register_metric(
     "spend_total",
     lambda m: m.week.spent.total,
@@ -332,6 +411,19 @@ def mean_connection(model):
 @metric("Share of older residents who are lonely (connection below lonely_threshold)")
 def share_lonely(model):
     return ratio(total(model, "lonely"), model.residents.count)
+
+
+@metric("Mean number of ties of older residents (to residents and volunteers)")
+def mean_ties(model):
+    return ratio(model.ties.resident_tie_ends(), model.residents.count)
+
+
+register_metric("new_ties", lambda m: m.week.new_ties, "Ties formed this week (all routes)")
+register_metric(
+    "ended_ties",
+    lambda m: m.week.ended_ties,
+    "Ties ended this week (deaths, volunteers stopping, lapsing)",
+)
 
 
 @metric("Gini of unmet hours per resident across blocks of gini_block cells (0 equal)")
@@ -491,11 +583,6 @@ for _name in ("low", "moderate", "substantial", "critical"):
         lambda m, n=_name: int(care(m, f"unmet_{n}")),
         f"Residents at need level {_name} with some unmet need",
     )
-register_metric(
-    "spend_returned_to_paid_care",
-    lambda m: m.week.returned,
-    "Facilitation money a line could not use, spent on home care instead (GBP)",
-)
 
 
 def age_standardised(model, row: int) -> float:

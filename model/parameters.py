@@ -335,25 +335,43 @@ class Parameters:
         group="need",
     )
     unmet_onset_factor: float = _p(
-        1.0,
+        0.4,
         "Deterioration hazard multiplies by (1 + factor x recent unmet share)",
         lo=0.0,
         hi=10.0,
-        source="Gostoli & Silverman 2020 (higher after unmet need)",
+        source="invented, informed by evidence; plausible 0.14-0.96: no study gives the effect "
+        "of unmet need on ADL decline; insufficient ADL help raises hospital admission by "
+        "HR 1.14 (Xu et al. 2012, J Am Geriatr Soc) and death among the mildly disabled by "
+        "HR 1.37-1.96 (He et al. 2015, J Gerontol A); form after Gostoli & Silverman 2020",
+        kind="invented",
+        range=(0.14, 0.96),
+        range_reason="too little ADL help: admission HR 1.14 (Xu 2012) to death HR 1.96 (He 2015)",
         group="need",
     )
     loneliness_factor: float = _p(
-        0.5,
-        "Deterioration hazard multiplies by (1 + factor x loneliness)",
+        0.59,
+        "Deterioration hazard multiplies by (1 + factor x lonely), lonely = connection below "
+        "lonely_threshold",
         lo=0.0,
         hi=10.0,
+        source="Perissinotto, Stijacic Cenzer & Covinsky 2012 (JAMA Intern Med): lonely "
+        "over-60s declined in ADLs with adjusted RR 1.59; plausible 0.23-1.07 (its 95% CI)",
+        kind="data",
+        range=(0.23, 1.07),
+        range_reason="the 95% CI of Perissinotto et al. 2012's RR 1.59",
         group="need",
     )
     prevention_factor: float = _p(
-        0.4,
+        0.11,
         "Deterioration hazard multiplies by (1 - factor x met low-level share)",
         lo=0.0,
         hi=1.0,
+        source="Huss et al. 2008 (J Gerontol A) meta-analysis of preventive home visits: "
+        "functional decline OR 0.89; plausible 0-0.24 (no effect to OR 0.76 of "
+        "multidimensional programmes, Stuck et al. 2002, JAMA)",
+        kind="data",
+        range=(0.0, 0.24),
+        range_reason="no effect to OR 0.76 of multidimensional programmes (Stuck et al. 2002)",
         group="need",
     )
     reablement_rate: float = _p(
@@ -650,21 +668,55 @@ class Parameters:
         source="rough: about GBP 36k a year with on-costs",
         group="council",
     )
-    matches_per_coordinator: float = _p(
-        8.0,
-        "Matches one coordinator can broker in a week",
-        lo=0.0,
-        hi=200.0,
-        unit="matches/week",
-        source="rough: Local Area Coordination caseloads",
+    coordinator_hours: float = _p(
+        37.0,
+        "Working hours a week of one full-time coordinator",
+        lo=1.0,
+        hi=80.0,
+        unit="hours/week",
+        source="NJC for Local Government Services: standard working week of 37 hours",
+        kind="data",
+        range=(30.0, 37.0),
+        range_reason="part-time posts and time lost to admin, up to the NJC week",
         group="council",
     )
-    volunteers_per_coordinator: float = _p(
-        40.0,
-        "Volunteers one coordinator can support",
+    hours_per_new_match: float = _p(
+        4.5,
+        "Coordinator hours to broker one new match (referral, home visit, introduction)",
+        lo=0.1,
+        hi=100.0,
+        unit="hours",
+        source="rough: about 8 new matches a week for a coordinator doing nothing else "
+        "(Local Area Coordination caseloads), 37 / 8; plausible 2-8",
+        kind="invented",
+        range=(2.0, 8.0),
+        range_reason="a phone referral and one visit, up to several visits and checks",
+        group="council",
+    )
+    follow_up_hours: float = _p(
+        0.25,
+        "Coordinator hours a week to follow up one live brokered pairing",
         lo=0.0,
-        hi=1000.0,
-        unit="volunteers",
+        hi=10.0,
+        unit="hours/week",
+        source="invented; plausible 0.1-0.5: a check-in of 1-2 hours a month with the "
+        "resident and the volunteer",
+        kind="invented",
+        range=(0.1, 0.5),
+        range_reason="a check-in of about half an hour to two hours a month",
+        group="council",
+    )
+    support_hours_per_volunteer: float = _p(
+        0.5,
+        "Coordinator hours a week that give one volunteer full support (supervision, "
+        "training, recognition)",
+        lo=0.0,
+        hi=10.0,
+        unit="hours/week",
+        source="invented; plausible 0.25-1: 1-4 hours a month of a volunteer manager's time",
+        kind="invented",
+        range=(0.25, 1.0),
+        range_reason="1-4 hours a month of a volunteer manager's time",
         group="council",
     )
     support_cost_per_volunteer: float = _p(
@@ -732,20 +784,58 @@ class Parameters:
         source="ONS mid-year estimates (65+ about 19% of population)",
         group="volunteers",
     )
-    max_volunteer_share: float = _p(
-        0.04,
-        "Share of adults who could volunteer in care at civic potential 1",
+    volunteer_pool_rate: float = _p(
+        0.27,
+        "Share of adults who volunteer formally at least once a year (the pool's "
+        "propensity at the reference civic potential 0.5)",
         lo=0.0,
         hi=1.0,
-        source="Community Life Survey 2021/22 (16% formal monthly, part in care)",
+        source="Community Life Survey 2021/22: 27% of adults volunteered formally in the "
+        "last year (16% at least monthly)",
+        kind="data",
+        range=(0.16, 0.3),
+        range_reason="monthly to yearly formal volunteering (CLS 2021/22; higher before 2020)",
+        group="volunteers",
+    )
+    care_role_share: float = _p(
+        0.15,
+        "Share of formal volunteers who would take a care-type role with older neighbours "
+        "(befriending, meals, shopping, lifts)",
+        lo=0.0,
+        hi=1.0,
+        source="rough: at least 3 million of England's regular formal volunteers (about "
+        "30%) volunteer in health and social care (King's Fund, Naylor et al. 2013); the "
+        "roles modelled are a part of that; plausible 0.05-0.30",
+        kind="invented",
+        range=(0.05, 0.3),
+        range_reason="the care-type roles modelled are part of the ~30% in health and social care",
+        group="volunteers",
+    )
+    neighbourhood_size: int = _p(
+        10,
+        "Side (cells) of the square neighbourhoods whose working-age adults form one pool "
+        "of potential volunteers",
+        lo=1,
+        hi=1000,
+        unit="cells",
+        source="invented; plausible 5-30 (0.5-3 km): the area a volunteer is recruited in",
+        kind="invented",
+        range=(5, 30),
+        range_reason="0.5-3 km: the area a volunteer is recruited in",
         group="volunteers",
     )
     recruitment_rate: float = _p(
-        0.004,
-        "Weekly recruitment chance of a potential volunteer at civic potential 1",
+        0.0072,
+        "Weekly chance that one free potential volunteer starts (before contagion, "
+        "outreach and business schemes)",
         lo=0.0,
         hi=1.0,
         unit="per week",
+        source="calibrated: about 16% of adults formally volunteer monthly (Community Life "
+        "Survey 2021/22) times care_role_share, under direct delivery",
+        kind="data",
+        range=(0.004, 0.012),
+        range_reason="calibrated to the CLS volunteering rate; the band of that target",
         group="volunteers",
     )
     contagion_strength: float = _p(
@@ -772,12 +862,16 @@ class Parameters:
         group="volunteers",
     )
     older_volunteer_rate: float = _p(
-        0.0008,
-        "Weekly chance a young-old resident without need starts volunteering "
-        "(at civic potential 1)",
+        0.004,
+        "Weekly chance a young-old resident without need who is a potential volunteer "
+        "starts volunteering",
         lo=0.0,
         hi=1.0,
         unit="per week",
+        source="calibrated with recruitment_rate (same target)",
+        kind="invented",
+        range=(0.001, 0.01),
+        range_reason="calibrated with recruitment_rate; young-old volunteer at similar rates",
         group="volunteers",
     )
     tie_contagion: float = _p(
@@ -797,10 +891,27 @@ class Parameters:
         group="volunteers",
     )
     initial_active_share: float = _p(
-        0.5,
+        0.59,
         "Share of potential volunteers already active when the run starts",
         lo=0.0,
         hi=1.0,
+        source="Community Life Survey 2021/22: 16% monthly of 27% yearly formal volunteers",
+        kind="data",
+        range=(0.45, 0.75),
+        range_reason="16% monthly of 27% yearly formal volunteers, with survey error",
+        group="volunteers",
+    )
+    volunteer_pipeline_weeks: int = _p(
+        6,
+        "Weeks a new volunteer spends on checks (DBS) and training before a first match",
+        lo=0,
+        hi=52,
+        unit="weeks",
+        source="invented; plausible 2-12: an enhanced DBS check takes days to weeks, then "
+        "induction and training",
+        kind="invented",
+        range=(2, 12),
+        range_reason="a DBS check takes days to weeks, then induction and training",
         group="volunteers",
     )
     capacity_spread: float = _p(
@@ -914,10 +1025,96 @@ class Parameters:
     max_matches: int = _p(
         2, "Most residents a volunteer is paired with", lo=1, hi=20, group="volunteers"
     )
+    help_seeking_rate: float = _p(
+        0.25,
+        "Yearly chance that a resident lacking low-level support comes forward and accepts "
+        "a volunteer (before referrals and outreach)",
+        lo=0.0,
+        hi=1.0,
+        unit="per year",
+        source="invented; plausible 0.1-1: the Casserole Club found recruiting diners, not "
+        "cooks, the bottleneck; many with unmet need do not ask for help",
+        kind="invented",
+        range=(0.1, 1.0),
+        range_reason="many with unmet need do not ask (Casserole Club: diners were scarce)",
+        group="volunteers",
+    )
+    referral_effect: float = _p(
+        0.5,
+        "Coming forward multiplies by (1 + this x tied volunteers and tied residents who "
+        "have a volunteer)",
+        lo=0.0,
+        hi=10.0,
+        source="invented; plausible 0-1: word of mouth along ties",
+        kind="invented",
+        range=(0.0, 1.0),
+        range_reason="from no word of mouth to each referrer doubling the chance",
+        group="volunteers",
+    )
 
     # --- ties and connection --------------------------------------------------------
-    local_ties: int = _p(
-        3, "Ties each resident forms with neighbours at set-up", lo=0, hi=30, group="ties"
+    local_ties: float = _p(
+        2.2,
+        "Mean number of ties each resident starts with neighbours at set-up (Poisson)",
+        lo=0,
+        hi=30,
+        source="invented; plausible 1-4: gives about 4 ties per resident, the size of older "
+        "adults' core networks (NSHAP, Cornwell et al. 2008)",
+        kind="invented",
+        range=(1.0, 4.0),
+        range_reason="core networks of older adults hold about 4 people (NSHAP)",
+        group="ties",
+    )
+    neighbour_tie_rate: float = _p(
+        0.32,
+        "New ties a resident makes with neighbours (within tie_radius) a year",
+        lo=0.0,
+        hi=10.0,
+        unit="per year",
+        source="invented, calibrated so that mean ties are stable at baseline; older adults "
+        "add as well as lose network members (Cornwell et al. 2014, NSHAP)",
+        kind="invented",
+        range=(0.1, 1.0),
+        range_reason="older adults add as well as lose network members (Cornwell 2014)",
+        group="ties",
+    )
+    activity_tie_chance: float = _p(
+        0.02,
+        "Weekly chance that an attendee of a hosted activity befriends a fellow attendee",
+        lo=0.0,
+        hi=1.0,
+        unit="per week",
+        source="invented; plausible 0.005-0.05: about one new tie a year or two of weekly "
+        "attendance",
+        kind="invented",
+        range=(0.005, 0.05),
+        range_reason="about one new tie a year or two of weekly attendance",
+        group="ties",
+    )
+    pairing_tie_weeks: int = _p(
+        8,
+        "Weeks a volunteer pairing lasts before the two count as tied",
+        lo=0,
+        hi=520,
+        unit="weeks",
+        source="invented; plausible 4-26: a few months of regular visits",
+        kind="invented",
+        range=(4, 26),
+        range_reason="a few months of regular visits",
+        group="ties",
+    )
+    tie_fade_rate: float = _p(
+        0.05,
+        "Yearly chance that a tie lapses (moves, drifting apart; not the tie of a live pairing)",
+        lo=0.0,
+        hi=1.0,
+        unit="per year",
+        source="invented; plausible 0-0.2: network members are lost for reasons other than "
+        "death too (Cornwell et al. 2014)",
+        kind="invented",
+        range=(0.0, 0.2),
+        range_reason="network members are lost for reasons other than death (Cornwell 2014)",
+        group="ties",
     )
     tie_radius: int = _p(
         3,
@@ -963,10 +1160,16 @@ class Parameters:
         group="ties",
     )
     lonely_threshold: float = _p(
-        0.3,
-        "Connection below which a resident counts as lonely",
+        0.26,
+        "Connection below which a resident counts as lonely (often or always)",
         lo=0.0,
         hi=1.0,
+        source="calibrated: about 6-7% of adults are often or always lonely (Community Life "
+        "Survey); with the defaults, a resident with at most one tie and no visits or "
+        "activities",
+        kind="data",
+        range=(0.2, 0.35),
+        range_reason="the thresholds at which the share lonely spans 5-8% (CLS)",
         group="ties",
     )
 

@@ -166,6 +166,25 @@ class CellIndex:
         keep = mask[slots]
         return point[keep], slots[keep]
 
+    def random_other(self, slots: np.ndarray, x, y, radius: int, u: np.ndarray) -> np.ndarray:
+        """For each resident ``slots[i]`` at (x, y), another resident chosen at random
+        (the ``u[i]``-th of them in cell order) within ``radius`` cells, or -1 if none."""
+        slots = np.ascontiguousarray(slots, dtype=np.int64)
+        x, y = np.ascontiguousarray(x, dtype=np.int64), np.ascontiguousarray(y, dtype=np.int64)
+        u = np.ascontiguousarray(u, dtype=np.float64)
+        if radius <= self.margin:
+            return kernels.random_other_near(self._padded, x, y, slots, radius, self.margin, u)
+        point, found = self.near_many(x, y, radius)
+        other = found != slots[point]
+        point, found = point[other], found[other]
+        out = np.full(slots.size, -1, dtype=np.int64)
+        first = np.searchsorted(point, np.arange(slots.size), side="left")
+        count = np.bincount(point, minlength=slots.size)
+        has = count > 0
+        pick = first[has] + np.minimum((u[has] * count[has]).astype(np.int64), count[has] - 1)
+        out[has] = found[pick]
+        return out
+
     def near(self, x: int, y: int, radius: int) -> np.ndarray:
         """Slots of residents within ``radius`` cells of (x, y) (a square), in cell order."""
         block = self.members[

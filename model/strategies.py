@@ -18,11 +18,13 @@ and the CLI, experiment specs and the workshop page pick it up.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
 from agents import hub
+from model import world
 from model.parameters import bind_choices
 from model.registry import Registry
 
@@ -129,17 +131,47 @@ class Strategy(ABC):
 
     def facilitation_lines(self, model: CivicModel, money: float) -> dict[str, float]:
         """Split money for facilitation: ``share_carer_support`` of it for family carers,
-        the rest by the four ``share_*`` parameters of the other lines."""
+        the rest by the four ``share_*`` parameters of the other lines, re-planned so that
+        every line can use what it gets.
+
+        Volunteer support can use at most full support for every active volunteer, grants
+        at most a full grant for every open business and carer support at most full
+        support for every family carer giving care (:func:`agents.hub.support_money_usable`,
+        :func:`agents.hub.grant_money_usable`, :func:`agents.hub.carer_support_money_usable`).
+        What those three lines cannot use moves to coordinators and outreach, in proportion
+        to their shares (coordinators' spare time goes into community development). Only
+        if both of those shares are 0 does the excess stay on its line, where the council
+        reports it as ``facilitation_unspent``.
+        """
         p = model.p
         carers = money * p.share_carer_support
         rest = money - carers
-        return {
-            "coordinators": rest * p.share_coordinators,
-            "volunteer_support": rest * p.share_volunteer_support,
-            "outreach": rest * p.share_outreach,
-            "grants": rest * p.share_grants,
-            "carer_support": carers,
+        shares = {
+            "coordinators": p.share_coordinators,
+            "volunteer_support": p.share_volunteer_support,
+            "outreach": p.share_outreach,
+            "grants": p.share_grants,
         }
+        lines = {name: rest * share for name, share in shares.items()}
+        lines["carer_support"] = carers
+        b = model.businesses
+        limits = {
+            "volunteer_support": hub.support_money_usable(model.volunteers.count, p),
+            "grants": hub.grant_money_usable(int(b.open[b.live].sum()), p),
+            "carer_support": hub.carer_support_money_usable(world.family_carers(model), p),
+        }
+        takers = {name: shares[name] for name in ("coordinators", "outreach") if shares[name]}
+        if not takers:
+            return lines
+        excess = 0.0
+        for name, limit in limits.items():
+            if lines[name] > limit:
+                excess += lines[name] - limit
+                lines[name] = limit
+        weight = math.fsum(takers.values())
+        for name, share in takers.items():
+            lines[name] += excess * share / weight
+        return lines
 
 
 #: The registered strategy classes by name; ``Parameters`` takes its ``strategy`` names

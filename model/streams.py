@@ -50,6 +50,7 @@ PURPOSES = {
     "care_home": 23,
     "carer_lifespan": 24,
     "arrival_carer_lifespan": 25,
+    "volunteer_trait": 26,
 }
 
 
@@ -147,3 +148,13 @@ class RandomStreams:
     def exogenous_uniforms(self, purposes, ids: np.ndarray, week: int) -> np.ndarray:
         """:meth:`exogenous_uniform` for several purposes at once: one row per purpose."""
         return np.stack([self.exogenous_uniform(p, ids, week) for p in purposes])
+
+
+def bernoulli_positions(rng: np.random.Generator, n: int, probability: float) -> np.ndarray:
+    """Positions ``i < n`` of the successes of ``n`` independent trials with this
+    ``probability``, ascending: the same distribution as
+    ``np.flatnonzero(rng.random(n) < probability)``, drawn as geometric gaps between
+    successes (:func:`kernels.bernoulli_hits`, seeded by one draw from ``rng``), so a rare
+    event among many costs only as much as it happens."""
+    salt = np.uint64(rng.integers(0, 2**63, dtype=np.int64))
+    return kernels.bernoulli_hits(int(n), float(probability), salt)

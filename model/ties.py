@@ -14,14 +14,6 @@ import numpy as np
 from model import kernels
 
 
-def _unique_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct (a, b) pairs, sorted, via one 64-bit key per pair."""
-    if a.size == 0:
-        return a, b
-    key = np.unique((a << 32) | b)
-    return key >> 32, key & 0xFFFFFFFF
-
-
 def _bump(counts: np.ndarray, index: np.ndarray, sign: int) -> np.ndarray:
     """counts[index] += sign (repeats counted), lengthening ``counts`` if needed."""
     index = np.ascontiguousarray(index, dtype=np.int64)
@@ -79,6 +71,10 @@ class TieNetwork:
         self._degree = np.zeros(0, dtype=np.int64)  # ties of each resident slot
         self._known = np.zeros(0, dtype=np.int64)  # volunteers each resident slot knows
         self._vr_keys: set[int] = set()  # (volunteer << 32) | resident, for duplicate checks
+        self._rr_keys: set[int] = set()  # (lower << 32) | higher resident, likewise
+        #: Ties formed and ended since the network was made (running totals).
+        self.formed = 0
+        self.ended = 0
 
     @property
     def rr_a(self) -> np.ndarray:
@@ -116,13 +112,19 @@ class TieNetwork:
         lo, hi = np.minimum(a[keep], b[keep]), np.maximum(a[keep], b[keep])
         if lo.size == 0:
             return
+        keys = ((lo << 32) | hi).tolist()
         if not distinct:
-            lo, hi = _unique_pairs(lo, hi)
-            new = ~np.isin((lo << 32) | hi, (self.rr_a << 32) | self.rr_b)
-            lo, hi = lo[new], hi[new]
+            fresh = []
+            for i, key in enumerate(keys):
+                if key not in self._rr_keys:
+                    self._rr_keys.add(key)
+                    fresh.append(i)
+            lo, hi = lo[fresh], hi[fresh]
+        else:
+            self._rr_keys.update(keys)
         self._rr.append(lo, hi)
-        self._degree = _bump(self._degree, lo, 1)
-        self._degree = _bump(self._degree, hi, 1)
+        self.formed += int(lo.size)
+        self._degree = _bump(self._degree, np.concatenate([lo, hi]), 1)  # both ends
 
     def add_volunteer_ties(self, v, r, *, distinct: bool = False) -> None:
         """Add volunteer-resident ties (duplicates are ignored).
@@ -148,6 +150,7 @@ class TieNetwork:
         else:
             self._vr_keys.update(keys)
         self._vr.append(v, r)
+        self.formed += int(v.size)
         self._degree = _bump(self._degree, r, 1)
         self._known = _bump(self._known, r, 1)
 
@@ -157,7 +160,9 @@ class TieNetwork:
         slots = np.ascontiguousarray(slots, dtype=np.int64)
         if slots.size == 0:
             return
-        self._rr.n = kernels.drop_resident_ties(self.rr_a, self.rr_b, slots, self._degree)
+        self._rr.n, dropped = kernels.drop_resident_ties(self.rr_a, self.rr_b, slots, self._degree)
+        self.ended += int(dropped.size)
+        self._rr_keys.difference_update(dropped.tolist())
         self._drop_volunteer_ties(slots, by_volunteer=False)
 
     def drop_volunteers(self, slots) -> None:
@@ -172,6 +177,29 @@ class TieNetwork:
         self._vr.n, dropped = kernels.drop_volunteer_ties(
             self.vr_v, self.vr_r, slots, by_volunteer, self._degree, self._known
         )
+        self.ended += int(dropped.size)
+        self._vr_keys.difference_update(dropped.tolist())
+
+    def drop_resident_edges(self, rows) -> None:
+        """Drop the resident-resident ties at positions ``rows`` (ascending, distinct) of
+        ``rr_a``/``rr_b`` (ties that lapse); the last ties fill the holes."""
+        rows = np.ascontiguousarray(rows, dtype=np.int64)
+        if rows.size == 0:
+            return
+        self._rr.n, dropped = kernels.drop_tie_rows(self.rr_a, self.rr_b, rows, self._degree)
+        self.ended += int(dropped.size)
+        self._rr_keys.difference_update(dropped.tolist())
+
+    def drop_volunteer_edges(self, rows) -> None:
+        """Drop the volunteer-resident ties at positions ``rows`` (ascending, distinct) of
+        ``vr_v``/``vr_r`` (ties that lapse); the last ties fill the holes."""
+        rows = np.ascontiguousarray(rows, dtype=np.int64)
+        if rows.size == 0:
+            return
+        self._vr.n, dropped = kernels.drop_volunteer_tie_rows(
+            self.vr_v, self.vr_r, rows, self._degree, self._known
+        )
+        self.ended += int(dropped.size)
         self._vr_keys.difference_update(dropped.tolist())
 
     # --- queries ----------------------------------------------------------------------
@@ -180,6 +208,11 @@ class TieNetwork:
         read-only view, ``capacity`` long."""
         self._degree = _lengthened(self._degree, capacity)  # once, not at every query
         return self._degree[:capacity]
+
+    def resident_tie_ends(self) -> int:
+        """Sum of every resident's ties: two ends of each resident tie, one of each
+        volunteer tie (so the mean degree needs no pass over the residents)."""
+        return 2 * self._rr.n + self._vr.n
 
     def volunteers_known(self, capacity: int) -> np.ndarray:
         """Number of volunteers each resident slot is tied to; a read-only view,

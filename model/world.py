@@ -12,7 +12,7 @@ import math
 import numpy as np
 from scipy.spatial import cKDTree
 
-from agents import Business, business, carer, resident
+from agents import Business, business, carer, resident, volunteer
 from model import kernels
 from model.space import nearest_hub
 
@@ -34,6 +34,10 @@ FAMILY_HOUR_BANDS = ((1.0, 19.0), (20.0, 49.0), (50.0, 80.0))
 
 #: Width of the age steps of :func:`stable_ages` (one week).
 AGE_STEP = 1.0 / resident.WEEKS_PER_YEAR
+
+#: Residents with low-level need at set-up have come forward for help as if they had
+#: been looking for this many years (at ``help_seeking_rate``, without referrals).
+YEARS_SEEKING_AT_START = 2.0
 
 
 def arrival_age_weights(ages: np.ndarray, p) -> np.ndarray:
@@ -222,6 +226,7 @@ def populate(model) -> None:
     _businesses(model, rng)
     assign_nearest_business(model, slots)
     _initial_volunteers(model, rng)
+    _initial_help_seekers(model, slots, rng)
     r = model.residents
     degree = model.ties.resident_degree(r.n_slots)
     r.connection[slots] = resident.connection_target(degree[slots], False, False, p)
@@ -247,31 +252,43 @@ def _initial_care_homes(model, slots: np.ndarray, rng) -> None:
     r.council_funded[placed] = ~r.self_funder[placed]
 
 
-def _jittered_xy(x, y, rng) -> np.ndarray:
-    return np.stack([x + rng.random(x.size), y + rng.random(y.size)], axis=1)
-
-
 def _initial_ties(model, slots: np.ndarray, rng) -> None:
-    """Small-world ties: each resident to ``local_ties`` nearest neighbours within
-    ``tie_radius``, each rewired to a random resident with ``long_tie_share``."""
+    """Small-world ties: each resident befriends ``Poisson(local_ties)`` residents chosen
+    at random within ``tie_radius``, each rewired to a random resident with
+    ``long_tie_share`` (so degrees start spread as the weekly tie dynamics keep them)."""
     p = model.p
-    k = p.local_ties
-    if k == 0 or slots.size < 2:
+    if p.local_ties == 0 or slots.size < 2:
         return
-    r = model.residents
-    xy = _jittered_xy(r.x[slots], r.y[slots], rng)
-    tree = cKDTree(xy)
-    kk = min(k + 1, slots.size)
-    dist, idx = tree.query(xy, k=kk, distance_upper_bound=p.tie_radius + 1.0)
-    idx = np.atleast_2d(idx)[:, 1:]
-    dist = np.atleast_2d(dist)[:, 1:]
-    src = np.repeat(np.arange(slots.size), idx.shape[1])
-    dst = idx.ravel()
-    ok = np.isfinite(dist.ravel())
-    src, dst = src[ok], dst[ok]
+    wanted = rng.poisson(p.local_ties, slots.size)
+    point, dst = others_near(model, slots, wanted, p.tie_radius, rng)
     rewire = rng.random(dst.size) < p.long_tie_share
-    dst = np.where(rewire, rng.integers(0, slots.size, dst.size), dst)
-    model.ties.add_resident_ties(slots[src], slots[dst])
+    dst = np.where(rewire, slots[rng.integers(0, slots.size, dst.size)], dst)
+    model.ties.add_resident_ties(slots[point], dst)
+
+
+def others_near(model, slots, wanted, radius: int, rng, exclude=None):
+    """For each resident slot, up to ``wanted[i]`` distinct other residents chosen at
+    random within ``radius`` cells (a square); ``exclude`` marks slots never chosen.
+
+    Returns:
+        (position in ``slots``, chosen resident slot) pairs, as two arrays.
+    """
+    slots = np.ascontiguousarray(slots, dtype=np.int64)
+    wanted = np.asarray(wanted, dtype=np.int64)
+    most = int(wanted.max(initial=0))
+    if most == 0 or slots.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    r = model.residents
+    point, found = model.cell_index.near_many(
+        r.x[slots], r.y[slots], radius, wanted=None if exclude is None else ~exclude
+    )
+    other = found != slots[point]
+    point, found = point[other], found[other]
+    chosen = kernels.sample_groups(point, rng.random((slots.size, most)))
+    point, found = point[chosen], found[chosen]
+    rank = np.arange(point.size) - np.searchsorted(point, point, side="left")
+    keep = rank < wanted[point]
+    return point[keep], found[keep]
 
 
 def _businesses(model, rng) -> None:
@@ -347,9 +364,11 @@ def _find_venues(model, cells: np.ndarray) -> None:
 
 
 def potential_volunteers(model) -> np.ndarray:
-    """Potential volunteers living in each cell (fractional): adults x share x potential.
+    """Potential volunteers among the working-age adults of each cell (fractional):
+    adults x :func:`agents.volunteer.pool_share` of the cell's civic potential.
 
-    Computed once per model (adults and civic potential do not change during a run).
+    The working-age population is ``adults_per_older_resident`` per initial older
+    resident, spread evenly over the map, and does not change during a run; computed once.
     """
     cached = getattr(model, "_potential_volunteers", None)
     if cached is not None:
@@ -357,24 +376,109 @@ def potential_volunteers(model) -> np.ndarray:
     p = model.p
     width, height = model.grid.dimensions
     adults_per_cell = p.adults_per_older_resident * p.residents / (width * height)
-    model._potential_volunteers = adults_per_cell * p.max_volunteer_share * model.civic
+    model._potential_volunteers = adults_per_cell * volunteer.pool_share(model.civic, p)
     return model._potential_volunteers
 
 
-def recruitment_weights(model) -> tuple[np.ndarray, np.ndarray]:
-    """Static part of each cell's recruitment rate, ``potential volunteers x civic
-    potential``, flattened, and its running total (for drawing candidate cells)."""
-    cached = getattr(model, "_recruitment_weights", None)
+def working_age_adults(model) -> float:
+    """Working-age adults living on the map (fixed over the run)."""
+    return model.p.adults_per_older_resident * model.p.residents
+
+
+def neighbourhoods(model) -> tuple[np.ndarray, int]:
+    """The neighbourhood of each cell (squares of ``neighbourhood_size`` cells, numbered
+    ``x // side + across * (y // side)``) and their number; made once per model."""
+    cached = getattr(model, "_neighbourhoods", None)
     if cached is None:
-        weights = (potential_volunteers(model) * model.civic).ravel()
-        cached = (weights, np.cumsum(weights))
-        model._recruitment_weights = cached
+        width, height = model.grid.dimensions
+        side = model.p.neighbourhood_size
+        across, down = -(-width // side), -(-height // side)
+        area = np.add.outer(np.arange(width) // side, across * (np.arange(height) // side))
+        cached = (area.astype(np.int64), across * down)
+        model._neighbourhoods = cached
     return cached
 
 
+def neighbourhood_pools(model) -> np.ndarray:
+    """Potential working-age volunteers of each neighbourhood (fractional); made once."""
+    cached = getattr(model, "_neighbourhood_pools", None)
+    if cached is None:
+        area, n = neighbourhoods(model)
+        cached = np.bincount(area.ravel(), weights=potential_volunteers(model).ravel(), minlength=n)
+        model._neighbourhood_pools = cached
+    return cached
+
+
+def neighbourhood_volunteers(model) -> np.ndarray:
+    """Working-age neighbours volunteering now, per neighbourhood (kept up to date by the
+    model as volunteers come and go)."""
+    return model.neighbourhood_counts
+
+
+def free_pool_share(model) -> np.ndarray:
+    """Share of each neighbourhood's pool not yet volunteering (0-1; 0 with no pool)."""
+    pools = neighbourhood_pools(model)
+    free = np.maximum(pools - neighbourhood_volunteers(model), 0.0)
+    return free / np.where(pools > 0, pools, np.inf)
+
+
+def is_potential_volunteer(model, slots: np.ndarray) -> np.ndarray:
+    """Whether these older residents are potential volunteers: a draw made once per
+    person (keyed by their person number, so the same under every strategy) below
+    :func:`agents.volunteer.pool_share` of their home's civic potential."""
+    r = model.residents
+    u = model.streams.exogenous_uniform("volunteer_trait", r.person_id[slots], 0)
+    return u < volunteer.pool_share(model.civic[r.x[slots], r.y[slots]], model.p)
+
+
+def family_carers(model) -> int:
+    """Family carers giving care this week (residents receiving some family care)."""
+    r = model.residents
+    return int(np.count_nonzero(r.alive & (r.fam_personal + r.fam_low > 0)))
+
+
+def young_old_pool(model) -> np.ndarray:
+    """Slots of young-old residents without need who are potential volunteers (their
+    ``volunteer_trait``, drawn on arrival by :func:`is_potential_volunteer`), living at
+    home (not in a care home)."""
+    key = (model.t, model.residents.version)
+    cached = getattr(model, "_young_old_pool", None)
+    if cached is None or cached[0] != key:
+        r, p = model.residents, model.p
+        pool = np.flatnonzero(
+            r.volunteer_trait & (r.level == 0) & (r.age < p.young_old_age) & ~r.in_care_home
+        )
+        cached = (key, pool)
+        model._young_old_pool = cached
+    return cached[1]
+
+
+def cells_by_potential(model, areas: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """A cell of each neighbourhood in ``areas``, chosen in proportion to its potential
+    volunteers by the uniforms ``u`` (flat cell numbers ``x * height + y``).
+
+    The cells are kept sorted by neighbourhood with one running total of potential, made
+    once, so each choice is one binary search inside its neighbourhood's stretch.
+    """
+    cached = getattr(model, "_cells_by_potential", None)
+    if cached is None:
+        area, n = neighbourhoods(model)
+        order = np.argsort(area.ravel(), kind="stable")
+        running = np.cumsum(potential_volunteers(model).ravel()[order])
+        bounds = np.searchsorted(area.ravel()[order], np.arange(n + 1))  # each one's stretch
+        before = np.concatenate([[0.0], running])[bounds[:-1]]
+        cached = (order, running, before, bounds[1:] - 1)
+        model._cells_by_potential = cached
+    order, running, before, last = cached
+    pools = neighbourhood_pools(model)
+    at = np.searchsorted(running, before[areas] + u * pools[areas], side="right")
+    return order[np.minimum(at, last[areas])]  # rounding never leaves the neighbourhood
+
+
 def _initial_volunteers(model, rng) -> None:
-    """Volunteers already active at the start: a share of the potential ones, plus the
-    employee volunteers of engaged businesses."""
+    """Volunteers already active at the start: a share ``initial_active_share`` of the
+    potential ones (neighbours and young-old residents), plus the employee volunteers of
+    engaged businesses. They have finished their checks and training."""
     p = model.p
     counts = rng.poisson(potential_volunteers(model) * p.initial_active_share)
     xs, ys = np.nonzero(counts)
@@ -383,17 +487,51 @@ def _initial_volunteers(model, rng) -> None:
     y = np.repeat(ys, reps).astype(np.int32)
     n = x.size
     if n:
-        model.add_volunteers(
+        slots = model.add_volunteers(
             x=x,
             y=y,
             capacity=draw_capacity(n, rng, p),
             energy=new_energy(n, rng, p),
             hub=nearest_hub(x, y, model.hub_xy),
+            weeks_active=np.full(n, p.volunteer_pipeline_weeks, dtype=np.int32),
         )
-        tie_new_volunteers(model, model.volunteers.live, rng)
+        tie_new_volunteers(model, slots, rng)
+    pool = young_old_pool(model)
+    older = pool[rng.random(pool.size) < p.initial_active_share]
+    if older.size:
+        add_older_volunteers(model, older, rng, trained=True)
     b = model.businesses
     targets = business.employee_volunteer_target(b.engagement[b.live], p).astype(int)
-    add_employee_volunteers(model, np.repeat(b.live, targets), rng)
+    add_employee_volunteers(model, np.repeat(b.live, targets), rng, trained=True)
+
+
+def _initial_help_seekers(model, slots: np.ndarray, rng) -> None:
+    """Residents lacking low-level support at set-up have come forward for help with the
+    chance of :data:`YEARS_SEEKING_AT_START` years at ``help_seeking_rate``."""
+    r, p = model.residents, model.p
+    _personal, low = resident.need_hours(r.level[slots], p)
+    _fp, fam_low = resident.family_care(_personal, low, r.family_hours[slots])
+    lacking = low - fam_low > 1e-9
+    chance = 1.0 - (1.0 - p.help_seeking_rate) ** YEARS_SEEKING_AT_START
+    r.accepts_help[slots] = lacking & (rng.random(slots.size) < chance)
+
+
+def add_older_volunteers(model, joining: np.ndarray, rng, trained: bool = False) -> np.ndarray:
+    """Older residents ``joining`` start volunteering at their home cell; return slots."""
+    r, p = model.residents, model.p
+    n = joining.size
+    x, y = r.x[joining], r.y[joining]
+    slots = model.add_volunteers(
+        x=x,
+        y=y,
+        capacity=draw_capacity(n, rng, p),
+        energy=new_energy(n, rng, p),
+        resident_slot=joining,
+        hub=nearest_hub(x, y, model.hub_xy),
+        weeks_active=np.full(n, p.volunteer_pipeline_weeks if trained else 0, dtype=np.int32),
+    )
+    tie_new_volunteers(model, slots, rng)
+    return slots
 
 
 def new_energy(n: int, rng, p) -> np.ndarray:
@@ -408,9 +546,9 @@ def draw_capacity(n: int, rng, p) -> np.ndarray:
     return rng.lognormal(mu, sigma, n)
 
 
-def add_employee_volunteers(model, employers: np.ndarray, rng) -> None:
+def add_employee_volunteers(model, employers: np.ndarray, rng, trained: bool = False) -> None:
     """Add one employee volunteer for each business slot in ``employers`` (repeats allowed),
-    living at the business's cell."""
+    living at the business's cell; ``trained`` ones have finished checks and training."""
     employers = np.ascontiguousarray(employers, dtype=np.int64)
     n = employers.size
     if n == 0:
@@ -424,6 +562,7 @@ def add_employee_volunteers(model, employers: np.ndarray, rng) -> None:
         energy=new_energy(n, rng, p),
         employer=employers,
         hub=nearest_hub(x, y, model.hub_xy),
+        weeks_active=np.full(n, p.volunteer_pipeline_weeks if trained else 0, dtype=np.int32),
     )
     b.employees += np.bincount(employers, minlength=b.n_slots).astype(b.employees.dtype)
     tie_new_volunteers(model, slots, rng)

@@ -66,6 +66,10 @@ def test_the_shipped_targets_are_valid_and_cover_the_care_system():
         "deaths",
         "share_aged_85_plus",
         "met_hours_family",
+        "volunteering_rate",
+        "volunteer_quits",
+        "share_lonely",
+        "active_volunteers",
     ):
         assert needed in metrics
     assert set(targets.scenarios) == {"baseline", "ageing_wave", "steady_state"}
@@ -105,6 +109,11 @@ def test_statistics_give_known_answers():
     assert stats["ratio_of_means"](weeks, "deaths", "residents") == pytest.approx(1 / 52)
     assert stats["relative_change"](weeks, "count", None) == pytest.approx(0.1)
     assert stats["yearly_growth"](weeks, "count", None) == pytest.approx(0.1)
+    assert stats["change"](weeks, "count", None) == pytest.approx(1.0)
+    assert stats["change"](weeks, "count", "residents") == pytest.approx(1 / 52)
+    longer = pd.concat([weeks.assign(count=5.0), weeks])
+    last_two = calibration.WINDOWS["final_two_years"](longer)
+    assert last_two["count"].tolist() == weeks["count"].tolist()
     assert stats["year_end_ratio"](weeks, "running", "residents") == pytest.approx(1.0)
     assert stats["share_of_sums"](weeks, "deaths", "residents") == pytest.approx(1 / 52)
     assert math.isnan(stats["relative_change"](weeks.assign(count=0.0), "count", None))

@@ -171,7 +171,7 @@ def test_the_facilitators_safety_net_covers_the_places():
     frame = CivicModel(strategy="facilitator", seed=3, **SMALL).run(26)
     duty_within_net = frame["spend_care_homes"] <= 0.5 * frame["budget"]
     planned = 0.5 * frame["budget"]  # the default safety_net_share
-    facilitation = frame["spend_facilitation"] + frame["spend_returned_to_paid_care"]
+    facilitation = frame["spend_facilitation"] + frame["facilitation_unspent"]
     np.testing.assert_allclose(facilitation[duty_within_net], planned[duty_within_net], rtol=1e-9)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
 from agents import resident
@@ -172,9 +173,75 @@ def test_an_after_week_hook_that_bypasses_add_pairings_is_caught(registries):
     assert err.values["pairings"] == err.values["matches"] + 1
 
 
+def test_coordinator_time_that_does_not_add_up_is_caught(monkeypatch):
+    """A changed time rule that forgets to take the support hours off what is left."""
+    from agents import hub
+
+    def leaky_time(hours, brokered_pairings, volunteers, p):
+        follow_up = min(hours, brokered_pairings * p.follow_up_hours)
+        support = min(hours - follow_up, volunteers * p.support_hours_per_volunteer)
+        return follow_up, support, hours - follow_up  # the bug: support counted twice
+
+    monkeypatch.setattr(hub, "coordinator_time", leaky_time)
+    err = run_until_error(CivicModel(strategy="facilitator", check=True, **SMALL), 5)
+    assert err is not None and err.invariant == "coordinator hours add up"
+    assert err.week == 1 and err.agent == "the council"
+
+
+def test_facilitation_money_that_vanishes_is_caught(registries, monkeypatch):
+    """Grant money the businesses cannot take, dropped instead of reported."""
+    from model.phases import council
+
+    shipped = council.fund_facilitation
+
+    def forgetful(model, plan):
+        shipped(model, plan)
+        model.week.facilitation_unspent = 0.0  # the bug
+
+    @register_strategy
+    class AllGrants(Strategy):
+        name = "all_grants"
+
+        def plan(self, model, budget):
+            return SpendPlan(paid_care=0.5 * budget, eligibility_floor=4, grants=0.5 * budget)
+
+    assert run_until_error(CivicModel(strategy="all_grants", check=True, **SMALL), 3) is None
+    monkeypatch.setattr(council, "fund_facilitation", forgetful)
+    err = run_until_error(CivicModel(strategy="all_grants", check=True, **SMALL), 3)
+    assert err is not None and err.invariant == "facilitation money accounted"
+    assert err.values["planned"] > err.values["spent"]
+
+
+def test_a_volunteer_matched_in_training_is_caught(monkeypatch):
+    """A matching rule that forgets the checks-and-training pipeline."""
+    from model import kernels
+    from model.phases import matching
+
+    def with_room_ignoring_training(model):
+        v, r = model.volunteers, model.residents
+        return kernels.with_room(
+            v.live, v.matches, v.resident_slot, r.level, v.weeks_active, 0, model.p.max_matches
+        )
+
+    monkeypatch.setattr(matching, "volunteers_with_room", with_room_ignoring_training)
+    err = run_until_error(CivicModel(strategy="facilitator", check=True, **SMALL), 30)
+    assert err is not None and err.invariant == "volunteer pool consistent"
+    assert "training" in str(err)
+
+
+def test_a_tie_added_behind_the_networks_back_is_caught():
+    model = CivicModel(strategy="direct", check=True, **SMALL)
+    model.step()
+    a, b = int(model.ties.rr_a[0]), int(model.ties.rr_b[0])
+    model.ties._rr.append(np.array([a]), np.array([b]))  # a duplicate, not counted
+    err = run_until_error(model, 1)
+    assert err is not None and err.invariant == "ties consistent"
+
+
 def test_monkeypatch_restored_the_shipped_rule():
     # runs after the tests above in file order; a leaked patch would fail here
     assert resident.family_care.__name__ == "family_care"  # not a leaked broken rule
     assert care_delivery.volunteer_visits.__module__ == "model.phases.care_delivery"
     assert "spendthrift" not in strategies.strategy_names()
     assert "careless_bank" not in strategies.strategy_names()
+    assert "all_grants" not in strategies.strategy_names()

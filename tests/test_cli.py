@@ -90,6 +90,18 @@ def test_list_shows_everything(capsys):
         assert name in out
 
 
+def test_list_parameters_shows_each_source_or_invented_range(capsys):
+    from model.parameters import PARAMETER_FIELDS
+
+    code, out, _ = run_cli(capsys, "list", "parameters")
+    assert code == 0
+    assert out.count("source: ") == len(PARAMETER_FIELDS)
+    flat = " ".join(out.split())
+    assert "source: Perissinotto, Stijacic Cenzer & Covinsky 2012" in flat  # loneliness
+    assert "source: Huss et al. 2008" in flat  # prevention
+    assert "source: invented, informed by evidence; plausible 0.14-0.96" in flat  # unmet need
+
+
 def test_list_one_section(capsys):
     code, out, _ = run_cli(capsys, "list", "scenarios")
     assert code == 0

@@ -147,6 +147,27 @@ def test_report_text_states_numbers_seeds_and_figures(sweep):
     assert {"unmet_share_over_time.png", "paired_difference_over_time.png"} <= names
 
 
+def test_report_shows_where_the_money_and_coordinators_time_went(sweep):
+    out, _paths = sweep
+    md = (out / "report.md").read_text()
+    assert "## Where the money went" in md and "## Coordinators' week" in md
+    split = pd.read_csv(out / "budget_split.csv")
+    frame = pd.read_parquet(out / "runs")
+    lines = ["care homes", "paid care", "coordinators", "volunteer support", "outreach"]
+    lines += ["grants", "carer support", "facilitation unspent", "not spent"]
+    for _, row in split.iterrows():
+        runs = frame[(frame.point == row["point"]) & (frame.strategy == row["strategy"])]
+        assert row["coordinators"] == pytest.approx(
+            runs.spend_coordinators.sum() / runs.budget.sum()
+        )
+        assert row[lines].sum() == pytest.approx(1.0)
+    assert set(split.strategy) == {"direct", "facilitator", "hybrid"}
+    hours = pd.read_csv(out / "coordinator_hours.csv")
+    assert set(hours.strategy) == {"facilitator", "hybrid"}  # direct employs none
+    tasks = ["follow-up", "volunteer support", "new matches", "community development"]
+    assert hours[tasks].sum(axis=1).to_numpy() == pytest.approx(hours["hours a week"].to_numpy())
+
+
 def test_store_reads_with_pandas_and_duckdb(sweep):
     out, _ = sweep
     frame = pd.read_parquet(out / "runs")

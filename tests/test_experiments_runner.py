@@ -267,14 +267,14 @@ def test_store_keeps_chosen_metrics_and_parameter_columns(tmp_path):
         'name = "lhs"\nstrategies = ["direct", "hybrid"]\nreplicates = 1\nsteps = 3\nseed = 5\n'
         'metrics = ["unmet_share", "active_volunteers"]\n[fixed]\nresidents = 60\n'
         '[design]\ntype = "latin_hypercube"\nsamples = 3\n[design.ranges]\n'
-        "civic_potential = [0.2, 0.8]\nlocal_ties = [1, 5]\n"
+        "civic_potential = [0.2, 0.8]\nactivity_places = [1, 5]\n"
     )
     spec = specs.load_spec(write_spec(tmp_path, text))
     out = tmp_path / "out"
     run_sweep(spec, str(out), executor="serial", progress=False)
     frame = sorted_runs(out)
     meta = ["run_id", "point", "point_label", "strategy", "scenario", "replicate"]
-    params = ["param_civic_potential", "param_local_ties", "param_residents"]
+    params = ["param_civic_potential", "param_activity_places", "param_residents"]
     assert list(frame.columns) == meta + params + ["step", "unmet_share", "active_volunteers"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["design_seed"] == specs.design_seed(spec, 5)
@@ -282,6 +282,6 @@ def test_store_keeps_chosen_metrics_and_parameter_columns(tmp_path):
         rows = frame[frame.point == point["index"]]
         assert len(rows) == 2 * 3
         assert (rows.param_civic_potential == point["values"]["civic_potential"]).all()
-        assert (rows.param_local_ties == point["values"]["local_ties"]).all()
+        assert (rows.param_activity_places == point["values"]["activity_places"]).all()
         assert 0.2 <= point["values"]["civic_potential"] <= 0.8
-    assert frame["param_local_ties"].dtype == np.int64 and frame["step"].dtype == np.int64
+    assert frame["param_activity_places"].dtype == np.int64 and frame["step"].dtype == np.int64

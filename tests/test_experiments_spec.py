@@ -166,7 +166,7 @@ def test_full_factorial_expands_every_combination(tmp_path):
 def test_latin_hypercube_is_stratified_seeded_and_recorded():
     text = (
         BASE + '[design]\ntype = "latin_hypercube"\nsamples = 8\n[design.ranges]\n'
-        "civic_potential = [0.1, 0.9]\nbudget_scale = [0.5, 1.5]\nlocal_ties = [1, 9]\n"
+        "civic_potential = [0.1, 0.9]\nbudget_scale = [0.5, 1.5]\nactivity_places = [1, 9]\n"
     )
     spec = specs.parse_spec(tomllib.loads(text))
     points = specs.expand_design(spec, 99)
@@ -175,7 +175,8 @@ def test_latin_hypercube_is_stratified_seeded_and_recorded():
     # one sample in each of the 8 equal strata of the range
     strata = np.floor((civic - 0.1) / 0.8 * 8).astype(int)
     assert sorted(strata) == list(range(8))
-    assert all(isinstance(p["local_ties"], int) and 1 <= p["local_ties"] <= 9 for p in points)
+    places = [p["activity_places"] for p in points]
+    assert all(isinstance(n, int) and 1 <= n <= 9 for n in places)
     # the same root entropy gives the same points; another root other points
     assert specs.expand_design(spec, 99) == points
     assert specs.expand_design(spec, 100) != points

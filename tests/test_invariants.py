@@ -44,6 +44,18 @@ params = st.fixed_dictionaries(
         "carer_breakdown_per_hour": st.floats(0.0, 0.02),
         "carer_uptake_rate": st.floats(0.0, 1.0),
         "share_carer_support": st.floats(0.0, 1.0),
+        "residents_per_hub": st.integers(100, 5000),  # often several hubs
+        "volunteer_pipeline_weeks": st.integers(0, 12),
+        "pairing_tie_weeks": st.integers(0, 20),
+        "neighbour_tie_rate": st.floats(0.0, 3.0),
+        "activity_tie_chance": st.floats(0.0, 1.0),
+        "tie_fade_rate": st.floats(0.0, 1.0),
+        "help_seeking_rate": st.floats(0.0, 1.0),
+        "hours_per_new_match": st.floats(0.1, 20.0),
+        "follow_up_hours": st.floats(0.0, 3.0),
+        "support_hours_per_volunteer": st.floats(0.0, 3.0),
+        "care_role_share": st.floats(0.0, 1.0),
+        "neighbourhood_size": st.integers(1, 30),
     }
 )
 

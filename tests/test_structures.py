@@ -63,8 +63,10 @@ def test_dropping_ties_matches_a_plain_reading(edges, leaving):
     for i in set(range(a.size)) - set(keep):
         expected[a[i]] -= 1
         expected[b[i]] -= 1
-    kept = kernels.drop_resident_ties(a, b, np.array(leaving, dtype=np.int64), degree)
+    kept, dropped = kernels.drop_resident_ties(a, b, np.array(leaving, dtype=np.int64), degree)
     assert kept == len(keep)
+    gone_keys = sorted((e[0] << 32) | e[1] for i, e in enumerate(edges) if i not in set(keep))
+    assert sorted(dropped.tolist()) == gone_keys
     assert list(a[:kept]) == [e[0] for e in (edges[i] for i in keep)]
     assert list(b[:kept]) == [e[1] for e in (edges[i] for i in keep)]
     assert list(degree) == list(expected)

@@ -18,12 +18,17 @@ def run(model) -> None:
 
 
 def update_energy(model) -> None:
-    """Each volunteer's energy changes with load, rest and hub support (clipped to 0-1)."""
+    """Each volunteer's energy changes with load, rest and hub support (clipped to 0-1);
+    volunteers still in checks and training (``volunteer_pipeline_weeks``) do not lose
+    interest for want of someone to help."""
     v, p = model.volunteers, model.p
     live = v.live
     asked = volunteer.load(v.demand[live], v.capacity[live])
     matched = v.matches[live] > 0
-    change = volunteer.energy_change(v.energy[live], asked, model.council.support, matched, p)
+    training = v.weeks_active[live] < p.volunteer_pipeline_weeks
+    change = volunteer.energy_change(
+        v.energy[live], asked, model.council.support, matched, p, training
+    )
     v.energy[live] = np.clip(v.energy[live] + change, 0.0, 1.0)
     v.weeks_active[live] += 1
 
@@ -41,46 +46,50 @@ def quit_volunteering(model) -> None:
 
 
 def recruit_neighbours(model) -> None:
-    """Working-age neighbours start volunteering: in each cell, each potential volunteer
-    not yet active joins with the weekly recruitment probability (civic potential,
-    contagion from active volunteers nearby, outreach, business schemes).
+    """Working-age neighbours start volunteering: each potential volunteer of a
+    neighbourhood who is not yet active joins with the weekly recruitment probability
+    (contagion from active volunteers nearby, outreach, business schemes). The pool of a
+    neighbourhood is its working-age adults times :func:`agents.volunteer.pool_share`
+    (:func:`model.world.neighbourhood_pools`), so recruitment slows as the pool empties.
 
     Drawn by *thinning*, which gives exactly the same per-cell Poisson numbers as
-    visiting every cell: candidates are drawn where potential volunteers live at the
-    highest possible rate (full contagion, full outreach, the strongest scheme), then
-    each is kept with its cell's actual rate divided by that highest rate. Only the
+    visiting every cell: candidates are drawn among the free potential volunteers (a
+    neighbourhood in proportion to its free pool, then a cell of it in proportion to its
+    potential) at the highest possible rate (full contagion, full outreach, the strongest
+    scheme), then each is kept with its actual rate divided by that highest rate. Only the
     candidate cells are looked at, so the cost does not grow with the size of the map.
     """
     p = model.p
     rng = model.streams.decisions
-    _weights, cumulative = world.recruitment_weights(model)
-    # the highest rate per potential volunteer, at civic potential 1: full contagion,
-    # this week's outreach and the strongest possible business scheme (engagement 1)
+    # the highest rate per potential volunteer: full contagion, this week's outreach and
+    # the strongest possible business scheme (engagement 1)
     top = p.recruitment_rate * (1.0 + p.contagion_strength * p.contagion_cap)
     top *= model.council.outreach * 2.0
-    total = cumulative[-1] * top if cumulative.size else 0.0
+    free = np.maximum(world.neighbourhood_pools(model) - world.neighbourhood_volunteers(model), 0)
+    free_total = np.cumsum(free)
+    total = free_total[-1] * top if free_total.size else 0.0
     n = int(rng.poisson(total)) if total > 0 else 0
     if n == 0:
         return
+    # sorted draws walk the running totals once (a binary search per draw in random order
+    # misses the cache on every step); candidates are exchangeable, so nothing else changes
+    areas = np.searchsorted(free_total, np.sort(rng.random(n)) * free_total[-1], side="right")
+    areas = np.minimum(areas, free.size - 1)  # guard against rounding up to the total
+    cells = world.cells_by_potential(model, areas, rng.random(n))
     width, height = model.grid.dimensions
-    cells = np.searchsorted(cumulative, rng.random(n) * cumulative[-1], side="right")
-    cells = np.minimum(cells, cumulative.size - 1)  # guard against rounding up to the total
     x, y = (cells // height).astype(np.int32), (cells % height).astype(np.int32)
-    potential = world.potential_volunteers(model)[x, y]
-    free = np.maximum(potential - model.neighbour_counts[x, y], 0.0) / potential
     rate = volunteer.recruitment_probability(
-        model.civic[x, y],
         world.volunteers_near(model, x, y),
         model.council.outreach,
         business_scheme(model, x, y),
         p,
     )
-    accept = rate * free / (top * model.civic[x, y])
+    accept = rate / top
     if (accept > 1.0 + 1e-9).any():
         raise ValueError(
             "recruitment_probability gave a rate above the thinning bound (recruitment_rate x "
-            "civic potential x (1 + contagion_strength x contagion_cap) x outreach x 2); a "
-            "changed rule must stay within it"
+            "(1 + contagion_strength x contagion_cap) x outreach x 2); a changed rule must "
+            "stay within it"
         )
     keep = rng.random(n) < accept
     x, y = x[keep], y[keep]
@@ -116,31 +125,19 @@ def business_scheme(model, x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def recruit_older_residents(model) -> None:
-    """Young-old residents (under ``young_old_age``, no need, not yet volunteering) start
-    volunteering,
-    more likely if they are tied to volunteers (contagion along ties)."""
+    """Young-old residents (under ``young_old_age``, no need) who are potential volunteers
+    (:func:`model.world.is_potential_volunteer`) and not yet volunteering start, more
+    likely if they are tied to volunteers (contagion along ties)."""
     r, p = model.residents, model.p
     rng = model.streams.decisions
-    able = np.flatnonzero(
-        r.alive & (r.level == 0) & (r.age < p.young_old_age) & (r.volunteer < 0) & ~r.in_care_home
-    )
+    pool = world.young_old_pool(model)
+    able = pool[r.volunteer[pool] < 0]
     if able.size == 0:
         return
     known = model.ties.volunteers_known(r.n_slots)[able]
-    prob = volunteer.older_volunteer_probability(
-        model.civic[r.x[able], r.y[able]], known, model.council.outreach, p
-    )
+    prob = volunteer.older_volunteer_probability(known, model.council.outreach, p)
     joining = able[rng.random(able.size) < prob]
     if joining.size == 0:
         return
-    x, y = r.x[joining], r.y[joining]
-    slots = model.add_volunteers(
-        x=x,
-        y=y,
-        capacity=world.draw_capacity(joining.size, rng, p),
-        energy=world.new_energy(joining.size, rng, p),
-        resident_slot=joining,
-        hub=nearest_hub(x, y, model.hub_xy),
-    )
-    world.tie_new_volunteers(model, slots, rng)
+    world.add_older_volunteers(model, joining, rng)
     model.week.recruits += int(joining.size)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from agents import hub
-from model import kernels
+from model import kernels, world
 from model.strategies import SpendPlan
 
 
@@ -29,9 +29,16 @@ class Council:
         package_cost_by_level: Weekly cost of the home-care packages residents at each
             level would hold (:func:`agents.hub.package_hours`).
         coordinators: Coordinators employed this week (fractional = part-time).
-        broker_capacity: Matches coordinators can broker this week.
+        coordinator_hours: Their working hours this week.
+        hours_follow_up: Hours spent following up live brokered pairings.
+        hours_support: Hours spent supporting volunteers.
+        hours_matching: Hours spent brokering new matches.
+        hours_development: Hours left over, spent on community development (outreach).
+        broker_capacity: New matches the coordinators have time to broker this week.
+        support_money_share: Share of full support money spent on each volunteer (0-1).
         support: Share of full support each volunteer gets (0-1).
-        outreach: Recruitment multiplier from outreach (1 = none).
+        outreach_spend: Money on outreach this week (GBP).
+        outreach: Recruitment multiplier from outreach and community development (1 = none).
         carer_support: Share of full support each family carer gets (0-1).
         hub_share: Share of coordinators working from each hub.
     """
@@ -43,9 +50,15 @@ class Council:
     personal_gap_by_level: np.ndarray = field(default_factory=lambda: np.zeros(5))
     package_cost_by_level: np.ndarray = field(default_factory=lambda: np.zeros(5))
     coordinators: float = 0.0
-    broker_capacity: float = 0.0
-    broker_credit: float = 0.0
+    coordinator_hours: float = 0.0
+    hours_follow_up: float = 0.0
+    hours_support: float = 0.0
+    hours_matching: float = 0.0
+    hours_development: float = 0.0
+    broker_capacity: int = 0
+    support_money_share: float = 0.0
     support: float = 0.0
+    outreach_spend: float = 0.0
     outreach: float = 1.0
     carer_support: float = 0.0
     hub_share: np.ndarray = field(default_factory=lambda: np.ones(1))
@@ -65,7 +78,7 @@ def this_weeks_budget(model) -> float:
 
 def run(model) -> None:
     """Pay the care-home places, ask the strategy for a plan for the rest, fund
-    facilitation and carer support, and buy home care with the rest."""
+    facilitation and carer support, and buy home care with the plan's paid-care money."""
     p, r, c, w = model.p, model.residents, model.council, model.week
     budget = this_weeks_budget(model)
     w.budget = budget
@@ -86,24 +99,24 @@ def run(model) -> None:
             f"GBP {money:.2f} left after care-home places (budget GBP {budget:.2f})"
         )
     c.plan = plan
-    leftover = fund_facilitation(model, plan) + fund_carer_support(model, plan)
-    w.returned = leftover
-    buy_paid_care(model, plan.paid_care + leftover, plan.eligibility_floor)
+    fund_facilitation(model, plan)
+    fund_carer_support(model, plan)
+    buy_paid_care(model, plan.paid_care, plan.eligibility_floor)
     record_long_term_support(model)
 
 
-def fund_carer_support(model, plan: SpendPlan) -> float:
+def fund_carer_support(model, plan: SpendPlan) -> None:
     """Carer support (respite, carers' groups, advice): the money gives every family
     carer who gives care this week a share of full support,
     ``support = min(1, money / (carers x carer_support_cost))``, which lowers their
-    breakdown hazard next week. Money beyond full support for every carer returns to paid
-    care; it is returned from this function."""
-    p, r, c, w = model.p, model.residents, model.council, model.week
-    carers = int(np.count_nonzero(r.alive & (r.fam_personal + r.fam_low > 0)))
-    needed = carers * p.carer_support_cost
+    breakdown hazard next week. Money beyond full support for every carer
+    (:func:`agents.hub.carer_support_money_usable`) is not spent: it is added to this
+    week's ``facilitation_unspent``."""
+    p, c, w = model.p, model.council, model.week
+    needed = hub.carer_support_money_usable(world.family_carers(model), p)
     w.spent.carer_support = min(plan.carer_support, needed)
     c.carer_support = w.spent.carer_support / needed if needed > 0 else 0.0
-    return plan.carer_support - w.spent.carer_support
+    w.facilitation_unspent += plan.carer_support - w.spent.carer_support
 
 
 def record_long_term_support(model) -> None:
@@ -121,30 +134,30 @@ def record_long_term_support(model) -> None:
     r.lts_year[new] = year
 
 
-def fund_facilitation(model, plan: SpendPlan) -> float:
-    """Turn facilitation money into coordinators, support, outreach and grants.
+def fund_facilitation(model, plan: SpendPlan) -> None:
+    """Turn facilitation money into coordinators, support money, outreach and grants.
 
-    Money a line cannot use (support beyond every volunteer's full support, grants beyond
-    every open business) returns to paid care; it is returned from this function.
+    Coordinators are employed with all their money (how they spend their hours is decided
+    in the matching phase, :func:`agents.hub.coordinator_time`); outreach is spent in full.
+    Support money beyond every volunteer's full support and grant money beyond every open
+    business's full grant cannot be used: it is not spent, and is reported as this week's
+    ``facilitation_unspent`` (the built-in strategies re-plan it before it gets here,
+    :meth:`model.strategies.Strategy.facilitation_lines`).
     """
     p, c, v, b, w = model.p, model.council, model.volunteers, model.businesses, model.week
     active = v.count
     c.coordinators = plan.coordinators / p.coordinator_weekly_cost
-    c.broker_credit += c.coordinators * p.matches_per_coordinator
-    c.broker_capacity = math.floor(c.broker_credit)
-    c.broker_credit -= c.broker_capacity
+    c.coordinator_hours = c.coordinators * p.coordinator_hours
     w.spent.coordinators = plan.coordinators
 
-    support_needed = active * p.support_cost_per_volunteer
+    support_needed = hub.support_money_usable(active, p)
     w.spent.volunteer_support = min(plan.volunteer_support, support_needed)
-    money_share = w.spent.volunteer_support / support_needed if support_needed > 0 else 0.0
-    coordination = min(1.0, c.coordinators * p.volunteers_per_coordinator / max(active, 1))
-    c.support = 0.5 * (money_share + coordination)
+    c.support_money_share = (
+        w.spent.volunteer_support / support_needed if support_needed > 0 else 0.0
+    )
 
     w.spent.outreach = plan.outreach
-    per_resident_year = plan.outreach * 52.0 / max(model.residents.count, 1)
-    half = p.outreach_half_effect_spend
-    c.outreach = 1.0 + p.outreach_effect * (1.0 - 0.5 ** (per_resident_year / half))
+    c.outreach_spend = plan.outreach
 
     open_slots = b.live[b.open[b.live]]
     b.grant_share[b.live] = 0.0
@@ -160,7 +173,43 @@ def fund_facilitation(model, plan: SpendPlan) -> float:
     c.hub_share = np.bincount(v.hub[v.live], minlength=c.hubs) / max(active, 1)
     if active == 0:
         c.hub_share = np.full(c.hubs, 1.0 / c.hubs)
-    return (plan.volunteer_support - w.spent.volunteer_support) + (plan.grants - w.spent.grants)
+    w.facilitation_unspent = (plan.volunteer_support - w.spent.volunteer_support) + (
+        plan.grants - w.spent.grants
+    )
+
+
+def spend_coordinator_time(model) -> None:
+    """Coordinators' fixed duties of the week (follow-up, then volunteer support) and the
+    new matches the hours left allow (:func:`agents.hub.coordinator_time`). Called by the
+    matching phase once finished pairings have ended; what brokering does not use goes
+    to :func:`develop_community`."""
+    p, c = model.p, model.council
+    pairs = model.pairs
+    brokered = int(np.count_nonzero(pairs.brokered[pairs.live]))
+    active = model.volunteers.count
+    c.hours_follow_up, c.hours_support, left = hub.coordinator_time(
+        c.coordinator_hours, brokered, active, p
+    )
+    needed = active * p.support_hours_per_volunteer
+    coordination = c.hours_support / needed if needed > 0 else float(c.coordinator_hours > 0)
+    c.support = hub.support_level(c.support_money_share, coordination)
+    c.broker_capacity = int(math.floor(left / p.hours_per_new_match + 1e-9))
+    c.hours_matching = 0.0
+    c.hours_development = left
+
+
+def develop_community(model, new_matches: int) -> None:
+    """Hours the brokering of ``new_matches`` took are booked; the rest of the coordinators'
+    time goes into community development, which works like outreach spending at the
+    coordinators' cost per hour (:func:`agents.hub.outreach_multiplier`)."""
+    p, c = model.p, model.council
+    left = c.hours_development
+    c.hours_matching = min(left, new_matches * p.hours_per_new_match)
+    c.hours_development = left - c.hours_matching
+    hourly = p.coordinator_weekly_cost / p.coordinator_hours
+    spend = c.outreach_spend + c.hours_development * hourly
+    per_resident_year = spend * 52.0 / max(model.residents.count, 1)
+    c.outreach = hub.outreach_multiplier(per_resident_year, p)
 
 
 def buy_paid_care(model, money: float, floor: int) -> None:

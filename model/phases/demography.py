@@ -65,20 +65,15 @@ def arrive(model) -> None:
 
 
 def tie_arrivals(model, slots: np.ndarray) -> None:
-    """Each arrival knows up to ``local_ties`` residents living at home (not fellow
-    newcomers) within ``tie_radius``; their connection starts where those ties put it."""
+    """Each arrival knows ``Poisson(local_ties)`` residents living at home (not fellow
+    newcomers) chosen at random within ``tie_radius``; their connection starts where those
+    ties put it."""
     p, r = model.p, model.residents
+    rng = model.streams.decisions
     away = r.in_care_home.copy()
     away[slots] = True
-    point, known = world.random_neighbours(
-        model,
-        r.x[slots],
-        r.y[slots],
-        p.tie_radius,
-        p.local_ties,
-        model.streams.decisions,
-        exclude=away,
-    )
+    wanted = rng.poisson(p.local_ties, slots.size)
+    point, known = world.others_near(model, slots, wanted, p.tie_radius, rng, exclude=away)
     model.ties.add_resident_ties(slots[point], known, distinct=True)
     degree = np.bincount(point, minlength=slots.size)
     r.connection[slots] = resident.connection_target(degree, False, False, p)

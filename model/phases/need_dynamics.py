@@ -15,14 +15,13 @@ def run(model) -> None:
 
 def change_levels(model) -> None:
     """Each resident may move up a level (hazard rises with age, recent unmet need and
-    loneliness, falls with met low-level support) or, if fully supported last week and
+    being lonely, falls with met low-level support) or, if fully supported last week and
     living at home, down a level (reablement). Both draws are exogenous (common random
     numbers). Residents in care homes may deteriorate too."""
     r, p, week = model.residents, model.p, model.t
     # every slot at once; only live residents move (a free slot keeps level 0)
-    p_up = resident.deterioration_probability(
-        r.age, r.recent_unmet, 1.0 - r.connection, r.low_support, p
-    )
+    lonely = (r.connection < p.lonely_threshold).astype(np.float64)
+    p_up = resident.deterioration_probability(r.age, r.recent_unmet, lonely, r.low_support, p)
     up = model.streams.happens("need_up", r.person_id, week, p_up, among=r.alive & (r.level < 4))
     moved_up = np.zeros(r.n_slots, dtype=bool)
     moved_up[up] = True

@@ -1,10 +1,11 @@
 """Exercise (a): make deterioration depend more on loneliness.
 
 The rule is ``deterioration_probability`` in ``agents/resident.py``: the yearly hazard of
-moving up a need level is multiplied by ``(1 + loneliness_factor * loneliness)``, where
-loneliness is ``1 - connection``. Here the same rule weighs loneliness four times as
-much. In class you would edit ``agents/resident.py`` itself; keeping the changed rule in
-its own file lets you switch between the two and compare them on the same seeds.
+moving up a need level is multiplied by ``(1 + loneliness_factor * lonely)``, where
+``lonely`` is 1 for a resident whose connection is below ``lonely_threshold`` and 0
+otherwise. Here the same rule weighs loneliness four times as much. In class you would
+edit ``agents/resident.py`` itself; keeping the changed rule in its own file lets you
+switch between the two and compare them on the same seeds.
 
 The phases call every rule through its module (``resident.deterioration_probability(...)``
 in ``model/phases/need_dynamics.py``), so a rule kept outside the package is switched on
@@ -27,17 +28,17 @@ from model import CivicModel
 LONELINESS_WEIGHT = 4.0
 
 
-def deterioration_probability(age, recent_unmet, loneliness, low_support, p):
+def deterioration_probability(age, recent_unmet, lonely, low_support, p):
     """Weekly chance of moving up one need level, with loneliness weighed more (ODD 7.2).
 
     The shipped rule, except that the loneliness multiplier is
-    ``(1 + LONELINESS_WEIGHT * loneliness_factor * loneliness)``.
+    ``(1 + LONELINESS_WEIGHT * loneliness_factor * lonely)``.
     """
     base = p.need_onset_base + p.need_onset_scale * np.exp(age / p.need_onset_age_scale)
     yearly = (
         base
         * (1.0 + p.unmet_onset_factor * recent_unmet)
-        * (1.0 + LONELINESS_WEIGHT * p.loneliness_factor * loneliness)  # the changed line
+        * (1.0 + LONELINESS_WEIGHT * p.loneliness_factor * lonely)  # the changed line
         * (1.0 - p.prevention_factor * low_support)
     )
     return weekly(yearly)

@@ -18,9 +18,12 @@ Everything is built with the extension hooks, without editing the model core:
      they gave this week;
   2. *spend*: hours a member received through a time-bank pairing are taken from their
      credits; a pairing ends when the credits run out;
-  3. *broker*: members with credits whose low-level need was not all met are paired with
-     one more volunteer -- the nearest who has room, within ``travel_radius`` -- so idle
-     volunteer capacity becomes hours for the bank's members.
+  3. *broker*: members with credits who already have a volunteer but whose low-level
+     need was not all met are paired with one more volunteer -- the nearest who has room,
+     within ``travel_radius`` -- so idle volunteer capacity becomes hours for the bank's
+     members. (Only one *more*: a resident with any pairing is not in the queue for an
+     ordinary volunteer, so a bank pairing in place of an ordinary one would, when the
+     credits run out, leave the member at the back of the queue.)
 
 The new pairings deliver care next week through the ordinary care-delivery phase, so
 capacity, "met <= need" and the other invariants hold without any special code.
@@ -107,14 +110,18 @@ def spend_credits(model) -> float:
 
 
 def members_lacking_support(model):
-    """Members with credits whose low-level need was not all met this week, and who have
-    no time-bank pairing yet: neediest first (level, then hours lacking, then person)."""
+    """Members with credits whose low-level need was not all met this week, who have an
+    ordinary volunteer but no time-bank pairing yet: neediest first (level, then hours
+    lacking, then person)."""
     r, pairs = model.residents, model.pairs
     live = r.live
     lacking = r.need_low[live] - r.fam_low[live] - r.vol_low[live] - r.biz_low[live]
     has_bank_pairing = np.zeros(r.n_slots, dtype=bool)
     has_bank_pairing[pairs.res[pairs.live[pairs.time_bank[pairs.live]]]] = True
+    has_pairing = np.zeros(r.n_slots, dtype=bool)
+    has_pairing[pairs.res[pairs.live]] = True
     want = (r.credits[live] > 1e-9) & (lacking > 1e-9) & ~has_bank_pairing[live]
+    want &= has_pairing[live]  # one more volunteer for a member who already has one
     members, lacking = live[want], lacking[want]
     return members[np.lexsort((r.person_id[members], -lacking, -r.level[members]))]
 
@@ -122,8 +129,8 @@ def members_lacking_support(model):
 def broker_for_members(model) -> int:
     """Pair each member who lacks support with the nearest volunteer who has room.
 
-    The member may already have an ordinary volunteer; the bank adds one more (not the
-    same one), within ``travel_radius``. It uses volunteers who have room -- capacity the
+    The member already has an ordinary volunteer; the bank adds one more (not the same
+    one), within ``travel_radius``. It uses volunteers who have room -- capacity the
     ordinary matching left idle.
 
     Returns:
