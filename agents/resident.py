@@ -124,7 +124,7 @@ def deterioration_probability(age, recent_unmet, lonely, low_support, p):
       residents with no need, who lack nothing).
 
     Defaults:
-        ``need_onset_base`` = 0.0002, ``need_onset_scale`` = 0.00012,
+        ``need_onset_base`` = 0.0002, ``need_onset_scale`` = 0.000095,
         ``need_onset_age_scale`` = 12, ``unmet_onset_factor`` = 0.4,
         ``loneliness_factor`` = 0.59, ``prevention_factor`` = 0.11.
     """

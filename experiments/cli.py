@@ -316,6 +316,12 @@ def cmd_list(args) -> int:
             lines.append(f"  {row['name']:<28} {default!s:<22} {row['allowed']}{unit}")
             lines.append(f"  {'':<28} {row['doc']}")
             lines += _wrapped(f"source: {row['source']}", indent=31)
+            if row["range"] is not None:
+                low, high = row["range"]
+                plausible = f"{row['kind']}; plausible {low:g} to {high:g}"
+                if row["range_reason"]:
+                    plausible += f": {row['range_reason']}"
+                lines += _wrapped(plausible, indent=31)
         blocks.append("\n".join(lines))
     if show in ("all", "metrics"):
         lines = ["Metrics (weekly columns):"]

@@ -314,13 +314,14 @@ class Parameters:
         group="need",
     )
     need_onset_scale: float = _p(
-        0.00012,
+        0.000095,
         "Yearly need-onset probability, exponential term",
         lo=0.0,
         hi=0.1,
         unit="per year",
         source="the form of Gostoli & Silverman 2020 (0.0008 with scale 18), recalibrated "
-        "with the age scale to HSE 2021 need by age (21% at 65-69) and 25-30% overall",
+        "with the age scale to HSE 2021 need by age (21% at 65-69) and 25-30% overall "
+        "(0.00012 before the sourced feedbacks, which lower deterioration)",
         group="need",
     )
     need_onset_age_scale: float = _p(
@@ -1484,7 +1485,8 @@ def _validate_cross_field(params: Parameters) -> None:
 
 
 def parameter_table() -> list[dict[str, Any]]:
-    """Rows describing every parameter: name, default, allowed, unit, doc, source, group."""
+    """Rows describing every parameter: name, default, allowed, unit, doc, source, group,
+    and (where declared) its kind, plausible range and the reason for that range."""
     rows = []
     for name, fld in PARAMETER_FIELDS.items():
         meta = fld.metadata
@@ -1497,6 +1499,9 @@ def parameter_table() -> list[dict[str, Any]]:
                 "doc": meta["doc"],
                 "source": meta["source"],
                 "group": meta["group"],
+                "kind": meta["kind"],
+                "range": meta["range"],
+                "range_reason": meta["range_reason"],
             }
         )
     return rows
