@@ -100,7 +100,11 @@ def test_paired_differences_match_the_store(sweep):
         assert row.mean == pytest.approx(diffs.mean(), abs=1e-12)
         assert row.low == pytest.approx(diffs.mean() - half, abs=1e-12)
         assert row.high == pytest.approx(diffs.mean() + half, abs=1e-12)
-        assert row.share_better == pytest.approx((diffs < 0).mean())
+        # better / worse only by at least the tolerance (half a percentage point)
+        assert row.tolerance == 0.005
+        assert row.share_better == pytest.approx((diffs <= -0.005).mean())
+        assert row.share_worse == pytest.approx((diffs >= 0.005).mean())
+        assert row.share_same == pytest.approx((abs(diffs) < 0.005).mean())
 
 
 def test_risk_uses_the_direct_median_by_default(sweep):

@@ -305,7 +305,8 @@ def test_cli_sweep_of_a_spec_that_names_the_plugin(plugin_file, tmp_path):
     assert "volunteers_per_100" in runs.columns
     assert runs["volunteers_per_100"].notna().all()
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert any(p.endswith("student_plugin.py") for p in manifest["plugins"])
+    assert any(p["name"].endswith("student_plugin.py") for p in manifest["plugins"])
+    assert all(len(p["sha256"]) == 64 for p in manifest["plugins"])
     # the plugin's strategy really ran: only it spends on outreach
     outreach = runs.groupby("strategy")["spend_outreach"].min()
     assert (
