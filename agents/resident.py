@@ -79,8 +79,11 @@ def deterioration_probability(age, recent_unmet, loneliness, low_support, p):
     return weekly(yearly)
 
 
-def reablement_probability(fully_supported, p):
+def reablement_probability(fully_supported, age, need_level, p):
     """Weekly chance of moving down one level: ``reablement_rate`` if all need was met.
+
+    The resident's ``age`` and ``need_level`` are passed for variants (reablement works
+    better for the young-old, or at low levels); the shipped rule uses neither.
 
     Defaults:
         ``reablement_rate`` = 0.004.

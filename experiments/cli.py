@@ -160,6 +160,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
     sweep.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a parameter in every run, as the spec's [fixed] would (recorded in the "
+        "manifest); repeatable",
+    )
+    sweep.add_argument(
         "--rerun-changed",
         action="store_true",
         help="run again the finished runs made by another version of the model (their "
@@ -472,7 +481,7 @@ def cmd_list(args) -> int:
 def cmd_sweep(args) -> int:
     """``civic-sim sweep SPEC``: run (or resume) every run of an experiment."""
     from experiments import runner
-    from experiments.spec import SpecError, check_values, load_spec
+    from experiments.spec import SpecError, check_values, checked_fixed_value, load_spec
 
     try:
         spec = load_spec(args.spec)
@@ -481,6 +490,8 @@ def cmd_sweep(args) -> int:
             runner.ensure_plugins(args.plugins + spec.plugins)
         except ValueError as exc:
             raise SpecError(f"spec.plugins: {exc}") from None
+        for name, value in _parse_sets(args.sets).items():
+            spec.fixed[name] = checked_fixed_value(spec, name, value)
         check_values(spec)
     except (SpecError, ValueError) as exc:
         raise UsageError(str(exc)) from None

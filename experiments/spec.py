@@ -305,6 +305,20 @@ def check_values(spec: Spec) -> None:
                 )
 
 
+def checked_fixed_value(spec: Spec, name: str, value: Any) -> Any:
+    """Check a value given with ``civic-sim sweep --set NAME=VALUE`` for ``[fixed]``.
+
+    Raises:
+        SpecError: If the name is unknown, reserved or varied by the design, or the value
+            is not allowed.
+    """
+    if name in spec.design.varied():
+        raise _fail(f"--set {name}", "is varied by the spec's design; set it in one place")
+    if isinstance(value, tuple):
+        value = list(value)
+    return _parameter_value(f"--set {name}", name, value)
+
+
 def _load_spec_plugins(plugins: list[str]) -> None:
     """Load the spec's plugins before its values are checked: a plugin may register the
     parameters, strategies, scenarios and metrics the spec names."""

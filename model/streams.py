@@ -40,6 +40,7 @@ PURPOSES = {
     "arrival_carer": 13,
     "arrival_band": 14,
     "arrival_hours": 15,
+    "volunteer_age": 16,
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -569,3 +570,78 @@ def test_a_lock_from_a_reused_pid_or_another_boot_is_stale(tmp_path):
     assert rebooted.is_stale() is True
     elsewhere = Holder(pid=1, host=here.host + "-elsewhere", started="then")
     assert elsewhere.is_stale() is None
+
+
+# --- plugins are part of the recorded model ---------------------------------------------------
+EDITABLE_PLUGIN = '''
+"""A strategy whose safety net is a module constant (edited between kill and resume)."""
+from model.strategies import SpendPlan, Strategy, register_strategy
+
+SAFETY = {safety}
+
+
+@register_strategy
+class Netted(Strategy):
+    name = "netted"
+    title = "Netted"
+    description = "A safety net set in the plugin; coordinators with the rest."
+
+    def plan(self, model, budget):
+        return SpendPlan(
+            paid_care=budget * SAFETY, eligibility_floor=4, coordinators=budget * (1 - SAFETY)
+        )
+'''
+PLUGIN_SPEC = """
+name = "plugin_resume"
+strategies = ["direct", "netted"]
+replicates = 8
+steps = 150
+seed = 99
+plugins = ["netted.py"]
+[fixed]
+residents = 200
+"""
+
+
+@pytestmark_linux
+def test_a_plugin_edited_between_kill_and_resume_is_not_mixed_in(tmp_path):
+    plugin = tmp_path / "netted.py"
+    plugin.write_text(EDITABLE_PLUGIN.format(safety=0.5))
+    spec_path = write_spec(tmp_path, PLUGIN_SPEC)
+    out = tmp_path / "out"
+    proc = start_sweep(spec_path, out)
+    try:
+        wait_for_runs(proc, out, 2)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=30)
+    before = json.loads((out / "manifest.json").read_text())
+    done_before = [k for k, r in before["runs"].items() if r["status"] == "done"]
+    assert 0 < len(done_before) < 16
+    recorded = {Path(p["name"]).name: p["sha256"] for p in before["plugins"]}
+    assert recorded["netted.py"] == hashlib.sha256(plugin.read_bytes()).hexdigest()
+
+    plugin.write_text(EDITABLE_PLUGIN.format(safety=0.6))  # the student edits the rule
+    cmd = CLI + ["sweep", str(spec_path), "--out", str(out), "--executor", "serial"]
+    cmd += ["--no-progress", "--clear-stale-lock"]
+    refused = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    err = refused.stderr.splitlines()[-1]
+    assert f"{len(done_before)} finished runs" in err and "another version of the model" in err
+    assert "plugin netted.py changed (sha256" in err and "--rerun-changed" in err
+    assert json.loads((out / "manifest.json").read_text())["runs"] == before["runs"]
+
+    again = subprocess.run(cmd + ["--rerun-changed"], capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert "16 done now, 0 already done" in again.stdout
+    assert f"kept {len(done_before)} runs of model {before['model_fingerprint']} aside" in (
+        again.stderr
+    )
+    after = json.loads((out / "manifest.json").read_text())
+    assert len({r["model_fingerprint"] for r in after["runs"].values()}) == 1
+    assert after["model_fingerprint"] != before["model_fingerprint"]
+    kept = out / "superseded" / before["model_fingerprint"]
+    assert sorted(p.parent.name.removeprefix("run_id=") for p in kept.glob("*/part.parquet")) == (
+        sorted(done_before)
+    )
+    assert {s["run_id"] for s in after["superseded"]} == set(done_before)
