@@ -28,6 +28,7 @@ the metrics). Conventions:
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -447,7 +448,10 @@ def paired_between(
                 mean, n = new_level - base_level, min(len(xa), len(xb))
                 low = high = float("nan")
                 if len(xa) > 1 and len(xb) > 1 and (xa.std() > 0 or xb.std() > 0):
-                    ci = stats.ttest_ind(xb, xa, equal_var=False).confidence_interval(level)
+                    with warnings.catch_warnings():  # near-equal values (the same spend)
+                        warnings.simplefilter("ignore", RuntimeWarning)
+                        test = stats.ttest_ind(xb, xa, equal_var=False)
+                        ci = test.confidence_interval(level)
                     low, high = float(ci.low), float(ci.high)
                 elif len(xa) > 1 and len(xb) > 1:
                     low = high = mean

@@ -26,7 +26,7 @@ from experiments.report import (
     write_document,
 )
 from experiments.runner import spec_differences
-from experiments.sections import tolerance_note, uncertainty_note
+from experiments.sections import period_words, tolerance_note, uncertainty_note
 from experiments.store import explain_fingerprint_change, write_frame
 
 
@@ -104,8 +104,8 @@ def write_comparison(
         )
         lines.append("")
     lines.append(
-        f"**B** (`{name_b}`) against **A** (`{name_a}`), final year of "
-        f"{b.spec['steps']} weeks, per strategy, on "
+        f"**B** (`{name_b}`) against **A** (`{name_a}`). {period_words(b.spec['steps'])}, "
+        "per strategy, on "
         + ("the same residents and events:" if same_seeds else "different random numbers:")
     )
     lines.append("")

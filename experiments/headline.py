@@ -80,17 +80,27 @@ def unmet_sentence(row) -> str:
     return f"no clear difference in the share of needed care hours unmet ({levels}; {ci})"
 
 
+def _count(x: float, sign: bool = False) -> str:
+    """A number of people: whole from 10 up, else with one decimal (a mean over weeks)."""
+    decimals = 0 if abs(x) >= 10 else 1
+    return f"{x:+,.{decimals}f}" if sign else f"{x:,.{decimals}f}"
+
+
 def people_sentence(row) -> str:
     """Residents with some unmet need: how many more or fewer, with both levels."""
     a, b, n = row.baseline_level, row.strategy_level, abs(row.mean)
     if row.verdict in ("better", "worse"):
         word = "fewer" if row.mean < 0 else "more"
-        return f"{n:,.0f} {word} residents have some unmet need ({a:,.0f} to {b:,.0f})"
+        return f"{_count(n)} {word} residents have some unmet need ({_count(a)} to {_count(b)})"
     if row.verdict == "same":
-        return f"about as many residents have some unmet need ({a:,.0f})"
-    ci = _interval(row.low, row.high, 1, "", "{:+,.0f}")
+        return f"about as many residents have some unmet need ({_count(a)})"
+    if math.isnan(row.low):
+        ci = "too few replicates for an interval"
+    else:
+        ci = f"95% CI {_count(row.low, True)} to {_count(row.high, True)}"
     return (
-        f"no clear difference in the residents with some unmet need ({a:,.0f} and {b:,.0f}; {ci})"
+        f"no clear difference in the residents with some unmet need ({_count(a)} and "
+        f"{_count(b)}; {ci})"
     )
 
 

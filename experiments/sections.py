@@ -34,18 +34,36 @@ from experiments.report import (
 HEADLINE_POINTS = 8
 
 
+def period_words(steps: int) -> str:
+    """Which weeks the outcomes are over: ``Final year (the last 52 of 520 weeks)``."""
+    if steps > analysis.FINAL_WEEKS:
+        return f"Final year (the last {analysis.FINAL_WEEKS} of {steps} weeks)"
+    return f"Over all {steps} weeks of each run (shorter than the usual final year)"
+
+
 def uncertainty_note(ctx: ReportContext) -> str:
     """Which uncertainty the intervals include (and which they leave out)."""
     n_min, n_max = ctx.replicates
     reps = f"{n_min}" if n_min == n_max else f"{n_min} to {n_max}"
+    varied = ctx.numeric_varied
+    if varied:
+        how_much = (
+            f"This design varies {', '.join(f'`{n}`' for n in varied)}: *Effect of each "
+            "parameter* shows how much the answer depends on them; every other parameter "
+            "stays at its value."
+        )
+    else:
+        how_much = (
+            "A design that varies the parameters (a Latin hypercube, say) shows how much "
+            "the answer depends on them."
+        )
     return (
         f"The 95% intervals show only the model's own randomness: which residents fall "
         f"ill, die, arrive or volunteer, over **{reps} replicates** per strategy and design "
         "point, compared in pairs on the same random numbers. They leave out the "
         "uncertainty of the parameters (many are invented or calibrated to national "
         "figures; see `civic-sim list parameters`) and of the model's structure: a "
-        "difference can be clear here and still depend on an assumption. A design that "
-        "varies the parameters (a Latin hypercube, say) shows how much."
+        f"difference can be clear here and still depend on an assumption. {how_much}"
     )
 
 
@@ -99,8 +117,8 @@ def headline(ctx: ReportContext) -> Section | None:
         )
     elif len(ctx.manifest["points"]) <= HEADLINE_POINTS:
         lines.append(
-            f"Final year of {ctx.spec['steps']} weeks, each strategy against **{base}** on "
-            "the same residents and events:"
+            f"{period_words(ctx.spec['steps'])}, each strategy against **{base}** on the "
+            "same residents and events:"
         )
         lines.append("")
         values = {p["index"]: p["values"] for p in ctx.manifest["points"]}
@@ -115,9 +133,9 @@ def headline(ctx: ReportContext) -> Section | None:
     else:
         n_points = len(ctx.manifest["points"])
         lines.append(
-            f"Final year of {ctx.spec['steps']} weeks, each strategy against **{base}**, "
-            f"averaged over the {n_points} design points (see *Effect of each parameter* "
-            "for where it changes):"
+            f"{period_words(ctx.spec['steps'])}, each strategy against **{base}**, averaged "
+            f"over the {n_points} design points (see *Effect of each parameter* for where "
+            "it changes):"
         )
         lines.append("")
         import pandas as pd

@@ -16,6 +16,7 @@ partition gives the ``run_id`` column.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -119,6 +120,18 @@ def model_source_hash() -> str:
     return _SOURCE_HASH
 
 
+@functools.cache
+def _numerical_versions() -> tuple[tuple[str, str], ...]:
+    """Versions of the packages a run's numbers depend on (read once per process)."""
+    out = []
+    for name in ("mesa", "numpy", "numba", "scipy"):
+        try:
+            out.append((name, version(name)))
+        except PackageNotFoundError:
+            out.append((name, "none"))
+    return tuple(out)
+
+
 def fingerprint_parts(plugins: list[str] | None = None) -> dict[str, Any]:
     """What a run's numbers depend on besides its parameters and seed: the source of
     ``model`` and ``agents``, the versions of the numerical packages, and the plugins the
@@ -130,15 +143,9 @@ def fingerprint_parts(plugins: list[str] | None = None) -> dict[str, Any]:
     """
     from model.plugins import loaded_plugins
 
-    packages = {}
-    for name in ("mesa", "numpy", "numba", "scipy"):
-        try:
-            packages[name] = version(name)
-        except PackageNotFoundError:
-            packages[name] = "none"
     return {
         "model_source": model_source_hash(),
-        "packages": packages,
+        "packages": dict(_numerical_versions()),
         "plugins": [
             {"name": p.name, "sha256": p.sha256}
             for p in loaded_plugins()
