@@ -38,6 +38,7 @@ import signal
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from multiprocessing.context import SpawnContext, SpawnProcess
@@ -128,12 +129,27 @@ def kill_workers(pool: Executor | None) -> None:
     """
     if pool is None:
         return
-    if hasattr(pool, "kill_workers"):
+    if hasattr(pool, "kill_workers") and getattr(pool, "_processes", None):
         pool.kill_workers()
         return
-    for process in list(getattr(pool, "_processes", {}).values()):
+    for process in _processes_of(pool):
         with contextlib.suppress(Exception):
             process.kill()
+
+
+#: The worker processes of pools that were shut down (``shutdown`` forgets them).
+_KNOWN_PROCESSES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _processes_of(pool: Executor) -> list:
+    """The worker processes of a process pool (none for other executors)."""
+    live = getattr(pool, "_processes", None)
+    if live:
+        _KNOWN_PROCESSES[pool] = list(live.values())
+    try:
+        return list(_KNOWN_PROCESSES.get(pool, []))
+    except TypeError:  # not weak-referenceable: not a process pool
+        return []
 
 
 @contextlib.contextmanager
@@ -203,6 +219,8 @@ def open_executor(
         kill_workers(pool)
         pool.shutdown(wait=False, cancel_futures=True)
         raise
+    finally:
+        _KNOWN_PROCESSES.pop(pool, None)
     pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -276,6 +294,23 @@ class Interrupt:
         self._saved.clear()
 
 
+def _cancel_queued(pool: Executor, pending: set[Future]) -> None:
+    """Cancel the runs not yet started.
+
+    Through ``shutdown(cancel_futures=True)``, not ``Future.cancel()``: on Python 3.11 a
+    process pool whose workers are then killed sets an exception on every pending
+    future, and one cancelled from outside makes its manager thread die with
+    ``InvalidStateError`` (fixed in 3.12); cancelled by the pool itself, they are
+    removed first.
+    """
+    _processes_of(pool)  # remember the workers: shutdown forgets them
+    try:
+        pool.shutdown(wait=False, cancel_futures=True)
+    except TypeError:  # an executor without cancel_futures
+        for future in pending:
+            future.cancel()
+
+
 def results(
     pool: Executor | None,
     tasks: list,
@@ -309,8 +344,7 @@ def results(
     pending = set(futures)
     while pending:
         if interrupt.requested:
-            for future in pending:
-                future.cancel()
+            _cancel_queued(pool, pending)
             done, pending = wait(pending, timeout=interrupt.grace_left())
             for future in done:
                 if not future.cancelled() and future.exception() is None:

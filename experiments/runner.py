@@ -673,7 +673,16 @@ def _sweep_locked(
         kill_workers(opened.get("pool"))
         lock.release()
 
-    interrupt = Interrupt(say, quit_now)
+    def say_now(line: str) -> None:
+        # from a signal handler: straight to the file descriptor, since the handler may
+        # run while the progress bar is half-way through writing to sys.stderr
+        text = ("\n" if progress else "") + f"civic-sim: {line}\n"
+        try:
+            os.write(sys.stderr.fileno(), text.encode())
+        except (OSError, ValueError, AttributeError):  # no real stderr (a notebook)
+            say(line)
+
+    interrupt = Interrupt(say_now, quit_now)
     try:
         with interrupt, open_executor(executor, workers, dask) as pool:
             opened["pool"] = pool

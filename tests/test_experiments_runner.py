@@ -368,12 +368,29 @@ def descendants(pid: int) -> list[int]:
     return out
 
 
-def running(pid: int) -> bool:
+def _stat(pid: int) -> list[str] | None:
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        return False
-    return state != "Z"
+        return None
+
+
+def processes(pids: list[int]) -> list[tuple[int, str]]:
+    """The processes as (pid, start tick), so a pid reused later is not mistaken."""
+    return [(pid, stat[19]) for pid in pids if (stat := _stat(pid)) is not None]
+
+
+def running(process: tuple[int, str]) -> bool:
+    stat = _stat(process[0])
+    return stat is not None and stat[19] == process[1] and stat[0] != "Z"
+
+
+def still_running(children: list[tuple[int, str]], seconds: float = 5.0) -> list[int]:
+    """The children still running after waiting up to ``seconds`` for them to end."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(running(c) for c in children):
+        time.sleep(0.05)
+    return [c[0] for c in children if running(c)]
 
 
 def start_sweep(spec_path: Path, out: Path, *extra: str) -> subprocess.Popen:
@@ -411,7 +428,7 @@ def test_first_ctrl_c_stops_within_about_a_second_and_keeps_finished_runs(tmp_pa
     out = tmp_path / "out"
     proc = start_sweep(spec_path, out)
     wait_for_runs(proc, out, 3)
-    children = descendants(proc.pid)
+    children = processes(descendants(proc.pid))
     assert len(children) >= 2  # the workers (and multiprocessing's resource tracker)
     pressed = time.monotonic()
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C: the whole job
@@ -427,7 +444,7 @@ def test_first_ctrl_c_stops_within_about_a_second_and_keeps_finished_runs(tmp_pa
     done, files = stored_done(out)
     assert done == files and 3 <= done < N_RUNS
     assert lines[-1].startswith(f"sweep resume interrupted: {done} of {N_RUNS} runs stored")
-    assert not any(running(pid) for pid in children)
+    assert not still_running(children)  # within a moment of the command's end
     assert not (out / "sweep.lock").exists()
 
     # the rerun says so up front, and ends with the uninterrupted data
@@ -450,7 +467,7 @@ def test_a_second_ctrl_c_quits_at_once_without_a_traceback(tmp_path):
     out = tmp_path / "out"
     proc = start_sweep(spec_path, out)
     wait_for_runs(proc, out, 2)
-    children = descendants(proc.pid)
+    children = processes(descendants(proc.pid))
     os.killpg(proc.pid, signal.SIGINT)
     time.sleep(0.2)
     pressed = time.monotonic()
@@ -465,7 +482,7 @@ def test_a_second_ctrl_c_quits_at_once_without_a_traceback(tmp_path):
         "civic-sim: interrupted again: quitting now; finished runs are kept, rerun the same "
         "command to resume",
     ]
-    assert not any(running(pid) for pid in children)
+    assert not still_running(children)
     assert not (out / "sweep.lock").exists()
     done, files = stored_done(out)  # the manifest is whole and matches the files
     assert done <= files and done >= 2
@@ -478,14 +495,12 @@ def test_workers_die_with_a_killed_parent(tmp_path):
     proc = start_sweep(spec_path, out)
     try:
         wait_for_runs(proc, out, 1)
-        children = descendants(proc.pid)
+        children = processes(descendants(proc.pid))
         assert len(children) >= 2
         killed = time.monotonic()
         os.kill(proc.pid, signal.SIGKILL)  # the parent only, not its process group
         proc.wait(timeout=30)
-        while time.monotonic() - killed < 10 and any(running(pid) for pid in children):
-            time.sleep(0.05)
-        alive = [pid for pid in children if running(pid)]
+        alive = still_running(children, 10.0)  # measured: gone within 0.1 s
         assert not alive, f"still running {time.monotonic() - killed:.1f} s later: {alive}"
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -645,3 +660,47 @@ def test_a_plugin_edited_between_kill_and_resume_is_not_mixed_in(tmp_path):
         sorted(done_before)
     )
     assert {s["run_id"] for s in after["superseded"]} == set(done_before)
+
+
+def test_after_a_stop_runs_that_finish_within_the_grace_are_kept():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from experiments import executors
+
+    interrupt = executors.Interrupt(lambda line: None, lambda: None)
+
+    def job(seconds):
+        time.sleep(seconds)
+        return seconds
+
+    pool = ThreadPoolExecutor(max_workers=3)
+    try:
+        started = time.monotonic()
+        stream = executors.results(pool, [0.05, 0.6, 4.0], job, interrupt, lambda t, e: None)
+        first = next(stream)
+        interrupt.requested_at = time.monotonic()  # Ctrl-C after the first run finished
+        rest = list(stream)
+        took = time.monotonic() - started
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    assert first == 0.05
+    assert rest == [0.6]  # finished within the grace; the 4-second run is dropped
+    assert took < executors.GRACE_SECONDS + 0.6
+
+
+def test_a_stop_ends_a_run_in_this_process_after_the_grace():
+    from experiments import executors
+
+    interrupt = executors.Interrupt(lambda line: None, lambda: None)
+    weeks = []
+
+    def execute(task, check):
+        for week in range(10_000):
+            if week == 3:
+                interrupt.requested_at = time.monotonic() - executors.GRACE_SECONDS
+            check()
+            weeks.append(week)
+        return task
+
+    assert list(executors.results(None, ["a", "b"], execute, interrupt, None)) == []
+    assert weeks == [0, 1, 2]  # stopped in the week the grace ran out; "b" never started
