@@ -552,6 +552,18 @@ def _clear_tmp(store: Store) -> None:
         shutil.rmtree(store.tmp_dir, ignore_errors=True)
 
 
+@dataclass
+class SweepOptions:
+    """How a sweep runs (see :func:`run_sweep`)."""
+
+    executor: str = "processes"
+    workers: int | None = None
+    dask: str | None = None
+    plugins: list[str] | None = None
+    progress: bool = True
+    rerun_changed: bool = False
+
+
 def run_sweep(
     spec: specs.Spec,
     out: str,
@@ -587,14 +599,9 @@ def run_sweep(
         SweepError: If the folder is locked by another sweep (or by a stale lock), holds
             a different experiment, or runs of another model version.
     """
-    from tqdm import tqdm
-
-    def default_say(line: str) -> None:
-        tqdm.write(f"civic-sim: {line}", file=sys.stderr)
-        sys.stderr.flush()
-
-    say = say or default_say
     start = time.perf_counter()
+    options = SweepOptions(executor, workers, dask, plugins, progress, rerun_changed)
+    say = say or _say_on_stderr
     store = Store(out)
     checked, _, _ = prepare(spec, store, plugins, rerun_changed, dry_run=True)  # no writes
     lock = FolderLock(store.root, clear_stale=clear_stale_lock)
@@ -607,66 +614,48 @@ def run_sweep(
     try:
         if lock.cleared is not None:
             say(f"cleared a stale lock ({lock.cleared.describe()})")
-        return _sweep_locked(
-            spec,
-            store,
-            lock,
-            start,
-            executor,
-            workers,
-            dask,
-            plugins,
-            progress,
-            rerun_changed,
-            say,
-            int(checked["root_entropy"]),
+        _clear_tmp(store)
+        manifest, tasks, notes = prepare(
+            spec, store, plugins, rerun_changed, fresh_entropy=int(checked["root_entropy"])
         )
+        runs = manifest["runs"]
+        todo = [t for t in tasks if runs[t.run_id]["status"] != "done"]
+        summary = SweepSummary(len(tasks), len(tasks) - len(todo), out=str(store.root))
+        if summary.skipped and todo:
+            notes.insert(0, f"resuming: {summary.skipped} of {summary.total} runs already stored")
+        for line in notes:
+            say(line)
+        summary.notes = notes
+        manifest["executor"] = f"dask {dask}" if dask else executor
+        store.write_manifest(manifest)
+        if todo:
+            _execute(spec.name, todo, store, manifest, summary, lock, options, say)
     finally:
         lock.release()
+    summary.wall_time = time.perf_counter() - start
+    return summary
 
 
-def _sweep_locked(
-    spec,
-    store,
-    lock,
-    start,
-    executor,
-    workers,
-    dask,
-    plugins,
-    progress,
-    rerun_changed,
-    say,
-    entropy,
-) -> SweepSummary:
+def _say_on_stderr(line: str) -> None:
     from tqdm import tqdm
 
-    _clear_tmp(store)
-    manifest, tasks, notes = prepare(spec, store, plugins, rerun_changed, fresh_entropy=entropy)
-    runs = manifest["runs"]
-    todo = [t for t in tasks if runs[t.run_id]["status"] != "done"]
-    summary = SweepSummary(total=len(tasks), skipped=len(tasks) - len(todo), out=str(store.root))
-    if summary.skipped and todo:
-        notes.insert(0, f"resuming: {summary.skipped} of {summary.total} runs already stored")
-    for line in notes:
-        say(line)
-    summary.notes = notes
-    manifest["executor"] = f"dask {dask}" if dask else executor
-    store.write_manifest(manifest)
-    if not todo:
-        summary.wall_time = time.perf_counter() - start
-        return summary
+    tqdm.write(f"civic-sim: {line}", file=sys.stderr)
+    sys.stderr.flush()
+
+
+def _execute(name, todo, store, manifest, summary, lock, options: SweepOptions, say) -> None:
+    """Run the tasks on the executor, storing each result as it comes; stop on Ctrl-C."""
+    from tqdm import tqdm
 
     bar = tqdm(
         total=len(todo),
-        desc=spec.name,
+        desc=name,
         unit="run",
         file=sys.stderr,
-        disable=not progress,
+        disable=not options.progress,
         dynamic_ncols=True,
     )
     bar.set_postfix(failed=0)
-    fingerprint = manifest["model_fingerprint"]
     opened: dict[str, Any] = {}
 
     def quit_now() -> None:
@@ -676,7 +665,7 @@ def _sweep_locked(
     def say_now(line: str) -> None:
         # from a signal handler: straight to the file descriptor, since the handler may
         # run while the progress bar is half-way through writing to sys.stderr
-        text = ("\n" if progress else "") + f"civic-sim: {line}\n"
+        text = ("\n" if options.progress else "") + f"civic-sim: {line}\n"
         try:
             os.write(sys.stderr.fileno(), text.encode())
         except (OSError, ValueError, AttributeError):  # no real stderr (a notebook)
@@ -684,10 +673,10 @@ def _sweep_locked(
 
     interrupt = Interrupt(say_now, quit_now)
     try:
-        with interrupt, open_executor(executor, workers, dask) as pool:
+        with interrupt, open_executor(options.executor, options.workers, options.dask) as pool:
             opened["pool"] = pool
             for result in results(pool, todo, execute_run, interrupt, _crashed):
-                _record(store, manifest, runs[result.run_id], result, fingerprint, summary)
+                _record(store, manifest, manifest["runs"][result.run_id], result, summary)
                 if result.status != "done":
                     bar.set_postfix(failed=len(summary.failed))
                 bar.update(1)
@@ -698,12 +687,12 @@ def _sweep_locked(
         raise SweepError(str(exc)) from None
     finally:
         bar.close()
-    summary.wall_time = time.perf_counter() - start
-    return summary
 
 
-def _record(store, manifest, entry, result: RunResult, fingerprint: str, summary) -> None:
-    """Store one result and rewrite the manifest."""
+def _record(store, manifest, entry, result: RunResult, summary) -> None:
+    """Store one result and rewrite the manifest (a run made by another model version
+    than the sweep's is recorded as failed, not stored)."""
+    fingerprint = manifest["model_fingerprint"]
     entry["wall_time"] = round(result.wall_time, 4)
     entry["finished"] = now()
     entry["git_commit"] = manifest["git_commit"]
