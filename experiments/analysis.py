@@ -16,7 +16,8 @@ the metrics). Conventions:
   of unmet share; 1% of the baseline's level for counts, 0.5% for money) is *no
   difference*: it counts neither as better nor as worse. :func:`verdict` puts a paired
   difference and its interval into one of ``better``, ``worse``, ``same`` (the whole
-  interval within the tolerance) or ``unclear``.
+  interval within the tolerance), ``small`` (clearly not zero, but below the tolerance)
+  or ``unclear``.
 * Risk: the share of replicates whose final-year unmet share is above a threshold, and
   the 90th percentile of the final-year unmet share. The threshold is a fixed number if
   given; otherwise the median final-year unmet share of the baseline strategy at the
@@ -219,7 +220,9 @@ def verdict(mean: float, low: float, high: float, tolerance: float, lower_is_bet
     Returns:
         ``"better"`` or ``"worse"`` when the interval excludes zero and the mean is at
         least the tolerance; ``"same"`` when the whole interval lies within the
-        tolerance (or, with no interval, the mean does); else ``"unclear"``.
+        tolerance (or, with no interval, the mean does); ``"small"`` when the interval
+        excludes zero but the mean is below the tolerance (a real difference too small
+        to count: neither better nor worse, but said); else ``"unclear"``.
     """
     if math.isnan(mean):
         return "unclear"
@@ -229,7 +232,9 @@ def verdict(mean: float, low: float, high: float, tolerance: float, lower_is_bet
         return "unclear"
     if -tolerance <= low and high <= tolerance:
         return "same"
-    if abs(mean) >= tolerance and (high < 0 or low > 0):
+    if high < 0 or low > 0:
+        if abs(mean) < tolerance:
+            return "small"
         lower = high < 0
         return "better" if lower == lower_is_better else "worse"
     return "unclear"

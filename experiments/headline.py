@@ -77,6 +77,12 @@ def unmet_sentence(row) -> str:
             f"the same share of the needed care hours goes unmet ({_pct(a, 0)}; the "
             f"difference, {100 * row.mean:+.1f} points, is within the {tol:g}-point tolerance)"
         )
+    if row.verdict == "small":
+        word = "less" if row.mean < 0 else "more"
+        return (
+            f"slightly {word} of the needed care hours go unmet ({levels}; {points:.1f} "
+            f"points, below the {tol:g}-point tolerance; {ci})"
+        )
     return f"no clear difference in the share of needed care hours unmet ({levels}; {ci})"
 
 
@@ -94,6 +100,12 @@ def people_sentence(row) -> str:
         return f"{_count(n)} {word} residents have some unmet need ({_count(a)} to {_count(b)})"
     if row.verdict == "same":
         return f"about as many residents have some unmet need ({_count(a)})"
+    if row.verdict == "small":
+        word = "fewer" if row.mean < 0 else "more"
+        return (
+            f"slightly {word} residents have some unmet need ({_count(a)} to {_count(b)}; "
+            f"{_count(n)}, below the tolerance of {_count(row.tolerance)})"
+        )
     if math.isnan(row.low):
         ci = "too few replicates for an interval"
     else:
@@ -107,7 +119,7 @@ def people_sentence(row) -> str:
 def cost_sentence(row) -> str:
     """The council's weekly spend: the same, or how much more or less."""
     a, b = row.baseline_level, row.strategy_level
-    if row.verdict == "same":
+    if row.verdict in ("same", "small"):
         return f"the same spend ({_gbp(a)} a week)"
     if row.verdict in ("better", "worse"):
         word = "less" if row.mean < 0 else "more"
@@ -157,8 +169,9 @@ def verdict_counts(paired: pd.DataFrame, strategy: str) -> str:
     rows = paired[(paired["outcome"] == "unmet_share") & (paired["strategy"] == strategy)]
     counts = rows["verdict"].value_counts()
     n = len(rows)
+    same = counts.get("same", 0) + counts.get("small", 0)
     return (
         f"clearly less need unmet at {counts.get('better', 0)} of {n} design points, clearly "
-        f"more at {counts.get('worse', 0)}, the same (within the tolerance) at "
-        f"{counts.get('same', 0)}, not clear at {counts.get('unclear', 0)}"
+        f"more at {counts.get('worse', 0)}, the same (within the tolerance) at {same}, not "
+        f"clear at {counts.get('unclear', 0)}"
     )

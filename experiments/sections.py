@@ -75,7 +75,8 @@ def tolerance_note() -> str:
         f"{names['unmet_share'].describe_tolerance()} of unmet share, "
         f"{names['residents_with_unmet_need'].describe_tolerance()} for residents, or "
         f"{names['spend_total'].describe_tolerance()} for spend counts as **no "
-        "difference**; a difference whose interval includes zero is **not clear**."
+        "difference** (said as *slightly* when it is clearly there); a difference whose "
+        "interval includes zero is **not clear**."
     )
 
 
@@ -335,9 +336,10 @@ def paired_table(ctx: ReportContext) -> Section | None:
         f"Strategy minus {ctx.baseline}, paired by replicate (same seed): mean [95% CI]. "
         "*Verdict*: better or worse when the interval excludes zero and the difference is "
         "at least the tolerance, same when the whole interval is within the tolerance, "
-        "else unclear. *Pairs* gives the shares of pairs in which the strategy did better "
-        "/ the same (within the tolerance) / worse; better means less unmet need, cost and "
-        "spend, more volunteers.\n\n"
+        "small when the interval excludes zero but the difference is below the tolerance "
+        "(counted as neither better nor worse), else unclear. *Pairs* gives the shares of "
+        "pairs in which the strategy did better / the same (within the tolerance) / worse; "
+        "better means less unmet need, cost and spend, more volunteers.\n\n"
         + md_table(
             [
                 "point",

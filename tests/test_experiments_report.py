@@ -218,6 +218,10 @@ def test_the_headline_comes_first_in_plain_words_with_levels(sweep):
             assert levels in line
         elif row.verdict == "same":
             assert "the same share of the needed care hours goes unmet" in line
+        elif row.verdict == "small":
+            word = "less" if row.mean < 0 else "more"
+            assert f"slightly {word} of the needed care hours go unmet ({levels}" in line
+            assert "below the 0.5-point tolerance" in line
         else:
             assert f"no clear difference in the share of needed care hours unmet ({levels}" in (
                 line
@@ -248,7 +252,8 @@ def test_spend_differences_below_the_tolerance_are_no_difference(sweep):
         (0.02, 0.01, 0.03, 0.005, False, "better"),
         (0.001, -0.002, 0.004, 0.005, True, "same"),  # the whole interval is within it
         (0.004, 0.003, 0.005, 0.005, True, "same"),
-        (0.003, 0.001, 0.0055, 0.005, True, "unclear"),  # excludes 0, but below tolerance
+        (0.003, 0.001, 0.0055, 0.005, True, "small"),  # excludes 0, but below tolerance
+        (0.003, -0.001, 0.007, 0.005, True, "unclear"),
         (-0.02, -0.05, 0.01, 0.005, True, "unclear"),  # includes zero
         (1e-12, float("nan"), float("nan"), 0.005, True, "same"),  # one pair
         (0.02, float("nan"), float("nan"), 0.005, True, "unclear"),
@@ -471,3 +476,49 @@ def test_compare_refuses_different_designs(two_sweeps, tmp_path, capsys):
     code = main(["report", "--compare", str(two_sweeps["before"]), str(tmp_path / "pts")])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "different design points" in err
+
+
+def test_headline_sentences_in_plain_words():
+    from experiments.headline import comparison_sentence
+
+    def row(outcome, a, b, low, high, tolerance, verdict):
+        return {
+            "outcome": outcome,
+            "baseline_level": a,
+            "strategy_level": b,
+            "mean": b - a,
+            "low": low,
+            "high": high,
+            "tolerance": tolerance,
+            "verdict": verdict,
+        }
+
+    rows = pd.DataFrame(
+        [
+            row("unmet_share", 0.61, 0.594, -0.028, -0.004, 0.005, "better"),
+            row("residents_with_unmet_need", 422.0, 425.0, 0.8, 5.2, 4.22, "small"),
+            row("spend_total", 26800.0, 26800.0 + 1e-9, 0.0, 1e-9, 134.0, "same"),
+        ]
+    )
+    assert comparison_sentence(rows) == (
+        "1.6 percentage points less of the needed care hours go unmet (61.0% to 59.4%; 95% "
+        "CI -2.8 to -0.4 points); slightly more residents have some unmet need (422 to 425; "
+        "3.0, below the tolerance of 4.2); the same spend (£26,800 a week)."
+    )
+    rows = pd.DataFrame(
+        [
+            row("unmet_share", 0.40, 0.45, 0.03, 0.07, 0.005, "worse"),
+            row("residents_with_unmet_need", 300.0, 280.0, -30.0, -10.0, 3.0, "better"),
+            row("spend_total", 20000.0, 21000.0, 900.0, 1100.0, 100.0, "worse"),
+        ]
+    )
+    assert comparison_sentence(rows) == (
+        "5.0 percentage points more of the needed care hours go unmet (40% to 45%; 95% CI "
+        "+3.0 to +7.0 points); 20 fewer residents have some unmet need (300 to 280); the "
+        "council spends £1,000 more a week (£20,000 to £21,000)."
+    )
+    unclear = pd.DataFrame([row("unmet_share", 0.5, 0.49, -0.03, 0.01, 0.005, "unclear")])
+    assert comparison_sentence(unclear) == (
+        "No clear difference in the share of needed care hours unmet (50.0% to 49.0%; 95% CI "
+        "-3.0 to +1.0 points)."
+    )
