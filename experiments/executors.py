@@ -171,7 +171,7 @@ def open_executor(
         try:
             from dask.distributed import Client, LocalCluster
         except ImportError:  # the core install has no Dask (it is the extra "dask")
-            raise SweepError(
+            raise ExecutorError(
                 "--dask needs Dask, which is not installed: pip install 'civic-sim[dask]' "
                 "(make setup installs it)"
             ) from None

@@ -18,7 +18,6 @@ from experiments.headline import (
     strategy_title,
     verdict_counts,
 )
-from experiments.store import LOCK_FILE
 from experiments.report import (
     MIN_REPLICATES,
     ReportContext,
@@ -28,6 +27,7 @@ from experiments.report import (
     md_table,
     signed,
 )
+from experiments.store import LOCK_FILE
 
 #: Up to this many design points the headline has one line per point; beyond, it gives
 #: the average over the design and counts of points.

@@ -1,8 +1,8 @@
 """Fixtures shared by the test files, and the check that no test leaks into the next.
 
-Registries, plugin parameters, loaded plugins and the rule functions of ``agents/`` and ``model/`` are
-process-wide: a test that registers a strategy or swaps a rule (as the tutorial teaches)
-and does not put it back would change every later test. So after *every* test,
+Registries, plugin parameters, loaded plugins and the rule functions of ``agents/`` and
+``model/`` are process-wide: a test that registers a strategy or swaps a rule (as the
+tutorial teaches) and does not put it back would change every later test. So after *every* test,
 :func:`_nothing_leaks` compares that shared state with what it was before the test and
 fails the test that changed it, naming what changed. Tests that register or swap
 things use the ``registries`` fixture (and ``monkeypatch``), which put them back.

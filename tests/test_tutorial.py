@@ -463,4 +463,3 @@ def test_older_volunteers_stepping_back_means_fewer_volunteers(retiring):
     # the hub, which recruits more young-old residents, loses more of them
     lost = {s: active[s, 0.0] - active[s, 0.03] for s in ("direct", "facilitator")}
     assert lost["facilitator"] > lost["direct"], shown
-
