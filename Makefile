@@ -68,9 +68,14 @@ $(CHROMIUM_STAMP): | $(VENV)/pyvenv.cfg
 
 browser: $(CHROMIUM_STAMP)
 
+# The main experiment and its report. OUT= puts it in another folder (`make run
+# OUT=results/my_rule` after editing a rule, then `civic-sim report --compare
+# results/strategy_comparison results/my_rule`). Runs made by an older version of the
+# model are run again; their files are kept in $(OUT)/superseded/, never overwritten.
+OUT ?= results/strategy_comparison
 run: $(VENV)/.installed-core
-	$(BIN)/civic-sim sweep experiments/specs/strategy_comparison.toml --out results/strategy_comparison --rerun-changed
-	$(BIN)/civic-sim report results/strategy_comparison
+	$(BIN)/civic-sim sweep experiments/specs/strategy_comparison.toml --out $(OUT) --rerun-changed
+	$(BIN)/civic-sim report $(OUT)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

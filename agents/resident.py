@@ -154,8 +154,11 @@ def help_acceptance_probability(referrers, outreach, p):
     return weekly(np.minimum(yearly, 1.0))
 
 
-def reablement_probability(fully_supported, p):
+def reablement_probability(fully_supported, age, need_level, p):
     """Weekly chance of moving down one level: ``reablement_rate`` if all need was met.
+
+    The resident's ``age`` and ``need_level`` are passed for variants (reablement works
+    better for the young-old, or at low levels); the shipped rule uses neither.
 
     Defaults:
         ``reablement_rate`` = 0.004.

@@ -3,6 +3,10 @@
 ODD sections 2 (state) and 7.6 (civic energy and recruitment). Most volunteers are working-age
 neighbours; some are young-old residents without care need; some are employees of
 local businesses (employer-supported volunteering).
+
+Every volunteer has an age: a young-old resident's own, and for neighbours and employees
+one drawn evenly over :data:`WORKING_AGE` when they start (no shipped rule uses it yet;
+it is there so a rule such as :func:`quits` can).
 """
 
 from __future__ import annotations
@@ -15,6 +19,11 @@ from agents.resident import weekly
 #: Civic potential at which an area's volunteering equals the national rate: the mean of
 #: the default civic potential layer (an anchor, not a tunable).
 CIVIC_REFERENCE = 0.5
+
+#: Ages (years) over which working-age neighbour and employee volunteers are spread
+#: evenly when they start: invented (the working ages 18-65; NCVO's Time Well Spent
+#: 2023 finds formal volunteering at every adult age).
+WORKING_AGE = (18.0, 65.0)
 
 
 def load(demand, capacity):
@@ -50,11 +59,17 @@ def energy_change(energy, load, support, matched, p, training=False):
     )
 
 
-def quits(energy, attrition_draw, p):
+def quits(energy, attrition_draw, age, weeks_active, p):
     """A volunteer quits when energy falls below ``quit_threshold`` or life intervenes.
 
     Life reasons (moves, jobs, health) happen with the weekly equivalent of
-    ``baseline_attrition`` a year.
+    ``baseline_attrition`` a year: a volunteer quits when their uniform draw
+    ``attrition_draw`` falls below it.
+
+    ``age`` (years) and ``weeks_active`` (weeks since they started) are each volunteer's;
+    the shipped rule uses neither. They are here for a variant (older volunteers
+    retiring from it, newcomers dropping out in their first months) changed in this
+    function alone.
 
     Defaults:
         ``quit_threshold`` = 0.2, ``baseline_attrition`` = 0.15.
@@ -97,13 +112,15 @@ def recruitment_probability(nearby_volunteers, outreach, business_scheme, p):
     return np.minimum(rate, 1.0)
 
 
-def older_volunteer_probability(tied_volunteers, outreach, p):
+def older_volunteer_probability(tied_volunteers, outreach, age, connection, p):
     """Weekly chance a young-old resident (under ``young_old_age``, no need) who is a
     potential volunteer starts volunteering (ODD 7.6).
 
     ``older_volunteer_rate * (1 + tie_contagion * volunteers they are tied to) *
     outreach``, capped at 1: contagion along the tie network. Whether a resident is a
     potential volunteer at all is drawn once per person, with chance :func:`pool_share`.
+    The resident's ``age`` and social ``connection`` (0-1) are passed for variants; the
+    shipped rule uses neither.
 
     Defaults:
         ``older_volunteer_rate`` = 0.004, ``tie_contagion`` = 0.5.
@@ -208,6 +225,11 @@ class Volunteer(FixedAgent):
     def hours_given(self) -> float:
         """Hours given this week."""
         return float(self._get("hours_given"))
+
+    @property
+    def age(self) -> float:
+        """Age in years."""
+        return float(self._get("age"))
 
     @property
     def matches(self) -> int:

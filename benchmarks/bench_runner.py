@@ -114,7 +114,7 @@ def per_run_work(repeats: int = 20) -> dict[str, float]:
         spec_path.write_text(SPEC)
         spec = specs.load_spec(spec_path)
         store = Store(Path(tmp) / "out")
-        manifest, tasks = prepare(spec, store)
+        manifest, tasks, _notes = prepare(spec, store)
         build_model(tasks[0]).run(STEPS)  # warm up: the first run in a process pays extra
         start = time.perf_counter()
         model = build_model(tasks[0])

@@ -1,8 +1,12 @@
 """Experiments with civic-sim: spec files, the batch runner, the result store and reports.
 
 Data flows one way: a spec (:mod:`experiments.spec`) expands into runs; the runner
-(:mod:`experiments.runner`) executes them on an executor and writes each finished run
-to the store (:mod:`experiments.store`); analysis (:mod:`experiments.analysis`) reads
-the store; plots (:mod:`experiments.plots`) and the report (:mod:`experiments.report`)
-present it. The command-line interface is :mod:`experiments.cli`.
+(:mod:`experiments.runner`) takes the folder's lock (:mod:`experiments.lock`), executes
+the runs on an executor (:mod:`experiments.executors`, which also handles Ctrl-C) and
+writes each finished run to the store (:mod:`experiments.store`); analysis
+(:mod:`experiments.analysis`) reads the store; plots (:mod:`experiments.plots`), the
+report's sections (:mod:`experiments.report`, :mod:`experiments.sections`, with the plain
+words of :mod:`experiments.headline`) and the comparison of two sweeps
+(:mod:`experiments.compare`) present it. The command-line interface is
+:mod:`experiments.cli`.
 """

@@ -12,6 +12,12 @@ the metrics). Conventions:
   ``n < 2``.
 * Paired differences: strategy minus baseline (``direct`` by default) on the same
   design point and the same replicate index, which share their random numbers.
+* Tolerance: a difference smaller than an outcome's tolerance (half a percentage point
+  of unmet share; 1% of the baseline's level for counts, 0.5% for money) is *no
+  difference*: it counts neither as better nor as worse. :func:`verdict` puts a paired
+  difference and its interval into one of ``better``, ``worse``, ``same`` (the whole
+  interval within the tolerance), ``small`` (clearly not zero, but below the tolerance)
+  or ``unclear``.
 * Risk: the share of replicates whose final-year unmet share is above a threshold, and
   the 90th percentile of the final-year unmet share. The threshold is a fixed number if
   given; otherwise the median final-year unmet share of the baseline strategy at the
@@ -22,6 +28,8 @@ the metrics). Conventions:
 
 from __future__ import annotations
 
+import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,6 +54,9 @@ class Outcome:
         label: Heading in the report.
         fmt: Number format in the report.
         lower_is_better: Direction of "better".
+        tolerance: Differences smaller than this are "no difference": an absolute amount
+            (``relative`` false) or a share of the baseline's level.
+        relative: Whether ``tolerance`` is a share of the baseline's level.
     """
 
     name: str
@@ -54,10 +65,34 @@ class Outcome:
     label: str
     fmt: str
     lower_is_better: bool = True
+    tolerance: float = 0.01
+    relative: bool = True
+
+    def tolerance_at(self, level: float) -> float:
+        """The tolerance in the outcome's units, where the baseline's level is ``level``."""
+        if not self.relative:
+            return self.tolerance
+        return self.tolerance * abs(level) if math.isfinite(level) else float("nan")
+
+    def describe_tolerance(self) -> str:
+        """``0.5 percentage points`` or ``1% of the baseline's level``."""
+        if self.name.endswith("_share") and not self.relative:
+            return f"{self.tolerance * 100:g} percentage points"
+        if not self.relative:
+            return self.fmt.format(self.tolerance)
+        return f"{self.tolerance:.1%}".replace(".0%", "%") + " of the baseline's level"
 
 
 OUTCOMES = (
-    Outcome("unmet_share", "unmet_share", "mean", "Unmet share (final year)", "{:.3f}"),
+    Outcome(
+        "unmet_share",
+        "unmet_share",
+        "mean",
+        "Unmet share (final year)",
+        "{:.3f}",
+        tolerance=0.005,
+        relative=False,
+    ),
     Outcome(
         "cumulative_unmet_hours",
         "cumulative_unmet_hours",
@@ -72,13 +107,21 @@ OUTCOMES = (
         "Residents with unmet need (final year)",
         "{:,.1f}",
     ),
-    Outcome("spend_total", "spend_total", "mean", "Spend per week, GBP (final year)", "{:,.0f}"),
+    Outcome(
+        "spend_total",
+        "spend_total",
+        "mean",
+        "Spend per week, GBP (final year)",
+        "{:,.0f}",
+        tolerance=0.005,
+    ),
     Outcome(
         "cost_per_met_hour",
         "cost_per_met_hour",
         "mean",
         "Cost per met hour, GBP (final year)",
         "{:.2f}",
+        tolerance=0.005,
     ),
     Outcome(
         "active_volunteers",
@@ -171,23 +214,57 @@ def paired_frame(per_run: pd.DataFrame, baseline: str) -> pd.DataFrame:
     )
 
 
+def verdict(mean: float, low: float, high: float, tolerance: float, lower_is_better: bool) -> str:
+    """Put a paired difference into words a reader can act on.
+
+    Returns:
+        ``"better"`` or ``"worse"`` when the interval excludes zero and the mean is at
+        least the tolerance; ``"same"`` when the whole interval lies within the
+        tolerance (or, with no interval, the mean does); ``"small"`` when the interval
+        excludes zero but the mean is below the tolerance (a real difference too small
+        to count: neither better nor worse, but said); else ``"unclear"``.
+    """
+    if math.isnan(mean):
+        return "unclear"
+    if math.isnan(low):
+        if abs(mean) < tolerance:
+            return "same"
+        return "unclear"
+    if -tolerance <= low and high <= tolerance:
+        return "same"
+    if high < 0 or low > 0:
+        if abs(mean) < tolerance:
+            return "small"
+        lower = high < 0
+        return "better" if lower == lower_is_better else "worse"
+    return "unclear"
+
+
 def paired_differences(
     per_run: pd.DataFrame, baseline: str = "direct", level: float = 0.95
 ) -> pd.DataFrame:
     """Paired differences (strategy minus baseline) of every outcome, with CIs.
 
     Returns:
-        One row per (point, strategy, outcome): ``pairs``, ``mean``, ``low``, ``high``
-        and ``share_better`` (share of pairs in which the strategy did better).
+        One row per (point, strategy, outcome): ``pairs``, ``mean``, ``low``, ``high``;
+        the baseline's and the strategy's mean levels; the ``tolerance`` (in the
+        outcome's units); ``share_better``, ``share_worse`` and ``share_same`` (shares of
+        pairs in which the strategy did better or worse by at least the tolerance, or
+        neither) and the ``verdict`` (see :func:`verdict`).
     """
     pairs = paired_frame(per_run, baseline)
     names = [o for o in OUTCOMES if o.name in per_run.columns]
     rows = []
     for (point, label, strategy), group in pairs.groupby(KEYS, sort=False):
         for o in names:
-            diff = group[o.name] - group[f"{o.name}_baseline"]
+            base = group[f"{o.name}_baseline"]
+            diff = group[o.name] - base
             mean, low, high, n = mean_ci(diff, level)
-            better = (diff < 0) if o.lower_is_better else (diff > 0)
+            base_level = float(base.mean())
+            tol = o.tolerance_at(base_level)
+            gain = -diff if o.lower_is_better else diff
+            better = (gain >= tol) & (gain > 0)
+            worse = (gain <= -tol) & (gain < 0)
             rows.append(
                 {
                     "point": point,
@@ -199,12 +276,19 @@ def paired_differences(
                     "mean": mean,
                     "low": low,
                     "high": high,
+                    "baseline_level": base_level,
+                    "strategy_level": float(group[o.name].mean()),
+                    "tolerance": tol,
                     "share_better": float(better.mean()) if n else float("nan"),
+                    "share_worse": float(worse.mean()) if n else float("nan"),
+                    "share_same": float((~better & ~worse).mean()) if n else float("nan"),
+                    "verdict": verdict(mean, low, high, tol, o.lower_is_better),
                 }
             )
     columns = [
-        "point", "point_label", "strategy", "baseline", "outcome",
-        "pairs", "mean", "low", "high", "share_better",
+        "point", "point_label", "strategy", "baseline", "outcome", "pairs", "mean", "low",
+        "high", "baseline_level", "strategy_level", "tolerance", "share_better",
+        "share_worse", "share_same", "verdict",
     ]  # fmt: skip
     if not rows:
         return pd.DataFrame(columns=columns)
@@ -381,3 +465,82 @@ def coordinator_split(frame: pd.DataFrame) -> pd.DataFrame:
     means = frame.groupby(KEYS, sort=False)[["coordinator_hours", *[m for m, _ in tasks]]].mean()
     means = means[means["coordinator_hours"] > 0]
     return means.rename(columns=dict(tasks) | {"coordinator_hours": "hours a week"}).reset_index()
+
+
+def paired_between(
+    a: pd.DataFrame, b: pd.DataFrame, paired: bool = True, level: float = 0.95
+) -> pd.DataFrame:
+    """Differences of every outcome between two experiments (B minus A), per design point
+    and strategy: paired by replicate when both ran on the same seeds, else unpaired
+    (Welch's interval for a difference of means).
+
+    Args:
+        a: Per-run final-year outcomes of experiment A (:func:`final_year`).
+        b: The same of experiment B (same design points and strategies).
+        paired: Whether replicate r of A and of B share their seeds.
+        level: Confidence level.
+
+    Returns:
+        The columns of :func:`paired_differences`, with ``baseline`` = ``"A"``.
+    """
+    rows = []
+    names = [o for o in OUTCOMES if o.name in a.columns and o.name in b.columns]
+    for (point, label, strategy), group_b in b.groupby(KEYS, sort=False):
+        group_a = a[(a["point"] == point) & (a["strategy"] == strategy)]
+        if group_a.empty:
+            continue
+        joined = group_b.merge(group_a, on="replicate", suffixes=("", "_a")) if paired else None
+        for o in names:
+            if paired:
+                diff = joined[o.name] - joined[f"{o.name}_a"]
+                mean, low, high, n = mean_ci(diff, level)
+                base_level = float(joined[f"{o.name}_a"].mean())
+                new_level = float(joined[o.name].mean())
+            else:
+                xb, xa = group_b[o.name].to_numpy(float), group_a[o.name].to_numpy(float)
+                base_level, new_level = float(xa.mean()), float(xb.mean())
+                mean, n = new_level - base_level, min(len(xa), len(xb))
+                low = high = float("nan")
+                if len(xa) > 1 and len(xb) > 1 and (xa.std() > 0 or xb.std() > 0):
+                    with warnings.catch_warnings():  # near-equal values (the same spend)
+                        warnings.simplefilter("ignore", RuntimeWarning)
+                        test = stats.ttest_ind(xb, xa, equal_var=False)
+                        ci = test.confidence_interval(level)
+                    low, high = float(ci.low), float(ci.high)
+                elif len(xa) > 1 and len(xb) > 1:
+                    low = high = mean
+            tol = o.tolerance_at(base_level)
+            rows.append(
+                {
+                    "point": point,
+                    "point_label": label,
+                    "strategy": strategy,
+                    "baseline": "A",
+                    "outcome": o.name,
+                    "pairs": n,
+                    "mean": mean,
+                    "low": low,
+                    "high": high,
+                    "baseline_level": base_level,
+                    "strategy_level": new_level,
+                    "tolerance": tol,
+                    "verdict": verdict(mean, low, high, tol, o.lower_is_better),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def between_over_time(
+    a: pd.DataFrame, b: pd.DataFrame, metric: str = "unmet_share", level: float = 0.95
+) -> pd.DataFrame:
+    """Weekly difference B minus A of a metric, paired by replicate, with a CI band.
+
+    Returns:
+        Columns ``point, point_label, strategy, step, mean, n, low, high``.
+    """
+    cols = ["point", "strategy", "replicate", "step", metric]
+    joined = b[KEYS + ["replicate", "step", metric]].merge(
+        a[cols], on=["point", "strategy", "replicate", "step"], suffixes=("", "_a")
+    )
+    joined["diff"] = joined[metric] - joined[f"{metric}_a"]
+    return _band(joined.groupby(KEYS + ["step"], sort=True)["diff"], level)

@@ -3,9 +3,11 @@
 ::
 
     civic-sim run --strategy facilitator --scenario austerity --steps 520 --out run.parquet
+    civic-sim run --from results/cmp p001-facilitator-r003      # one stored run, exactly
     civic-sim list [strategies|scenarios|parameters|metrics]
     civic-sim sweep experiments/specs/strategy_comparison.toml --out results/cmp
-    civic-sim report results/cmp
+    civic-sim report results/cmp [--out DIR]
+    civic-sim report --compare results/before results/after
     civic-sim calibrate --check
 
 ``--plugin MODULE_OR_PATH`` (repeatable, before or after the command) loads extension
@@ -13,7 +15,13 @@ modules first, so their strategies, scenarios and metrics can be used everywhere
 
 Any mistake in the input (an unknown name, a value out of range, a broken spec) is
 reported as one line on stderr naming the field and what is allowed, with exit code 2.
-A sweep in which some runs failed exits with 1 after finishing the others.
+A sweep in which some runs failed exits with 1 after finishing the others; an
+interrupted command (Ctrl-C) exits with 130.
+
+Seeds: ``civic-sim run --seed S`` runs with ``numpy.random.SeedSequence(S)``, the same as
+``CivicModel(seed=S)`` in Python. Replicate ``r`` of a sweep whose spec says ``seed = S``
+runs with ``SeedSequence(S, spawn_key=(r,))``: ``civic-sim run --seed S --replicate r``
+(with the run's parameters), or simply ``civic-sim run --from DIR RUN_ID``.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from pathlib import Path
 EXIT_OK = 0
 EXIT_FAILED_RUNS = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 OUTPUT_SUFFIXES = (".parquet", ".csv")
 
 
@@ -88,10 +97,32 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     run = sub.add_parser("run", parents=[common], help="run one simulation")
-    run.add_argument("--strategy", default="direct", help="council strategy (default direct)")
-    run.add_argument("--scenario", default="baseline", help="scenario preset (default baseline)")
-    run.add_argument("--steps", type=int, default=520, help="weeks to run (default 520)")
-    run.add_argument("--seed", type=int, default=None, help="random seed (default: fresh)")
+    run.add_argument("--strategy", default=None, help="council strategy (default direct)")
+    run.add_argument("--scenario", default=None, help="scenario preset (default baseline)")
+    run.add_argument("--steps", type=int, default=None, help="weeks to run (default 520)")
+    run.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="random seed: SeedSequence(SEED), as CivicModel(seed=SEED) (default: fresh, printed)",
+    )
+    run.add_argument(
+        "--replicate",
+        type=int,
+        default=None,
+        metavar="R",
+        help="with --seed S: replicate R of a sweep whose spec has seed = S "
+        "(SeedSequence(S, spawn_key=(R,)))",
+    )
+    run.add_argument(
+        "--from",
+        dest="from_run",
+        nargs=2,
+        default=None,
+        metavar=("DIR", "RUN_ID"),
+        help="repeat one stored run of a sweep exactly (its parameters, seed, weeks and "
+        "plugins) and say whether it matches the stored result",
+    )
     run.add_argument("--residents", default=None, help="initial older residents")
     run.add_argument(
         "--set",
@@ -130,9 +161,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
     sweep.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a parameter in every run, as the spec's [fixed] would (recorded in the "
+        "manifest); repeatable",
+    )
+    sweep.add_argument(
         "--rerun-changed",
         action="store_true",
-        help="run again the finished runs made by another version of the model",
+        help="run again the finished runs made by another version of the model (their "
+        "files are kept in DIR/superseded/)",
+    )
+    sweep.add_argument(
+        "--clear-stale-lock",
+        action="store_true",
+        help="remove the lock left by a sweep that is no longer running (killed, or the "
+        "machine restarted)",
     )
 
     calibrate = sub.add_parser(
@@ -164,7 +211,21 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     report = sub.add_parser("report", parents=[common], help="write the report of a sweep")
-    report.add_argument("folder", help="the sweep's output folder")
+    report.add_argument("folder", nargs="?", default=None, help="the sweep's output folder")
+    report.add_argument(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="write the report here instead of in the sweep's folder",
+    )
+    report.add_argument(
+        "--compare",
+        nargs=2,
+        default=None,
+        metavar=("DIR_A", "DIR_B"),
+        help="compare two sweeps run on the same seeds (B minus A: a changed rule against "
+        "the default, say); writes to --out (default DIR_B/comparison)",
+    )
     report.add_argument(
         "--threshold",
         type=float,
@@ -195,6 +256,8 @@ def _parse_sets(sets: list[str]) -> dict[str, object]:
 
 def cmd_run(args) -> int:
     """``civic-sim run``: one simulation, a progress bar, a first/last year table."""
+    if args.from_run is not None:
+        return cmd_run_from(args)
     from model.parameters import Parameters, coerce
 
     overrides = _parse_sets(args.sets)
@@ -203,50 +266,168 @@ def cmd_run(args) -> int:
             overrides["residents"] = coerce("residents", args.residents)
         except ValueError as exc:
             raise UsageError(f"--residents: {exc}") from None
-    if args.steps < 1:
-        raise UsageError(f"--steps must be a positive integer, got {args.steps}")
-    out = Path(args.out) if args.out else None
-    if out is not None and out.suffix not in OUTPUT_SUFFIXES:
-        raise UsageError(f"--out must end in {' or '.join(OUTPUT_SUFFIXES)}, got {str(out)!r}")
+    steps = 520 if args.steps is None else args.steps
+    if steps < 1:
+        raise UsageError(f"--steps must be a positive integer, got {steps}")
+    if args.seed is not None and args.seed < 0:
+        raise UsageError(f"--seed must be a non-negative integer, got {args.seed}")
+    if args.replicate is not None:
+        if args.seed is None:
+            raise UsageError("--replicate needs --seed (the sweep's seed)")
+        if args.replicate < 0:
+            raise UsageError(f"--replicate must be a non-negative integer, got {args.replicate}")
+    out = _output_file(args.out)
     seed = args.seed if args.seed is not None else secrets.randbits(32)
     try:
-        chosen = {"scenario": args.scenario, "strategy": args.strategy, "seed": seed}
+        chosen = {
+            "scenario": args.scenario or "baseline",
+            "strategy": args.strategy or "direct",
+            "seed": seed,
+        }
         params = Parameters.resolve(**{**chosen, **overrides})  # --set wins
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    if out is not None:
-        from experiments.store import ensure_writable_folder
-
-        try:
-            ensure_writable_folder(out.parent)
-        except ValueError as exc:
-            raise UsageError(f"--out: {exc}") from None
-
-    from tqdm import tqdm
 
     from model.civic_model import CivicModel
 
-    model = CivicModel(params, check=args.check)
-    with tqdm(
-        total=args.steps,
-        desc=f"{params.strategy}/{params.scenario}",
-        unit="week",
-        file=sys.stderr,
-        disable=args.no_progress,
-    ) as bar:
-        frame = model.run(args.steps, progress=lambda _week: bar.update(1))
-    if out is not None:
-        from experiments.store import write_frame
+    seed_sequence = None
+    seeding = f"seed {params.seed}"
+    if args.replicate is not None:
+        import numpy as np
 
-        write_frame(frame, out)
+        seed_sequence = np.random.SeedSequence(seed, spawn_key=(args.replicate,))
+        seeding += (
+            f", replicate {args.replicate} (SeedSequence({seed}, spawn_key=({args.replicate},)),"
+            f" as replicate {args.replicate} of a sweep with seed = {seed})"
+        )
+    model = CivicModel(params, seed_sequence=seed_sequence, check=args.check)
+    frame = _run_with_bar(model, steps, f"{params.strategy}/{params.scenario}", args.no_progress)
+    if out is not None:
+        _write_output(frame, out)
     print(
         f"{params.strategy} / {params.scenario}, {params.residents} residents, "
-        f"{args.steps} weeks, seed {params.seed}"
+        f"{steps} weeks, {seeding}"
     )
     print(first_last_table(frame))
     if out is not None:
         print(f"weekly metrics written to {out}")
     return EXIT_OK
+
+
+def _output_file(value: str | None) -> Path | None:
+    """Check ``--out`` of ``civic-sim run`` (suffix, writable folder) before any work."""
+    if value is None:
+        return None
+    out = Path(value)
+    if out.suffix not in OUTPUT_SUFFIXES:
+        raise UsageError(f"--out must end in {' or '.join(OUTPUT_SUFFIXES)}, got {str(out)!r}")
+    from experiments.store import ensure_writable_folder
+
+    try:
+        ensure_writable_folder(out.parent)
+    except ValueError as exc:
+        raise UsageError(f"--out: {exc}") from None
+    return out
+
+
+def _write_output(frame, out: Path) -> None:
+    from experiments.store import write_frame
+
+    try:
+        write_frame(frame, out)
+    except OSError as exc:
+        raise UsageError(f"--out: cannot write {str(out)!r}: {exc.strerror or exc}") from None
+
+
+def _run_with_bar(model, steps: int, label: str, quiet: bool):
+    from tqdm import tqdm
+
+    with tqdm(total=steps, desc=label, unit="week", file=sys.stderr, disable=quiet) as bar:
+        return model.run(steps, progress=lambda _week: bar.update(1))
+
+
+def cmd_run_from(args) -> int:
+    """``civic-sim run --from DIR RUN_ID``: repeat one stored run and compare it."""
+    import io
+
+    import pandas as pd
+
+    from experiments import runner
+    from experiments.store import Store, explain_fingerprint_change, fingerprint_parts
+
+    given = [
+        flag
+        for flag, value in (
+            ("--strategy", args.strategy),
+            ("--scenario", args.scenario),
+            ("--steps", args.steps),
+            ("--seed", args.seed),
+            ("--replicate", args.replicate),
+            ("--residents", args.residents),
+            ("--set", args.sets or None),
+        )
+        if value is not None
+    ]
+    if given:
+        raise UsageError(
+            f"--from: the run's parameters, seed and weeks come from the folder; {given[0]} "
+            "cannot be combined with it"
+        )
+    folder, run_id = args.from_run
+    out = _output_file(args.out)
+    try:
+        task, entry = runner.task_from_folder(folder, run_id)
+        plugin_keys = runner.ensure_plugins(task.plugins)
+    except (runner.SweepError, ValueError) as exc:
+        message = str(exc)
+        raise UsageError(
+            message if message.startswith("--from") else f"--from: {message}"
+        ) from None
+    manifest = Store(folder).read_manifest()
+    parts = fingerprint_parts(plugin_keys)
+    now_fp = runner.model_fingerprint(parts)
+    made_by = entry.get("model_fingerprint")
+    if made_by and made_by != now_fp:
+        why = explain_fingerprint_change(manifest.get("fingerprints", {}).get(made_by), parts)
+        print(
+            f"civic-sim: note: this run was made by model {made_by}, the model is now "
+            f"{now_fp} ({why}); the numbers may differ",
+            file=sys.stderr,
+        )
+    task.check = args.check
+    model = runner.build_model(task)
+    metrics = _run_with_bar(model, task.steps, run_id, args.no_progress)
+    frame = runner.run_frame(task, model, metrics)
+    if out is not None:
+        _write_output(frame, out)
+    print(
+        f"{run_id} from {folder}: {task.strategy} / {model.p.scenario}, {model.p.residents} "
+        f"residents, {task.steps} weeks, replicate {task.replicate} of root entropy "
+        f"{task.root_entropy} (SeedSequence(root, spawn_key=({task.replicate},)))"
+    )
+    print(first_last_table(metrics))
+    if out is not None:
+        print(f"weekly table written to {out} (the same columns as the stored run)")
+    stored_path = Store(folder).run_path(run_id)
+    if not stored_path.is_file():
+        print(f"the folder holds no result for {run_id} (status {entry.get('status')})")
+        return EXIT_OK
+    stored = pd.read_parquet(stored_path)
+    again = pd.read_parquet(io.BytesIO(frame.to_parquet(index=False)))  # as stored
+    differ = [
+        c
+        for c in sorted(set(stored.columns) | set(again.columns))
+        if c not in stored or c not in again or not stored[c].equals(again[c])
+    ]
+    if not differ:
+        print(
+            f"identical to the stored run, bit for bit: {len(stored)} weeks x "
+            f"{len(stored.columns)} columns"
+        )
+        return EXIT_OK
+    shown = ", ".join(differ[:6]) + (" ..." if len(differ) > 6 else "")
+    print(f"DIFFERS from the stored run in {len(differ)} columns: {shown}", file=sys.stderr)
+    return EXIT_FAILED_RUNS
 
 
 SUMMARY_ROWS = (
@@ -316,12 +497,12 @@ def cmd_list(args) -> int:
             lines.append(f"  {row['name']:<28} {default!s:<22} {row['allowed']}{unit}")
             lines.append(f"  {'':<28} {row['doc']}")
             lines += _wrapped(f"source: {row['source']}", indent=31)
-            if row["range"] is not None:
-                low, high = row["range"]
-                plausible = f"{row['kind']}; plausible {low:g} to {high:g}"
-                if row["range_reason"]:
-                    plausible += f": {row['range_reason']}"
-                lines += _wrapped(plausible, indent=31)
+            if row.get("kind"):
+                plausible = row.get("range")
+                shown = f"; plausible {plausible[0]:g} to {plausible[1]:g}" if plausible else ""
+                reason = f" ({row['range_reason']})" if row.get("range_reason") else ""
+                origin = f"; from plugin {row['plugin']}" if row.get("plugin") else ""
+                lines += _wrapped(f"kind: {row['kind']}{shown}{reason}{origin}", indent=31)
         blocks.append("\n".join(lines))
     if show in ("all", "metrics"):
         lines = ["Metrics (weekly columns):"]
@@ -335,7 +516,7 @@ def cmd_list(args) -> int:
 def cmd_sweep(args) -> int:
     """``civic-sim sweep SPEC``: run (or resume) every run of an experiment."""
     from experiments import runner
-    from experiments.spec import SpecError, check_values, load_spec
+    from experiments.spec import SpecError, check_values, checked_fixed_value, load_spec
 
     try:
         spec = load_spec(args.spec)
@@ -344,6 +525,8 @@ def cmd_sweep(args) -> int:
             runner.ensure_plugins(args.plugins + spec.plugins)
         except ValueError as exc:
             raise SpecError(f"spec.plugins: {exc}") from None
+        for name, value in _parse_sets(args.sets).items():
+            spec.fixed[name] = checked_fixed_value(spec, name, value)
         check_values(spec)
     except (SpecError, ValueError) as exc:
         raise UsageError(str(exc)) from None
@@ -366,9 +549,18 @@ def cmd_sweep(args) -> int:
             plugins=args.plugins,
             progress=not args.no_progress,
             rerun_changed=args.rerun_changed,
+            clear_stale_lock=args.clear_stale_lock,
         )
     except (SpecError, runner.SweepError) as exc:
         raise UsageError(str(exc)) from None
+    if summary.interrupted:
+        print(
+            f"sweep {spec.name} interrupted: {summary.stored} of {summary.total} runs stored "
+            f"({summary.done} finished now); results in {out}; rerun the same command to "
+            "resume",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
     print(
         f"sweep {spec.name}: {summary.total} runs; {summary.done} done now, "
         f"{summary.skipped} already done, {len(summary.failed)} failed "
@@ -386,18 +578,47 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_report(args) -> int:
-    """``civic-sim report DIR``: report.md, report.html and figures from a sweep."""
-    from experiments.report import write_report
+    """``civic-sim report DIR``: report.md, report.html and figures from a sweep; or
+    ``civic-sim report --compare DIR_A DIR_B``: the paired comparison of two sweeps."""
+    from experiments.store import ensure_writable_folder
 
     if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
         raise UsageError(f"--threshold must be a number from 0 to 1, got {args.threshold}")
-    folder = Path(args.folder)
-    if not (folder / "manifest.json").is_file():
-        raise UsageError(f"report: {str(folder)!r} is not a sweep folder (no manifest.json)")
+    if args.compare is not None:
+        if args.folder is not None:
+            raise UsageError("report: give either a folder or --compare DIR_A DIR_B, not both")
+        folders = [Path(f) for f in args.compare]
+    elif args.folder is None:
+        raise UsageError("report: a sweep folder is required (or --compare DIR_A DIR_B)")
+    else:
+        folders = [Path(args.folder)]
+    for folder in folders:
+        if not (folder / "manifest.json").is_file():
+            raise UsageError(f"report: {str(folder)!r} is not a sweep folder (no manifest.json)")
+    default_out = folders[-1] / "comparison" if args.compare is not None else folders[0]
+    out = Path(args.out) if args.out else default_out
     try:
-        paths = write_report(folder, threshold=args.threshold, baseline=args.baseline)
+        ensure_writable_folder(out)
+    except ValueError as exc:
+        hint = "" if args.out else "; use --out DIR to write the report elsewhere"
+        raise UsageError(f"report: {exc}{hint}") from None
+    try:
+        if args.compare is not None:
+            from experiments.compare import write_comparison
+
+            paths = write_comparison(folders[0], folders[1], out, threshold=args.threshold)
+        else:
+            from experiments.report import write_report
+
+            paths = write_report(
+                folders[0], threshold=args.threshold, baseline=args.baseline, out=out
+            )
     except ValueError as exc:
         raise UsageError(f"report: {exc}") from None
+    except OSError as exc:
+        raise UsageError(
+            f"report: cannot write in {str(out)!r}: {exc.strerror or exc}; use --out DIR"
+        ) from None
     print(f"report written: {paths['md']} and {paths['html']}")
     return EXIT_OK
 
@@ -474,6 +695,19 @@ COMMANDS = {
 }
 
 
+def quick_exit(code: int) -> None:
+    """End the process soon after an interrupted sweep (everything is written and the
+    workers are gone): the exit handlers run (multiprocessing's clean-up of the pool's
+    queues and semaphores), but not the second or so of Python's teardown of numba, Mesa
+    and pandas, so a Ctrl-C feels immediate."""
+    import atexit
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    atexit._run_exitfuncs()
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``civic-sim`` console script; returns the exit code."""
     parser = build_parser()
@@ -497,10 +731,21 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
-    except KeyboardInterrupt:
-        print("civic-sim: interrupted; rerun the same command to resume", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        from experiments.executors import QuitNow
+
+        if not isinstance(exc, QuitNow):  # a sweep's second Ctrl-C has said so already
+            print("civic-sim: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def console() -> None:
+    """The ``civic-sim`` console script: :func:`main`, then exit with its code."""
+    code = main()
+    if code == EXIT_INTERRUPTED:
+        quick_exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console()

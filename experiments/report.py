@@ -1,23 +1,35 @@
 """The report of a sweep: ``report.md``, ``report.html``, figures and CSV tables.
 
-``write_report(DIR)`` reads the store and manifest, computes the tables of
-:mod:`experiments.analysis`, draws the figures of :mod:`experiments.plots` into
-``DIR/figures/`` and writes:
+``write_report(DIR)`` reads the store and manifest into a :class:`ReportContext`, runs
+the section builders of :data:`SECTIONS` in order and writes (in ``DIR``, or ``out``):
 
-* ``DIR/report.md`` and ``DIR/report.html`` (the same content);
-* ``DIR/per_run.csv`` (final-year outcomes of every run), ``DIR/summary.csv``,
-  ``DIR/paired.csv`` and ``DIR/risk.csv`` (the tables at full precision).
+* ``report.md`` and ``report.html`` (the same content; the HTML is one self-contained
+  file with its figures embedded, so it survives being emailed or moved);
+* ``figures/*.png``;
+* ``per_run.csv`` (final-year outcomes of every run), ``summary.csv``, ``paired.csv``
+  and ``risk.csv`` (the tables at full precision).
+
+A section builder is a function of the context that returns a :class:`Section` (a
+title, markdown and figures) or None when it has nothing to say for this experiment
+(no numeric design, say). The first section is the council officer's headline
+(:mod:`experiments.sections`); other analyses add theirs in one place with
+:func:`add_section`.
 """
 
 from __future__ import annotations
 
+import base64
 import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
 
 from experiments import analysis, plots
-from experiments.store import LOCK_FILE, Store, atomic_write_bytes
+from experiments.store import Store, atomic_write_bytes, write_frame
 
 HTML_TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -30,43 +42,228 @@ th {{ background: #f3f3f3; }}
 td:first-child, th:first-child {{ text-align: left; }}
 img {{ max-width: 100%; }}
 code {{ background: #f6f6f6; }}
+blockquote {{ border-left: 4px solid #d55e00; margin: 1em 0; padding: 0.2em 1em;
+             background: #fff4ec; }}
 </style></head><body>
 {body}
 </body></html>
 """
+#: Fewer replicates than this per strategy and design point get a warning.
+MIN_REPLICATES = 5
+#: The columns of the store that name a run's week; the report reads these and the
+#: metrics of :data:`experiments.analysis.OUTCOMES`, not every metric.
+RUN_KEYS = ("point", "point_label", "strategy", "replicate", "step")
 
 
-def _ci(fmt: str, mean: float, low: float, high: float) -> str:
-    if math.isnan(mean):
-        return "n/a"
-    if math.isnan(low):
-        return fmt.format(mean)
-    return f"{fmt.format(mean)} [{fmt.format(low)}, {fmt.format(high)}]"
+@dataclass
+class Section:
+    """One section of a report.
+
+    Attributes:
+        title: Its heading.
+        body: Markdown.
+        figures: PNG files shown after the text (in the report's ``figures/``).
+    """
+
+    title: str
+    body: str
+    figures: list[Path] = field(default_factory=list)
 
 
-def _signed(fmt: str, value: float) -> str:
-    text = fmt.format(value)
-    return text if text.startswith("-") else "+" + text
+class ReportContext:
+    """What the section builders read: the manifest, the store and the derived tables
+    (computed once, when first asked for).
+
+    Args:
+        folder: The sweep's folder.
+        out: Where the report goes (figures in ``out/figures``).
+        threshold: Risk threshold (None: the spec's, else the baseline's median).
+        baseline: Strategy the others are compared with (None: the spec's).
+
+    Raises:
+        ValueError: If the folder has no manifest or no finished run, the store lacks
+            ``unmet_share``, or the baseline is not one of the spec's strategies.
+    """
+
+    def __init__(
+        self,
+        folder: str | Path,
+        out: str | Path | None = None,
+        threshold: float | None = None,
+        baseline: str | None = None,
+    ):
+        self.folder = Path(folder)
+        self.out = Path(out) if out is not None else self.folder
+        self.store = Store(self.folder)
+        manifest = self.store.read_manifest()
+        if manifest is None:
+            raise ValueError(f"{str(self.folder)!r} has no manifest.json")
+        self.manifest = manifest
+        self.spec = manifest["spec"]
+        self.baseline = baseline or self.spec.get("baseline") or "direct"
+        if self.baseline not in self.spec["strategies"]:
+            raise ValueError(
+                f"baseline must be one of {', '.join(self.spec['strategies'])}, "
+                f"got {self.baseline!r}"
+            )
+        self.threshold = threshold if threshold is not None else self.spec.get("risk_threshold")
+        held = self.store.columns(manifest)
+        if "unmet_share" not in held:
+            raise ValueError("the store does not hold the metric 'unmet_share'")
+        # only what the report uses: far less to read than every metric of every run
+        needed = [*RUN_KEYS, *(o.metric for o in analysis.OUTCOMES if o.metric in held)]
+        money_and_time = ["budget", "coordinator_hours"]
+        money_and_time += [m for m, _ in analysis.SPEND_LINES + analysis.COORDINATOR_TASKS]
+        needed += [m for m in money_and_time if m in held]
+        self.frame = self.store.read_runs(list(dict.fromkeys(needed)), manifest)
+
+    # --- tables --------------------------------------------------------------------------
+    @cached_property
+    def budget_split(self) -> pd.DataFrame:
+        """Where the money went: each spend line's share of the budget, per strategy."""
+        return analysis.budget_split(self.frame)
+
+    @cached_property
+    def coordinator_hours(self) -> pd.DataFrame:
+        """Coordinators' hours a week by task, per strategy that employs them."""
+        return analysis.coordinator_split(self.frame)
+
+    @cached_property
+    def per_run(self) -> pd.DataFrame:
+        """Final-year outcomes of every run."""
+        return analysis.final_year(self.frame)
+
+    @cached_property
+    def summary(self) -> pd.DataFrame:
+        """Mean and CI per design point and strategy."""
+        return analysis.summary_table(self.per_run)
+
+    @cached_property
+    def paired(self) -> pd.DataFrame:
+        """Paired differences from the baseline, with verdicts."""
+        return analysis.paired_differences(self.per_run, self.baseline)
+
+    @cached_property
+    def pairs(self) -> pd.DataFrame:
+        """Every pair of runs (strategy and baseline, same point and replicate)."""
+        return analysis.paired_frame(self.per_run, self.baseline)
+
+    @cached_property
+    def risk(self) -> pd.DataFrame:
+        """Risk of a bad outcome per design point and strategy."""
+        return analysis.risk_table(self.per_run, self.threshold, self.baseline)
+
+    # --- facts ---------------------------------------------------------------------------
+    @cached_property
+    def strategies(self) -> list[str]:
+        """The spec's strategies, in its order."""
+        return list(self.spec["strategies"])
+
+    @cached_property
+    def colors(self) -> dict[str, str]:
+        """One colour per strategy, used by every figure."""
+        return plots.strategy_colors(self.strategies)
+
+    @cached_property
+    def points(self) -> pd.DataFrame:
+        """One row per design point: ``point`` and its parameter values."""
+        return pd.DataFrame([{"point": p["index"], **p["values"]} for p in self.manifest["points"]])
+
+    @cached_property
+    def numeric_varied(self) -> list[str]:
+        """Numeric parameters that take more than one value across the design points."""
+        points = self.manifest.get("points", [])
+        names: list[str] = []
+        for p in points:
+            for k, v in p["values"].items():
+                if k not in names and isinstance(v, int | float) and not isinstance(v, bool):
+                    names.append(k)
+        return [n for n in names if len({p["values"].get(n) for p in points}) > 1]
+
+    @cached_property
+    def replicates(self) -> tuple[int, int]:
+        """Fewest and most replicates per strategy and design point in the report."""
+        if not len(self.summary):
+            return 0, 0
+        return int(self.summary["n"].min()), int(self.summary["n"].max())
+
+    @property
+    def design_type(self) -> str:
+        """The spec's design type."""
+        return self.spec.get("design", {}).get("type", "single")
+
+    @cached_property
+    def fig_dir(self) -> Path:
+        """Folder of the figures (created)."""
+        path = self.out / "figures"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c).replace("|", "/") for c in row) + " |" for row in rows]
+SectionBuilder = Callable[[ReportContext], Section | None]
+#: The report's sections, in order: (key, builder). Filled by :mod:`experiments.sections`.
+SECTIONS: list[tuple[str, SectionBuilder]] = []
+
+
+def add_section(
+    key: str, builder: SectionBuilder, *, after: str | None = None, before: str | None = None
+) -> None:
+    """Add (or replace) a section of every report, after or before a named one (at the
+    end if neither is given). Keys of the standard sections: ``headline``,
+    ``experiment``, ``over_time``, ``paired_over_time``, ``effects``, ``summary``,
+    ``paired``, ``risk``, ``files``."""
+    keys = [k for k, _ in SECTIONS]
+    if key in keys:
+        SECTIONS[keys.index(key)] = (key, builder)
+        return
+    anchor = after or before
+    if anchor is not None and anchor not in keys:
+        raise ValueError(f"no report section {anchor!r}; known: {', '.join(keys)}")
+    where = len(SECTIONS) if anchor is None else keys.index(anchor) + (1 if after else 0)
+    SECTIONS.insert(where, (key, builder))
+
+
+def render_markdown(title: str, intro: str, sections: list[Section], out: Path) -> str:
+    """The report's markdown: a title, an introduction and the sections."""
+    lines = [f"# {title}", ""]
+    if intro:
+        lines += [intro, ""]
+    for section in sections:
+        lines += [f"## {section.title}", "", section.body.strip(), ""]
+        for figure in section.figures:
+            relative = Path(figure).resolve().relative_to(out.resolve()).as_posix()
+            lines += [f"![{section.title}]({relative})", ""]
     return "\n".join(lines)
 
 
-def _numeric_varied(manifest: dict) -> list[str]:
-    points = manifest.get("points", [])
-    names: list[str] = []
-    for p in points:
-        for k, v in p["values"].items():
-            if k not in names and isinstance(v, int | float) and not isinstance(v, bool):
-                names.append(k)
-    return [n for n in names if len({p["values"].get(n) for p in points}) > 1]
+_IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)\s]+\.png)\)")
+
+
+def self_contained_html(md: str, title: str, out: Path) -> str:
+    """HTML of the markdown with every PNG embedded as a data URI (one portable file)."""
+    import markdown
+
+    def embed(match: re.Match) -> str:
+        data = base64.b64encode((out / match.group(2)).read_bytes()).decode("ascii")
+        return f"![{match.group(1)}](data:image/png;base64,{data})"
+
+    body = markdown.markdown(_IMAGE.sub(embed, md), extensions=["tables"])
+    return HTML_TEMPLATE.format(title=title, body=body)
+
+
+def write_document(out: Path, md: str, title: str, tmp_dir: Path | None = None) -> dict:
+    """Write ``report.md`` and the self-contained ``report.html`` in ``out``."""
+    html = self_contained_html(md, title, out)
+    atomic_write_bytes(out / "report.md", md.encode("utf-8"), tmp_dir)
+    atomic_write_bytes(out / "report.html", html.encode("utf-8"), tmp_dir)
+    return {"md": out / "report.md", "html": out / "report.html"}
 
 
 def write_report(
-    folder: str | Path, threshold: float | None = None, baseline: str | None = None
+    folder: str | Path,
+    threshold: float | None = None,
+    baseline: str | None = None,
+    out: str | Path | None = None,
 ) -> dict[str, Path]:
     """Write the report of the sweep stored in ``folder``.
 
@@ -75,328 +272,46 @@ def write_report(
         threshold: Risk threshold of the final-year unmet share (default: the spec's
             ``report.risk_threshold``, else the baseline's median at each design point).
         baseline: Strategy the others are compared with (default: the spec's).
+        out: Folder to write the report in (default: ``folder``).
 
     Returns:
         Paths of the files written (``md``, ``html``, ``figures``...).
 
     Raises:
         ValueError: If the folder holds no finished runs or the baseline is unknown.
+        OSError: If ``out`` cannot be written.
     """
-    folder = Path(folder)
-    store = Store(folder)
-    manifest = store.read_manifest()
-    if manifest is None:
-        raise ValueError(f"{str(folder)!r} has no manifest.json")
-    spec = manifest["spec"]
-    baseline = baseline or spec.get("baseline") or "direct"
-    if baseline not in spec["strategies"]:
-        raise ValueError(
-            f"baseline must be one of {', '.join(spec['strategies'])}, got {baseline!r}"
-        )
-    if threshold is None:
-        threshold = spec.get("risk_threshold")
-    held = store.columns(manifest)
-    if "unmet_share" not in held:
-        raise ValueError("the store does not hold the metric 'unmet_share'")
-    # only what the report uses: far less to read than every metric of every run
-    needed = ["point", "point_label", "strategy", "replicate", "step"]
-    needed += [o.metric for o in analysis.OUTCOMES if o.metric in held]
-    money_and_time = ["budget", "coordinator_hours"]
-    money_and_time += [m for m, _ in analysis.SPEND_LINES + analysis.COORDINATOR_TASKS]
-    needed += [m for m in money_and_time if m in held]
-    frame = store.read_runs(list(dict.fromkeys(needed)), manifest)
+    import experiments.sections  # noqa: F401 - fills SECTIONS
 
-    per_run = analysis.final_year(frame)
-    summary = analysis.summary_table(per_run)
-    paired = analysis.paired_differences(per_run, baseline)
-    risk = analysis.risk_table(per_run, threshold, baseline)
-    split = analysis.budget_split(frame)
-    hours = analysis.coordinator_split(frame)
-    band = analysis.over_time(frame, "unmet_share")
-    diff = analysis.paired_over_time(frame, "unmet_share", baseline)
-
-    fig_dir = folder / "figures"
-    fig_dir.mkdir(parents=True, exist_ok=True)
-    figures = plots.plot_over_time(
-        band,
-        fig_dir / "unmet_share_over_time.png",
-        "unmet share of needed hours",
-        "Unmet share over time: mean and 95% CI over replicates",
-    )
-    paired_figures = (
-        plots.plot_paired_over_time(diff, fig_dir / "paired_difference_over_time.png", baseline)
-        if len(diff)
-        else []
-    )
-    varied = _numeric_varied(manifest)
-    crossover = []
-    if varied and len(paired):
-        pts = pd.DataFrame([{"point": p["index"], **p["values"]} for p in manifest["points"]])
-        crossover = plots.plot_crossover(
-            paired, pts[["point", *varied]], varied, fig_dir / "crossover.png", baseline
-        )
-
-    for name, table in (
-        ("per_run", per_run),
-        ("summary", summary),
-        ("paired", paired),
-        ("risk", risk),
-        ("budget_split", split),
-        ("coordinator_hours", hours),
-    ):
-        table.to_csv(folder / f"{name}.csv", index=False)
-
-    md = _markdown(
-        manifest, folder, per_run, summary, paired, risk, threshold, baseline,
-        figures, paired_figures, crossover, split, hours,
-    )  # fmt: skip
-    import markdown
-
-    html = HTML_TEMPLATE.format(
-        title=f"civic-sim report: {spec['name']}",
-        body=markdown.markdown(md, extensions=["tables"]),
-    )
-    atomic_write_bytes(folder / "report.md", md.encode("utf-8"), store.tmp_dir)
-    atomic_write_bytes(folder / "report.html", html.encode("utf-8"), store.tmp_dir)
-    return {
-        "md": folder / "report.md",
-        "html": folder / "report.html",
-        "figures": figures + paired_figures + crossover,
-    }
+    ctx = ReportContext(folder, out, threshold, baseline)
+    ctx.out.mkdir(parents=True, exist_ok=True)
+    sections = [s for _key, build in SECTIONS if (s := build(ctx)) is not None]
+    for name in ("per_run", "summary", "paired", "risk", "budget_split", "coordinator_hours"):
+        write_frame(getattr(ctx, name), ctx.out / f"{name}.csv")
+    title = f"civic-sim report: {ctx.spec['name']}"
+    md = render_markdown(title, ctx.spec.get("description", ""), sections, ctx.out)
+    paths = write_document(ctx.out, md, title)
+    paths["figures"] = [f for s in sections for f in s.figures]
+    return paths
 
 
-def _markdown(
-    manifest, folder, per_run, summary, paired, risk, threshold, baseline,
-    figures, paired_figures, crossover, split=None, hours=None,
-) -> str:  # fmt: skip
-    spec = manifest["spec"]
-    runs = manifest["runs"]
-    done = sum(r["status"] == "done" for r in runs.values())
-    failed = [k for k, r in runs.items() if r["status"] == "failed"]
-    pending = len(runs) - done - len(failed)
-    outcomes = [o for o in analysis.OUTCOMES if f"{o.name}_mean" in summary.columns]
-    n_min = int(summary["n"].min()) if len(summary) else 0
-    n_max = int(summary["n"].max()) if len(summary) else 0
-    reps = f"{n_min}" if n_min == n_max else f"{n_min} to {n_max}"
-    out = [f"# civic-sim report: {spec['name']}", ""]
-    if spec.get("description"):
-        out += [spec["description"], ""]
-    out += [
-        "## The experiment",
-        "",
-        f"- Strategies: {', '.join(spec['strategies'])}; baseline for paired "
-        f"comparisons: **{baseline}**.",
-        f"- Design: {spec['design']['type']}, {len(manifest['points'])} design point(s); "
-        f"{spec['steps']} weeks per run.",
-        f"- Runs: {len(runs)} planned, {done} finished, {len(failed)} failed, "
-        f"{pending} not run. Replicates per strategy and design point in this report: "
-        f"**{reps}** (of {spec['replicates']} planned).",
-        f"- Seeds: root entropy **{manifest['root_entropy']}** "
-        f"({manifest.get('root_entropy_source', '')}); replicate r of every strategy and "
-        "design point uses `SeedSequence(root, spawn_key=(r,))` (common random numbers, "
-        "so strategies are compared in pairs)."
-        + (
-            f" Latin hypercube seed: {manifest['design_seed']}."
-            if manifest.get("design_seed") is not None
-            else ""
-        ),
-        _code_line(manifest),
-        "- Final year = the last 52 weeks of each run (outcomes are means over it, except "
-        "cumulative unmet hours, the total at the end). Intervals are 95% confidence "
-        "intervals of the mean over replicates (Student's t).",
-    ]
-    if failed:
-        shown = ", ".join(failed[:10]) + (" ..." if len(failed) > 10 else "")
-        out.append(f"- **Failed runs** (excluded; tracebacks in manifest.json): {shown}")
-    out += ["", "### Design points", ""]
-    out.append(
-        _table(
-            ["point", "values"],
-            [[str(p["index"]), p["label"]] for p in manifest["points"]],
-        )
-    )
-
-    out += _headlines(paired, baseline)
-    out += ["", "## Unmet share over time", ""]
-    out += [f"![unmet share over time](figures/{p.name})" for p in figures]
-    if paired_figures:
-        out += ["", f"## Paired difference vs {baseline} over time", ""]
-        out.append(
-            f"Unmet share of each strategy minus that of {baseline} in the same replicate "
-            "(same seed), mean and 95% CI. Below zero the strategy leaves less need unmet."
-        )
-        out.append("")
-        out += [f"![paired difference](figures/{p.name})" for p in paired_figures]
-
-    out += ["", "## Summary per strategy and design point", ""]
-    out.append("Mean [95% CI] over replicates.")
-    out.append("")
-    header = ["point", "strategy", "n"] + [o.label for o in outcomes]
-    rows = []
-    for r in summary.itertuples(index=False):
-        r = r._asdict()
-        rows.append(
-            [r["point_label"], r["strategy"], str(r["n"])]
-            + [
-                _ci(o.fmt, r[f"{o.name}_mean"], r[f"{o.name}_low"], r[f"{o.name}_high"])
-                for o in outcomes
-            ]
-        )
-    out.append(_table(header, rows))
-
-    if len(paired):
-        out += ["", f"## Paired differences vs {baseline}", ""]
-        out.append(
-            f"Strategy minus {baseline}, paired by replicate (same seed): mean [95% CI]; "
-            "'better' is the share of pairs in which the strategy did better (lower unmet "
-            "need, cost and spend; more volunteers)."
-        )
-        out.append("")
-        rows = []
-        labels = {o.name: o for o in analysis.OUTCOMES}
-        for r in paired.itertuples(index=False):
-            o = labels[r.outcome]
-            ci = (
-                f"{_signed(o.fmt, r.mean)} [{_signed(o.fmt, r.low)}, {_signed(o.fmt, r.high)}]"
-                if not math.isnan(r.low)
-                else _signed(o.fmt, r.mean)
-            )
-            rows.append(
-                [r.point_label, r.strategy, o.label, str(r.pairs), ci, f"{r.share_better:.0%}"]
-            )
-        out.append(_table(["point", "strategy", "outcome", "pairs", "difference", "better"], rows))
-
-    out += ["", "## Risk", ""]
-    if threshold is None:
-        out.append(
-            "Risk is the share of replicates whose final-year unmet share is above a "
-            f"threshold: here the median final-year unmet share of **{baseline}** at the "
-            f"same design point (so {baseline} itself sits near 50% by construction; set "
-            "a fixed level with `civic-sim report --threshold 0.6` or "
-            "`[report] risk_threshold` in the spec). P90 is the 90th percentile of the "
-            "final-year unmet share over replicates."
-        )
-    else:
-        out.append(
-            "Risk is the share of replicates whose final-year unmet share is above the "
-            f"fixed threshold **{threshold:g}**. P90 is the 90th percentile of the "
-            "final-year unmet share over replicates."
-        )
-    out.append("")
-    out.append(
-        "Share above: the share of replicates, with its 95% Wilson score interval. P90: with "
-        "a 95% percentile-bootstrap interval (2,000 resamples, fixed seed); with few "
-        "replicates an interval of an upper percentile is rough."
-    )
-    out.append("")
-    rows = [
-        [r.point_label, r.strategy, str(r.n), f"{r.threshold:.3f}",
-         _ci("{:.0%}", r.share_above, r.share_above_low, r.share_above_high),
-         _ci("{:.3f}", r.p90, r.p90_low, r.p90_high)]
-        for r in risk.itertuples(index=False)
-    ]  # fmt: skip
-    header = ["point", "strategy", "n", "threshold", "share above [95% CI]"]
-    out.append(_table([*header, "P90 unmet share [95% CI]"], rows))
-    out += _money_and_time(split, hours)
-    if crossover:
-        out += ["", "## Where does facilitation overtake the baseline?", ""]
-        out.append(
-            f"Final-year paired difference in unmet share (strategy minus {baseline}) "
-            "against the varied parameters, with 95% CIs. Below zero the strategy leaves "
-            "less need unmet."
-        )
-        out.append("")
-        out += [f"![crossover](figures/{p.name})" for p in crossover]
-    out += [
-        "",
-        "## Files",
-        "",
-        "`per_run.csv` (final-year outcomes of every run), `summary.csv`, `paired.csv`, "
-        "`risk.csv`, `budget_split.csv`, `coordinator_hours.csv` (the tables above at full "
-        "precision), `runs/` (weekly data, Parquet), "
-        "`manifest.json` (spec, seeds, parameters, status and timing of every run).",
-        "",
-    ]
-    return "\n".join(out)
+def ci_text(fmt: str, mean: float, low: float, high: float) -> str:
+    """``0.612 [0.598, 0.626]`` (the mean alone without an interval)."""
+    if math.isnan(mean):
+        return "n/a"
+    if math.isnan(low):
+        return fmt.format(mean)
+    return f"{fmt.format(mean)} [{fmt.format(low)}, {fmt.format(high)}]"
 
 
-def _code_line(manifest: dict) -> str:
-    """The report's line on the code and environment that made the runs."""
-    v = manifest.get("versions", {})
-    line = (
-        f"- Code: civic-sim {v.get('civic-sim', '?')}, git commit "
-        f"`{manifest.get('git_commit')}`; Python {v.get('python', '?')}, mesa "
-        f"{v.get('mesa', '?')}, numpy {v.get('numpy', '?')}, numba {v.get('numba', '?')}, "
-        f"pandas {v.get('pandas', '?')}."
-    )
-    lock = v.get(LOCK_FILE)
-    if lock:
-        line += f" Lock file `{LOCK_FILE}`: {lock} (`make setup` installs from it)."
-    return line
+def signed(fmt: str, value: float) -> str:
+    """A number with its sign (``+0.012``)."""
+    text = fmt.format(value)
+    return text if text.startswith("-") else "+" + text
 
 
-def _money_and_time(split, hours) -> list[str]:
-    """The effective split of the budget and the coordinators' week, per strategy."""
-    out = []
-    if split is not None and len(split):
-        lines = [c for c in split.columns if c not in analysis.KEYS]
-        out += ["", "## Where the money went", ""]
-        out.append(
-            "Each line's spend as a share of the budget, over every week of every "
-            "replicate. Facilitation money a line cannot use is re-planned by the built-in "
-            "strategies (support and grants beyond what volunteers and businesses can take "
-            "go to coordinators and outreach) or, for a strategy that does not, reported as "
-            "'facilitation unspent'; 'not spent' is paid-care money no eligible resident "
-            "needed. Nothing moves between lines unreported."
-        )
-        out.append("")
-        rows = [
-            [r["point_label"], r["strategy"]] + [f"{r[c]:.1%}" for c in lines]
-            for _, r in split.iterrows()
-        ]
-        out.append(_table(["point", "strategy", *lines], rows))
-    if hours is not None and len(hours):
-        tasks = [c for c in hours.columns if c not in analysis.KEYS and c != "hours a week"]
-        out += ["", "## Coordinators' week", ""]
-        out.append(
-            "Coordinators' hours a week by task (mean over weeks and replicates): they "
-            "follow up live brokered pairings first, then support volunteers, then broker "
-            "new matches; what is left goes into community development, which works like "
-            "outreach."
-        )
-        out.append("")
-        rows = [
-            [r["point_label"], r["strategy"], f"{r['hours a week']:.0f}"]
-            + [f"{r[c]:.0f} ({r[c] / r['hours a week']:.0%})" for c in tasks]
-            for _, r in hours.iterrows()
-        ]
-        out.append(_table(["point", "strategy", "hours a week", *tasks], rows))
-    return out
-
-
-def _headlines(paired: pd.DataFrame, baseline: str) -> list[str]:
-    """One sentence per design point and strategy on the final-year unmet share."""
-    rows = paired[paired["outcome"] == "unmet_share"] if len(paired) else paired
-    if not len(rows):
-        return []
-    out = ["", "## Headlines", ""]
-    out.append(
-        f"Final-year unmet share, each strategy against {baseline} on the same seeds "
-        "(a difference counts as clear when its 95% CI excludes zero):"
-    )
-    out.append("")
-    for r in rows.itertuples(index=False):
-        if math.isnan(r.low):
-            verdict = "too few pairs for a CI"
-        elif r.high < 0:
-            verdict = "clearly **lower** (better)"
-        elif r.low > 0:
-            verdict = "clearly **higher** (worse)"
-        else:
-            verdict = "no clear difference"
-        out.append(
-            f"- {r.point_label}: {r.strategy} {_signed('{:.3f}', r.mean)} "
-            f"[{_signed('{:.3f}', r.low)}, {_signed('{:.3f}', r.high)}] vs {baseline}: "
-            f"{verdict}; better in {round(r.share_better * r.pairs)} of {r.pairs} pairs."
-        )
-    return out
+def md_table(header: list[str], rows: list[list[str]]) -> str:
+    """A markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c).replace("|", "/") for c in row) + " |" for row in rows]
+    return "\n".join(lines)

@@ -4,54 +4,69 @@ Seeding (common random numbers): the experiment has one root entropy (the spec's
 ``seed``, or fresh entropy recorded in the manifest). Replicate ``r`` of *every* design
 point and strategy uses ``SeedSequence(root, spawn_key=(r,))``, so two strategies'
 replicate ``r`` face the same initial population and the same exogenous shocks, and
-their difference is a paired comparison.
+their difference is a paired comparison. ``civic-sim run --seed S --replicate R`` is
+replicate ``R`` of a sweep with ``seed = S``; ``civic-sim run --from DIR RUN_ID`` repeats
+one stored run exactly.
 
-Executors are anything with the :mod:`concurrent.futures` interface:
-
-* ``processes`` (default): :class:`concurrent.futures.ProcessPoolExecutor`, one worker
-  per core;
-* ``serial``: runs one after another in this process (debugging, benchmarks);
-* Dask: ``dask="local"`` starts a ``distributed.LocalCluster`` on 127.0.0.1 with worker
-  processes; ``dask="tcp://host:port"`` uses a running scheduler. Both go through
-  ``Client.get_executor(pure=False)``.
-
-Every executor gives the same results: a run depends only on its parameters and seed.
-Workers return the run's table; this process writes it (so remote Dask workers need no
-shared disk) and updates the manifest. A run that raises is recorded as failed with its
-traceback; the other runs go on. Rerunning the same sweep skips the runs already done.
+One writer per folder: a sweep takes the folder's lock (:mod:`experiments.lock`) before
+it writes anything. Workers return the run's table; this process writes it (so remote
+Dask workers need no shared disk) and updates the manifest. A run that raises is
+recorded as failed with its traceback; the other runs go on. Rerunning the same sweep
+skips the runs already done, and may add replicates (or strategies) to a finished
+experiment; any other change to the spec is refused, naming the fields that differ.
+Runs made by another version of the model (its source, its numerical packages or a
+plugin, see :func:`experiments.store.model_fingerprint`) are never mixed with new ones:
+the sweep refuses, or with ``rerun_changed`` moves them to ``DIR/superseded/`` and runs
+them again. Executors and stopping (Ctrl-C) are in :mod:`experiments.executors`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
+import shutil
 import sys
 import time
 import traceback
-from collections.abc import Iterator
-from concurrent.futures import Executor, as_completed
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from experiments import spec as specs
+from experiments.executors import (
+    EXECUTORS,
+    ExecutorError,
+    Interrupt,
+    kill_workers,
+    open_executor,
+    results,
+)
+from experiments.lock import FolderLock, LockError
 from experiments.store import (
     Store,
-    ensure_writable_folder,
+    explain_fingerprint_change,
+    fingerprint_parts,
     git_commit,
     model_fingerprint,
     now,
     package_versions,
 )
 
+__all__ = ["EXECUTORS", "RunTask", "SweepError", "run_sweep", "task_from_folder"]
+
 #: Metadata columns written in front of every run's metrics.
 META_COLUMNS = ("point", "point_label", "strategy", "scenario", "replicate")
 #: Prefix of the parameter columns in the store.
 PARAM_PREFIX = "param_"
 INT_METRICS = ("step", "year")
+#: Spec fields that do not change a run's numbers: they may differ when a sweep resumes.
+FREE_FIELDS = ("name", "description", "check", "baseline", "risk_threshold")
+#: Digits of the design point and replicate in run ids (at least; the manifest keeps them).
+MIN_DIGITS = 3
 
 
 class SweepError(ValueError):
@@ -102,18 +117,32 @@ class RunTask:
 
 @dataclass
 class RunResult:
-    """What a worker sends back."""
+    """What a worker sends back.
+
+    Attributes:
+        fingerprint: The model fingerprint of the process that made the run.
+    """
 
     run_id: str
     status: str
     frame: pd.DataFrame | None = None
     wall_time: float = 0.0
     traceback: str | None = None
+    fingerprint: str | None = None
 
 
 @dataclass
 class SweepSummary:
-    """Counts of a sweep invocation."""
+    """Counts of a sweep invocation.
+
+    Attributes:
+        total: Runs of the experiment.
+        skipped: Runs already stored when this invocation started.
+        done: Runs finished and stored now.
+        failed: Run ids that failed now.
+        interrupted: Whether a Ctrl-C (or SIGTERM) stopped the sweep early.
+        notes: What the sweep said up front (resuming, replicates added, runs kept aside).
+    """
 
     total: int = 0
     skipped: int = 0
@@ -121,13 +150,25 @@ class SweepSummary:
     failed: list[str] = field(default_factory=list)
     out: str = ""
     wall_time: float = 0.0
+    interrupted: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def stored(self) -> int:
+        """Runs stored in the folder now."""
+        return self.skipped + self.done
 
 
-def run_id_for(point: int, strategy: str, replicate: int, n_points: int, n_reps: int) -> str:
-    """Readable, sortable run identifier."""
-    pw = max(3, len(str(n_points - 1)))
-    rw = max(3, len(str(n_reps - 1)))
-    return f"p{point:0{pw}d}-{strategy}-r{replicate:0{rw}d}"
+def run_id_for(
+    point: int, strategy: str, replicate: int, digits: tuple[int, int] = (MIN_DIGITS, MIN_DIGITS)
+) -> str:
+    """Readable, sortable run identifier (``p003-facilitator-r007``)."""
+    return f"p{point:0{digits[0]}d}-{strategy}-r{replicate:0{digits[1]}d}"
+
+
+def id_digits(n_points: int, n_reps: int) -> tuple[int, int]:
+    """Digits of the point and replicate numbers in the run ids of a new experiment."""
+    return max(MIN_DIGITS, len(str(n_points - 1))), max(MIN_DIGITS, len(str(n_reps - 1)))
 
 
 def plan_runs(
@@ -135,21 +176,31 @@ def plan_runs(
     root_entropy: int,
     points: list[dict[str, Any]],
     plugins: list[str] | None = None,
+    digits: tuple[int, int] | None = None,
 ) -> list[RunTask]:
     """Every run of the experiment, ordered by replicate, then point, then strategy.
 
     Ordering by replicate first means an interrupted sweep has complete pairs early.
+
+    Args:
+        spec: The validated spec.
+        root_entropy: The experiment's root entropy.
+        points: The design points.
+        plugins: Plugins given on the command line.
+        digits: Digits of point and replicate in run ids (a folder's recorded ones, so
+            ids stay the same when replicates are added).
     """
     varied = [n for n in spec.design.varied() if n not in ("scenario", "strategy")]
     fixed = [n for n in spec.fixed if n not in ("scenario", "strategy") and n not in varied]
     param_columns = varied + fixed
+    digits = digits or id_digits(len(points), spec.replicates)
     tasks = []
     for r in range(spec.replicates):
         for i, point in enumerate(points):
             for strategy in spec.strategies:
                 tasks.append(
                     RunTask(
-                        run_id=run_id_for(i, strategy, r, len(points), spec.replicates),
+                        run_id=run_id_for(i, strategy, r, digits),
                         point=i,
                         point_label=specs.point_label(point),
                         strategy=strategy,
@@ -166,17 +217,30 @@ def plan_runs(
     return tasks
 
 
-_PLUGINS_LOADED: set[tuple[str, ...]] = set()
+_PLUGINS_LOADED: dict[tuple[str, ...], list[str]] = {}
 
 
-def ensure_plugins(plugins: list[str]) -> None:
-    """Load plugins (entry points, ``CIVIC_SIM_PLUGINS`` and these) once per process."""
+def ensure_plugins(plugins: list[str]) -> list[str]:
+    """Load plugins (entry points, ``CIVIC_SIM_PLUGINS`` and these) once per process.
+
+    Returns:
+        The keys of every plugin the list stands for (what the run's fingerprint counts).
+
+    Raises:
+        ValueError: If a plugin cannot be loaded.
+    """
     key = tuple(plugins)
     if key not in _PLUGINS_LOADED:
-        from model.plugins import load_plugins
+        from model.plugins import load_plugin, plugin_names
 
-        load_plugins(plugins)
-        _PLUGINS_LOADED.add(key)
+        records = [load_plugin(name) for name in plugin_names(plugins)]
+        _PLUGINS_LOADED[key] = [r.name for r in records if r is not None]
+    return _PLUGINS_LOADED[key]
+
+
+def run_fingerprint(task: RunTask) -> str:
+    """The model fingerprint of one run in this process (its plugins loaded)."""
+    return model_fingerprint(fingerprint_parts(ensure_plugins(task.plugins)))
 
 
 def build_model(task: RunTask):
@@ -214,100 +278,123 @@ def run_frame(task: RunTask, model, metrics: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def execute_run(task: RunTask) -> RunResult:
-    """Run one simulation; never raises (a failure comes back with its traceback)."""
+def execute_run(task: RunTask, check: Callable[[], None] | None = None) -> RunResult:
+    """Run one simulation; never raises an Exception (a failure comes back with its
+    traceback).
+
+    Args:
+        task: The run.
+        check: Called after every week (in this process: raises to stop the run).
+    """
     start = time.perf_counter()
     try:
         model = build_model(task)
-        metrics = model.run(task.steps)
+        progress = (lambda _week: check()) if check is not None else None
+        metrics = model.run(task.steps, progress=progress)
         frame = run_frame(task, model, metrics)
-        return RunResult(task.run_id, "done", frame, time.perf_counter() - start)
+        return RunResult(
+            task.run_id, "done", frame, time.perf_counter() - start, None, run_fingerprint(task)
+        )
     except Exception:  # noqa: BLE001 - a failing run is recorded, not fatal
         return RunResult(
             task.run_id, "failed", None, time.perf_counter() - start, traceback.format_exc()
         )
 
 
-# --- executors ----------------------------------------------------------------------------
-EXECUTORS = ("processes", "serial")
+def _crashed(task: RunTask, error: BaseException) -> RunResult:
+    text = "".join(traceback.format_exception(error))
+    return RunResult(task.run_id, "failed", None, 0.0, text)
 
 
-@contextlib.contextmanager
-def open_executor(
-    kind: str = "processes", workers: int | None = None, dask: str | None = None
-) -> Iterator[Executor | None]:
-    """Open an executor for the runs (None means serial, in this process).
+# --- what may change between invocations ----------------------------------------------------
+_MISSING = object()
 
-    Args:
-        kind: ``processes`` or ``serial`` (ignored when ``dask`` is given).
-        workers: Worker count (default: one per core).
-        dask: ``"local"`` for a LocalCluster on 127.0.0.1, or a scheduler address.
 
-    Raises:
-        SweepError: For an unknown executor or an unreachable Dask scheduler.
-    """
-    workers = workers or os.cpu_count() or 1
-    if dask:
-        try:
-            from dask.distributed import Client, LocalCluster
-        except ImportError:  # the core install has no Dask (it is the extra "dask")
-            raise SweepError(
-                "--dask needs Dask, which is not installed: pip install 'civic-sim[dask]' "
-                "(make setup installs it)"
-            ) from None
+def _show(value: Any) -> str:
+    if value is _MISSING:
+        return "unset"
+    text = json.dumps(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
-        if dask == "local":
-            cluster = LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=None,
+
+def _differences(path: str, before: Any, after: Any) -> list[str]:
+    if isinstance(before, dict) and isinstance(after, dict):
+        keys = list(before) + [k for k in after if k not in before]
+        out: list[str] = []
+        for key in keys:
+            out += _differences(
+                f"{path}.{key}", before.get(key, _MISSING), after.get(key, _MISSING)
             )
-            client = Client(cluster)
-        else:
-            cluster = None
-            try:
-                client = Client(dask, timeout=10)
-            except (OSError, TimeoutError) as exc:
-                raise SweepError(f"--dask: cannot reach the scheduler at {dask!r}: {exc}") from None
-        try:
-            yield client.get_executor(pure=False)
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
-        return
-    if kind == "serial":
-        yield None
-        return
-    if kind != "processes":
-        raise SweepError(f"--executor must be one of {', '.join(EXECUTORS)}, got {kind!r}")
-    from concurrent.futures import ProcessPoolExecutor
-
-    pool = ProcessPoolExecutor(max_workers=workers)
-    try:
-        yield pool
-    except BaseException:
-        # interrupted: do not wait for the queued runs (a rerun resumes them)
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
+        return out
+    if before == after:
+        return []
+    return [f"{path} (stored {_show(before)}, now {_show(after)})"]
 
 
-def _results(executor: Executor | None, tasks: list[RunTask]) -> Iterator[RunResult]:
-    """Results in the order they finish."""
-    if executor is None:
-        for task in tasks:
-            yield execute_run(task)
-        return
-    futures = {executor.submit(execute_run, task): task for task in tasks}
-    for future in as_completed(futures):
-        task = futures[future]
-        try:
-            yield future.result()
-        except Exception:  # noqa: BLE001 - a crashed worker fails its run, not the sweep
-            yield RunResult(task.run_id, "failed", None, 0.0, traceback.format_exc())
+def spec_differences(stored: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """The fields that differ between a folder's spec and a new one, and would change
+    the numbers: everything but :data:`FREE_FIELDS`; replicates may grow and strategies
+    be added (the new runs are simply run), but not the reverse.
+
+    Returns:
+        One ``spec.<field> (stored X, now Y)`` per difference, in the spec's order.
+    """
+    out: list[str] = []
+    for key in list(stored) + [k for k in new if k not in stored]:
+        if key in FREE_FIELDS:
+            continue
+        before, after = stored.get(key, _MISSING), new.get(key, _MISSING)
+        if key == "replicates" and isinstance(before, int) and isinstance(after, int):
+            if after < before:
+                out.append(
+                    f"spec.replicates (stored {before}, now {after}: replicates can be "
+                    "added to a finished experiment, not removed)"
+                )
+            continue
+        if key == "strategies" and isinstance(before, list) and isinstance(after, list):
+            if not set(before) <= set(after):
+                gone = ", ".join(s for s in before if s not in after)
+                out.append(
+                    f"spec.strategies (stored {_show(before)}, now {_show(after)}: "
+                    f"{gone} would be dropped; strategies can be added, not removed)"
+                )
+            continue
+        out += _differences(f"spec.{key}", before, after)
+    return out
+
+
+def _supersede(store: Store, manifest: dict[str, Any], run_ids: list[str]) -> list[str]:
+    """Move the files of runs made by another model version to ``superseded/`` (never
+    overwritten); return a line per fingerprint moved."""
+    runs = manifest["runs"]
+    moved: dict[str, int] = {}
+    for run_id in run_ids:
+        entry = runs[run_id]
+        old = str(entry.get("model_fingerprint"))
+        source = store.run_path(run_id)
+        if source.is_file():
+            target = store.root / "superseded" / old / source.parent.name / source.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, target)
+            with_parent = source.parent
+            if with_parent.is_dir() and not any(with_parent.iterdir()):
+                with_parent.rmdir()
+            manifest.setdefault("superseded", []).append(
+                {
+                    "run_id": run_id,
+                    "model_fingerprint": old,
+                    "path": str(target.relative_to(store.root)),
+                    "finished": entry.get("finished"),
+                    "moved": now(),
+                }
+            )
+            moved[old] = moved.get(old, 0) + 1
+        entry["status"] = "pending"
+    return [
+        f"kept {n} runs of model {fp} aside in {store.root / 'superseded' / fp} "
+        "(they are run again with the current model)"
+        for fp, n in moved.items()
+    ]
 
 
 def run_tasks(
@@ -320,72 +407,126 @@ def run_tasks(
 ) -> Iterator[RunResult]:
     """Run tasks on an executor and yield their results as they finish, storing nothing
     (for checks that read the tables at once, such as ``civic-sim calibrate --check``).
-    A failed run comes back with ``status == "failed"`` and its traceback."""
+    A failed run comes back with ``status == "failed"`` and its traceback.
+
+    Raises:
+        KeyboardInterrupt: After Ctrl-C (no new run starts; the workers are ended).
+    """
     from tqdm import tqdm
 
     size = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
-    with open_executor(executor, size, dask) as pool:
+    opened: dict[str, Any] = {}
+    interrupt = Interrupt(_say_on_stderr, lambda: kill_workers(opened.get("pool")))
+    with interrupt, open_executor(executor, size, dask) as pool:
+        opened["pool"] = pool
         with tqdm(total=len(tasks), unit="run", file=sys.stderr, disable=not progress) as bar:
-            for result in _results(pool, tasks):
+            for result in results(pool, tasks, execute_run, interrupt, _crashed):
                 bar.update(1)
                 yield result
+        if interrupt.requested:
+            kill_workers(pool)
+            raise KeyboardInterrupt
 
 
-# --- the sweep ----------------------------------------------------------------------------
 def prepare(
-    spec: specs.Spec, store: Store, plugins: list[str] | None = None, rerun_changed: bool = False
-) -> tuple[dict[str, Any], list[RunTask]]:
-    """Validate the whole experiment and build (or reopen) its manifest.
+    spec: specs.Spec,
+    store: Store,
+    plugins: list[str] | None = None,
+    rerun_changed: bool = False,
+    dry_run: bool = False,
+    fresh_entropy: int | None = None,
+) -> tuple[dict[str, Any], list[RunTask], list[str]]:
+    """Validate the whole experiment and build (or reopen) its manifest (call it holding
+    the folder's lock unless ``dry_run``: it may move superseded runs).
 
     Args:
         spec: The validated spec.
         store: The output folder.
         plugins: Plugins given on the command line.
         rerun_changed: Run again the finished runs made by another version of the model
-            (another :func:`model_fingerprint`) instead of refusing to mix them.
+            (another :func:`model_fingerprint`), keeping their files in ``superseded/``,
+            instead of refusing to mix them.
+        dry_run: Check only (move nothing): what a sweep does before taking the lock,
+            so that a bad spec fails before anything is written.
+        fresh_entropy: Root entropy of a new seedless experiment (default: fresh from
+            the operating system); the sweep passes the one its dry run checked.
 
     Returns:
-        The manifest (not yet written) and every run of the experiment.
+        The manifest (not yet written), every run of the experiment, and notes for the
+        user (replicates added, runs kept aside).
 
     Raises:
         specs.SpecError: If a design point's parameters are not allowed.
-        SweepError: If the folder holds a different experiment, or runs made by another
-            version of the model (unless ``rerun_changed``).
+        SweepError: If the folder holds a different experiment (naming the fields that
+            differ), or runs made by another version of the model (unless
+            ``rerun_changed``).
     """
     try:
         manifest = store.read_manifest()
     except ValueError as exc:
         raise SweepError(f"--out: {exc}") from None
+    try:
+        plugin_keys = ensure_plugins(list(plugins or []) + list(spec.plugins))
+    except ValueError as exc:
+        raise SweepError(f"spec.plugins: {exc}") from None
     spec_dict = json.loads(json.dumps(spec.as_dict()))
+    notes: list[str] = []
+    stored_reps = spec.replicates
     if manifest is not None:
-        if manifest.get("spec") != spec_dict:
+        differ = spec_differences(manifest.get("spec", {}), spec_dict)
+        if differ:
             raise SweepError(
-                f"--out: {str(store.root)!r} holds a different experiment (its manifest's "
-                "spec differs); use another folder or delete it"
+                f"--out: {str(store.root)!r} holds a different experiment: "
+                + "; ".join(differ)
+                + ". Use another folder, or put the spec back as it was"
             )
+        stored_reps = manifest["spec"].get("replicates", spec.replicates)
+        if spec.replicates > stored_reps:
+            notes.append(
+                f"adding replicates: {stored_reps} -> {spec.replicates} per strategy and "
+                "design point; only the new runs are run"
+            )
+        added = [s for s in spec.strategies if s not in manifest["spec"].get("strategies", [])]
+        if added:
+            notes.append(f"adding strategies: {', '.join(added)}; only their runs are run")
+        if manifest["spec"] != spec_dict:
+            manifest.setdefault("spec_changes", []).append(
+                {"at": now(), "before": manifest["spec"], "after": spec_dict}
+            )
+            manifest["spec"] = spec_dict
         root_entropy = int(manifest["root_entropy"])
     else:
-        root_entropy = spec.seed if spec.seed is not None else int(np.random.SeedSequence().entropy)
+        root_entropy = spec.seed if spec.seed is not None else fresh_entropy
+        if root_entropy is None:
+            root_entropy = int(np.random.SeedSequence().entropy)
     points = specs.expand_design(spec, root_entropy)
     resolved = specs.validate_points(spec, points)
-    tasks = plan_runs(spec, root_entropy, points, plugins)
 
     if manifest is None:
         manifest = {
-            "format": 1,
+            "format": 2,
             "created": now(),
             "spec": spec_dict,
             "spec_file": spec.source,
             "root_entropy": root_entropy,
             "root_entropy_source": "spec seed" if spec.seed is not None else "fresh",
+            "seeding": "replicate r of every strategy and design point: "
+            "numpy.random.SeedSequence(root_entropy, spawn_key=(r,))",
             "design_seed": specs.design_seed(spec, root_entropy),
             "points": [
                 {"index": i, "label": specs.point_label(p), "values": p}
                 for i, p in enumerate(points)
             ],
+            "run_id_digits": list(id_digits(len(points), spec.replicates)),
             "runs": {},
         }
-    fingerprint = model_fingerprint()
+    digits = tuple(manifest.get("run_id_digits") or id_digits(len(points), stored_reps))
+    manifest["run_id_digits"] = list(digits)
+    tasks = plan_runs(spec, root_entropy, points, plugins, digits)
+
+    parts = fingerprint_parts(plugin_keys)
+    fingerprint = model_fingerprint(parts)
+    known = manifest.setdefault("fingerprints", {})
     runs = manifest.setdefault("runs", {})
     stale = [
         e["run_id"]
@@ -394,16 +535,23 @@ def prepare(
     ]
     if stale and not rerun_changed:
         made_by = sorted({str(runs[k].get("model_fingerprint")) for k in stale})
+        why = "; ".join(explain_fingerprint_change(known.get(fp), parts) for fp in made_by)
         raise SweepError(
             f"--out: {len(stale)} finished runs in {str(store.root)!r} were made by another "
-            f"version of the model (fingerprint {', '.join(made_by)}; now {fingerprint}), "
-            "so new runs would not be comparable with them; use another folder, delete "
-            "it, or add --rerun-changed to run them again"
+            f"version of the model (fingerprint {', '.join(made_by)}; now {fingerprint}: "
+            f"{why}), so new runs would not be comparable with them; use another folder, "
+            "or add --rerun-changed to run them again (their files are kept in "
+            "superseded/)"
         )
+    if stale and not dry_run:
+        notes += _supersede(store, manifest, stale)
+    known[fingerprint] = parts
     manifest["versions"] = package_versions()
     manifest["git_commit"] = git_commit()
     manifest["model_fingerprint"] = fingerprint
-    manifest["plugins"] = sorted({p for t in tasks for p in t.plugins})
+    from model.plugins import loaded_plugins
+
+    manifest["plugins"] = [p.as_dict() for p in loaded_plugins() if p.name in plugin_keys]
     for task in tasks:
         entry = runs.get(task.run_id)
         if (
@@ -426,7 +574,25 @@ def prepare(
                 "traceback": None,
                 "path": str(store.run_path(task.run_id).relative_to(store.root)),
             }
-    return manifest, tasks
+    return manifest, tasks, notes
+
+
+def _clear_tmp(store: Store) -> None:
+    """Remove files a killed writer left half-written (only while holding the lock)."""
+    if store.tmp_dir.is_dir():
+        shutil.rmtree(store.tmp_dir, ignore_errors=True)
+
+
+@dataclass
+class SweepOptions:
+    """How a sweep runs (see :func:`run_sweep`)."""
+
+    executor: str = "processes"
+    workers: int | None = None
+    dask: str | None = None
+    plugins: list[str] | None = None
+    progress: bool = True
+    rerun_changed: bool = False
 
 
 def run_sweep(
@@ -439,6 +605,8 @@ def run_sweep(
     plugins: list[str] | None = None,
     progress: bool = True,
     rerun_changed: bool = False,
+    clear_stale_lock: bool = False,
+    say: Callable[[str], None] | None = None,
 ) -> SweepSummary:
     """Run every unfinished run of an experiment and store the results.
 
@@ -450,59 +618,166 @@ def run_sweep(
         dask: ``"local"`` or a Dask scheduler address (overrides ``executor``).
         plugins: Plugins given on the command line (workers load them too).
         progress: Show a tqdm progress bar on stderr.
-        rerun_changed: Run again finished runs made by another version of the model.
+        rerun_changed: Run again finished runs made by another version of the model
+            (their files are kept in ``superseded/``).
+        clear_stale_lock: Remove a lock left by a sweep that is no longer running.
+        say: Prints a line to the user (default: stderr).
 
     Returns:
-        What happened (done now, skipped as already done, failed run ids).
+        What happened (done now, skipped as already done, failed run ids, interrupted).
+
+    Raises:
+        SweepError: If the folder is locked by another sweep (or by a stale lock), holds
+            a different experiment, or runs of another model version.
     """
+    start = time.perf_counter()
+    options = SweepOptions(executor, workers, dask, plugins, progress, rerun_changed)
+    say = say or _say_on_stderr
+    store = Store(out)
+    checked, _, _ = prepare(spec, store, plugins, rerun_changed, dry_run=True)  # no writes
+    lock = FolderLock(store.root, clear_stale=clear_stale_lock)
+    try:
+        lock.acquire()
+    except LockError as exc:
+        raise SweepError(f"--out: {exc}") from None
+    except OSError as exc:
+        raise SweepError(f"--out: cannot write in {str(out)!r}: {exc.strerror or exc}") from None
+    try:
+        if lock.cleared is not None:
+            say(f"cleared a stale lock ({lock.cleared.describe()})")
+        _clear_tmp(store)
+        manifest, tasks, notes = prepare(
+            spec, store, plugins, rerun_changed, fresh_entropy=int(checked["root_entropy"])
+        )
+        runs = manifest["runs"]
+        todo = [t for t in tasks if runs[t.run_id]["status"] != "done"]
+        summary = SweepSummary(len(tasks), len(tasks) - len(todo), out=str(store.root))
+        if summary.skipped and todo:
+            notes.insert(0, f"resuming: {summary.skipped} of {summary.total} runs already stored")
+        for line in notes:
+            say(line)
+        summary.notes = notes
+        manifest["executor"] = f"dask {dask}" if dask else executor
+        store.write_manifest(manifest)
+        if todo:
+            _execute(spec.name, todo, store, manifest, summary, lock, options, say)
+    finally:
+        lock.release()
+    summary.wall_time = time.perf_counter() - start
+    return summary
+
+
+def _say_on_stderr(line: str) -> None:
     from tqdm import tqdm
 
-    start = time.perf_counter()
-    store = Store(out)
-    manifest, tasks = prepare(spec, store, plugins, rerun_changed)
-    try:
-        ensure_writable_folder(store.root)
-    except ValueError as exc:
-        raise SweepError(f"--out: {exc}") from None
-    runs = manifest["runs"]
-    todo = [t for t in tasks if runs[t.run_id]["status"] != "done"]
-    summary = SweepSummary(total=len(tasks), skipped=len(tasks) - len(todo), out=str(out))
-    manifest["executor"] = f"dask {dask}" if dask else executor
-    store.write_manifest(manifest)
-    if not todo:
-        summary.wall_time = time.perf_counter() - start
-        return summary
+    tqdm.write(f"civic-sim: {line}", file=sys.stderr)
+    sys.stderr.flush()
+
+
+def _execute(name, todo, store, manifest, summary, lock, options: SweepOptions, say) -> None:
+    """Run the tasks on the executor, storing each result as it comes; stop on Ctrl-C."""
+    from tqdm import tqdm
 
     bar = tqdm(
         total=len(todo),
-        desc=spec.name,
+        desc=name,
         unit="run",
         file=sys.stderr,
-        disable=not progress,
+        disable=not options.progress,
         dynamic_ncols=True,
     )
     bar.set_postfix(failed=0)
+    opened: dict[str, Any] = {}
+
+    def quit_now() -> None:
+        kill_workers(opened.get("pool"))
+        lock.release()
+
+    def say_now(line: str) -> None:
+        # from a signal handler: straight to the file descriptor, since the handler may
+        # run while the progress bar is half-way through writing to sys.stderr
+        text = ("\n" if options.progress else "") + f"civic-sim: {line}\n"
+        try:
+            os.write(sys.stderr.fileno(), text.encode())
+        except (OSError, ValueError, AttributeError):  # no real stderr (a notebook)
+            say(line)
+
+    interrupt = Interrupt(say_now, quit_now)
     try:
-        with open_executor(executor, workers, dask) as pool:
-            for result in _results(pool, todo):
-                entry = runs[result.run_id]
-                entry["wall_time"] = round(result.wall_time, 4)
-                entry["finished"] = now()
-                entry["git_commit"] = manifest["git_commit"]
-                entry["model_fingerprint"] = manifest["model_fingerprint"]
-                if result.status == "done":
-                    store.write_run(result.run_id, result.frame)
-                    entry["status"] = "done"
-                    entry["traceback"] = None
-                    summary.done += 1
-                else:
-                    entry["status"] = "failed"
-                    entry["traceback"] = result.traceback
-                    summary.failed.append(result.run_id)
+        with interrupt, open_executor(options.executor, options.workers, options.dask) as pool:
+            opened["pool"] = pool
+            for result in results(pool, todo, execute_run, interrupt, _crashed):
+                _record(store, manifest, manifest["runs"][result.run_id], result, summary)
+                if result.status != "done":
                     bar.set_postfix(failed=len(summary.failed))
-                store.write_manifest(manifest)
                 bar.update(1)
+            if interrupt.requested:
+                kill_workers(pool)
+                summary.interrupted = True
+    except ExecutorError as exc:
+        raise SweepError(str(exc)) from None
     finally:
         bar.close()
-    summary.wall_time = time.perf_counter() - start
-    return summary
+
+
+def _record(store, manifest, entry, result: RunResult, summary) -> None:
+    """Store one result and rewrite the manifest (a run made by another model version
+    than the sweep's is recorded as failed, not stored)."""
+    fingerprint = manifest["model_fingerprint"]
+    entry["wall_time"] = round(result.wall_time, 4)
+    entry["finished"] = now()
+    entry["git_commit"] = manifest["git_commit"]
+    entry["model_fingerprint"] = result.fingerprint or fingerprint
+    if result.status == "done" and result.fingerprint not in (None, fingerprint):
+        result.status = "failed"
+        result.traceback = (
+            f"this run was made by another version of the model (fingerprint "
+            f"{result.fingerprint}; the sweep's is {fingerprint}): a file of model/, "
+            "agents/ or a plugin changed while the sweep ran, so its numbers are not "
+            "comparable with the others; rerun the sweep with --rerun-changed"
+        )
+    if result.status == "done":
+        store.write_run(result.run_id, result.frame)
+        entry["status"] = "done"
+        entry["traceback"] = None
+        summary.done += 1
+    else:
+        entry["status"] = "failed"
+        entry["traceback"] = result.traceback
+        summary.failed.append(result.run_id)
+    store.write_manifest(manifest)
+
+
+# --- one stored run, again -------------------------------------------------------------------
+def task_from_folder(folder: str | Path, run_id: str) -> tuple[RunTask, dict[str, Any]]:
+    """Rebuild the task of one stored run from its folder's manifest (the same task the
+    sweep ran: parameters, root entropy and spawn key, weeks, metrics and plugins).
+
+    Returns:
+        The task and the run's manifest entry.
+
+    Raises:
+        SweepError: If the folder is not a sweep folder or has no such run.
+    """
+    store = Store(folder)
+    try:
+        manifest = store.read_manifest()
+    except ValueError as exc:
+        raise SweepError(f"--from: {exc}") from None
+    if manifest is None:
+        raise SweepError(f"--from: {str(folder)!r} is not a sweep folder (no manifest.json)")
+    entry = manifest.get("runs", {}).get(run_id)
+    if entry is None:
+        known = sorted(manifest.get("runs", {}))
+        shown = ", ".join(known[:3]) + (" ..." if len(known) > 3 else "")
+        raise SweepError(f"--from: {str(folder)!r} has no run {run_id!r} (its runs: {shown})")
+    spec = specs.spec_from_dict(manifest["spec"])
+    points = [p["values"] for p in manifest["points"]]
+    digits = tuple(manifest.get("run_id_digits") or id_digits(len(points), spec.replicates))
+    plugins = [p["name"] for p in manifest.get("plugins", [])]
+    tasks = plan_runs(spec, int(manifest["root_entropy"]), points, digits=digits)
+    for task in tasks:
+        if task.run_id == run_id:
+            task.plugins = plugins
+            return task, entry
+    raise SweepError(f"--from: run {run_id!r} is not part of the folder's spec")

@@ -229,6 +229,7 @@ def parse_spec(data: dict[str, Any], source: Path | None = None) -> Spec:
     plugins = _str_list(data, "plugins", "spec", [])
     base = source.parent if source is not None else Path.cwd()
     spec.plugins = [_resolve_plugin(p, base) for p in plugins]
+    _load_spec_plugins(spec.plugins)
     spec.check = _bool(data, "check", "spec", False)
 
     fixed = data.get("fixed", {})
@@ -304,6 +305,52 @@ def check_values(spec: Spec) -> None:
                 )
 
 
+def checked_fixed_value(spec: Spec, name: str, value: Any) -> Any:
+    """Check a value given with ``civic-sim sweep --set NAME=VALUE`` for ``[fixed]``.
+
+    Raises:
+        SpecError: If the name is unknown, reserved or varied by the design, or the value
+            is not allowed.
+    """
+    if name in spec.design.varied():
+        raise _fail(f"--set {name}", "is varied by the spec's design; set it in one place")
+    if isinstance(value, tuple):
+        value = list(value)
+    return _parameter_value(f"--set {name}", name, value)
+
+
+def _load_spec_plugins(plugins: list[str]) -> None:
+    """Load the spec's plugins before its values are checked: a plugin may register the
+    parameters, strategies, scenarios and metrics the spec names."""
+    from model.plugins import load_plugin
+
+    for i, name in enumerate(plugins):
+        try:
+            load_plugin(name)
+        except ValueError as exc:
+            raise _fail(f"spec.plugins[{i}]", str(exc)) from None
+
+
+def spec_from_dict(data: dict[str, Any]) -> Spec:
+    """Rebuild a :class:`Spec` from its :meth:`Spec.as_dict` form (a manifest's ``spec``),
+    validated as a spec file would be (its plugins are loaded).
+
+    Raises:
+        SpecError: If the recorded spec is no longer valid (a plugin is missing, say).
+    """
+    table = {k: v for k, v in data.items() if k not in ("baseline", "risk_threshold")}
+    table = {k: v for k, v in table.items() if v is not None}
+    report = {k: data[k] for k in ("baseline", "risk_threshold") if data.get(k) is not None}
+    if report:
+        table["report"] = report
+    design = dict(table.get("design") or {})
+    if design.get("type") == "single":
+        table.pop("design", None)
+    elif design:
+        table["design"] = {k: v for k, v in design.items() if v is not None}
+    return parse_spec(table)
+
+
 def _resolve_plugin(name: str, base: Path) -> str:
     if name.endswith(".py") or "/" in name:
         path = Path(name)
@@ -372,7 +419,13 @@ def _parameter_value(path: str, name: str, value: Any) -> Any:
     if meta["choices"]:
         if not isinstance(value, str):
             raise _fail(path, f"must be a name ({describe_range(name)}), got {value!r}")
-        return value  # the name is checked in check_values, once plugins are loaded
+        if not isinstance(meta["choices"], str) and value not in meta["choices"]:
+            raise _fail(path, f"must be {describe_range(name)}, got {value!r}")
+        return value  # a strategy or scenario is checked in check_values (plugins loaded)
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise _fail(path, f"must be true or false, got {value!r}")
+        return value
     if isinstance(value, str) or isinstance(value, bool) or isinstance(value, dict):
         raise _fail(path, f"must be {describe_range(name)}, got {value!r}")
     if isinstance(default, tuple) and not isinstance(value, list):

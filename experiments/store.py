@@ -16,6 +16,7 @@ partition gives the ``run_id`` column.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -98,25 +99,103 @@ def lock_file_status(path: Path | None = None) -> str:
     return f"sha256:{digest} ({state})"
 
 
-def model_fingerprint() -> str:
-    """A short hash of what a run's numbers depend on: the source of the packages
-    ``model`` and ``agents``, and the versions of the numerical packages.
+_SOURCE_HASH: str | None = None
 
-    Two runs with the same parameters, seed and fingerprint give the same numbers; a
-    commit that changes only docs, tests or the experiment tools keeps the fingerprint.
+
+def model_source_hash() -> str:
+    """SHA-256 of the source of the packages ``model`` and ``agents`` (first 16 hex digits).
+
+    Computed once per process, close to when the model was imported: the code a process
+    runs is the code it imported, even if a file is edited later.
     """
-    root = Path(__file__).resolve().parent.parent
-    digest = hashlib.sha256()
-    for package in ("model", "agents"):
-        for path in sorted((root / package).rglob("*.py")):
-            digest.update(path.relative_to(root).as_posix().encode())
-            digest.update(path.read_bytes())
+    global _SOURCE_HASH
+    if _SOURCE_HASH is None:
+        root = Path(__file__).resolve().parent.parent
+        digest = hashlib.sha256()
+        for package in ("model", "agents"):
+            for path in sorted((root / package).rglob("*.py")):
+                digest.update(path.relative_to(root).as_posix().encode())
+                digest.update(path.read_bytes())
+        _SOURCE_HASH = digest.hexdigest()[:16]
+    return _SOURCE_HASH
+
+
+@functools.cache
+def _numerical_versions() -> tuple[tuple[str, str], ...]:
+    """Versions of the packages a run's numbers depend on (read once per process)."""
+    out = []
     for name in ("mesa", "numpy", "numba", "scipy"):
         try:
-            digest.update(f"{name}={version(name)}".encode())
+            out.append((name, version(name)))
         except PackageNotFoundError:
-            digest.update(f"{name}=none".encode())
+            out.append((name, "none"))
+    return tuple(out)
+
+
+def fingerprint_parts(plugins: list[str] | None = None) -> dict[str, Any]:
+    """What a run's numbers depend on besides its parameters and seed: the source of
+    ``model`` and ``agents``, the versions of the numerical packages, and the plugins the
+    run loads (by content hash; see :mod:`model.plugins`).
+
+    Args:
+        plugins: Keys of the run's plugins (:attr:`model.plugins.LoadedPlugin.name`);
+            None for every plugin loaded in this process.
+    """
+    from model.plugins import loaded_plugins
+
+    return {
+        "model_source": model_source_hash(),
+        "packages": dict(_numerical_versions()),
+        "plugins": [
+            {"name": p.name, "sha256": p.sha256}
+            for p in loaded_plugins()
+            if plugins is None or p.name in plugins
+        ],
+    }
+
+
+def model_fingerprint(parts: dict[str, Any] | None = None) -> str:
+    """A short hash of :func:`fingerprint_parts`.
+
+    Two runs with the same parameters, seed and fingerprint give the same numbers; a
+    commit that changes only docs, tests or the experiment tools keeps the fingerprint,
+    an edit of a rule or of a plugin changes it. Plugins count by content, not by path,
+    so a Dask worker that has the same plugin elsewhere gives the same fingerprint.
+    """
+    parts = parts if parts is not None else fingerprint_parts()
+    digest = hashlib.sha256(parts["model_source"].encode())
+    for name, value in sorted(parts["packages"].items()):
+        digest.update(f"{name}={value}".encode())
+    for sha in sorted(p["sha256"] for p in parts["plugins"]):
+        digest.update(f"plugin={sha}".encode())
     return digest.hexdigest()[:16]
+
+
+def explain_fingerprint_change(before: dict[str, Any] | None, now: dict[str, Any]) -> str:
+    """Plain words for what differs between two :func:`fingerprint_parts` records."""
+    if not before:
+        return "the folder does not record what its fingerprint was made of"
+    changes = []
+    if before.get("model_source") != now["model_source"]:
+        changes.append("the source of model/ or agents/ changed")
+    for name, value in now["packages"].items():
+        old = before.get("packages", {}).get(name)
+        if old != value:
+            changes.append(f"{name} {old} -> {value}")
+    old_plugins = {p["name"]: p["sha256"] for p in before.get("plugins", [])}
+    new_plugins = {p["name"]: p["sha256"] for p in now["plugins"]}
+    for name in sorted(set(old_plugins) | set(new_plugins)):
+        label = Path(name).name
+        if name not in new_plugins:
+            changes.append(f"plugin {label} is no longer loaded")
+        elif name not in old_plugins:
+            changes.append(f"plugin {label} is new")
+        elif old_plugins[name] != new_plugins[name]:
+            changes.append(
+                f"plugin {label} changed (sha256 {old_plugins[name][:12]} -> "
+                f"{new_plugins[name][:12]})"
+            )
+    return "; ".join(changes) or "nothing recorded differs"
 
 
 def git_commit() -> str | None:
@@ -138,6 +217,25 @@ def git_commit() -> str | None:
         return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+def _read_umask() -> int:
+    """The process's umask, read without changing it where the system allows."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and put back (done once, at import)
+    os.umask(mask)
+    return mask
+
+
+#: Mode of the files civic-sim writes: what ``open()`` would give (0666 less the umask),
+#: not the 0600 of a temporary file, so colleagues who may read the folder can.
+FILE_MODE = 0o666 & ~_read_umask()
 
 
 def ensure_writable_folder(folder: Path) -> None:
@@ -165,6 +263,7 @@ def atomic_write_bytes(path: Path, data: bytes, tmp_dir: Path | None = None) -> 
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -183,6 +282,7 @@ def write_frame(frame: pd.DataFrame, path: Path, tmp_dir: Path | None = None) ->
             frame.to_csv(tmp, index=False)
         else:
             frame.to_parquet(tmp, index=False)
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -19,6 +19,7 @@ from mesa import DataCollector, Model
 from mesa.discrete_space import OrthogonalMooreGrid, PropertyLayer
 
 from agents import Business, Hub, Resident, Volunteer, resident
+from agents import volunteer as volunteer_rules
 from model import burn_in, kernels, mesa_compat, metrics, world
 from model.checks import check_invariants
 from model.parameters import Parameters
@@ -102,6 +103,7 @@ VOLUNTEER_COLUMNS = {
     "employer": (np.int32, -1),
     "hub": (np.int16, 0),
     "weeks_active": (np.int32, 0),
+    "age": (np.float64, 0.0),
 }
 
 BUSINESS_COLUMNS = {
@@ -374,10 +376,23 @@ class CivicModel(Model):
         r.remove(slots)
 
     def add_volunteers(self, **columns) -> np.ndarray:
-        """Add volunteers and their Mesa agents; return slots."""
+        """Add volunteers and their Mesa agents; return slots.
+
+        A volunteer's ``age`` (unless given) is their own for a young-old resident, else
+        drawn evenly over :data:`agents.volunteer.WORKING_AGE` from a counter-based
+        stream keyed by slot and week, which draws from no other stream (so adding it
+        changed no other number).
+        """
         n = len(columns["x"])
         slots = self.volunteers.add(n, **columns)
         v = self.volunteers
+        if "age" not in columns:
+            low, high = volunteer_rules.WORKING_AGE
+            u = self.streams.exogenous_uniform("volunteer_age", slots, self.t)
+            own = v.resident_slot[slots]
+            v.age[slots] = np.where(
+                own >= 0, self.residents.age[np.maximum(own, 0)], low + (high - low) * u
+            )
         self._count_volunteers(slots, +1)
         cells = zip(v.x[slots].tolist(), v.y[slots].tolist(), strict=True)
         for slot, cell in zip(slots.tolist(), cells, strict=True):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -1295,8 +1296,30 @@ class Parameters:
         group="space",
     )
 
+    # --- parameters registered by plugins (see register_parameter) -------------------
+    extra: tuple = field(default=(), repr=False, metadata={"internal": True})
+
     def __post_init__(self):
+        extra = dict(self.extra)
+        for name in extra:
+            if name not in PLUGIN_PARAMETERS:
+                raise ValueError(
+                    f"unknown parameter '{name}'; see 'civic-sim list' for the allowed names"
+                )
+        values = {name: fld.default for name, fld in PLUGIN_PARAMETERS.items()} | extra
+        object.__setattr__(self, "extra", tuple(sorted(values.items())))
         validate(self)
+
+    def __getattr__(self, name: str) -> Any:
+        """A plugin parameter's value (``p.my_switch``), or its default if it was not set."""
+        if name.startswith("__"):
+            raise AttributeError(name)
+        for key, value in self.__dict__.get("extra", ()):
+            if key == name:
+                return value
+        if name in PLUGIN_PARAMETERS:
+            return PLUGIN_PARAMETERS[name].default
+        raise AttributeError(f"'Parameters' object has no attribute '{name}'")
 
     # ------------------------------------------------------------------------------
     @classmethod
@@ -1313,9 +1336,8 @@ class Parameters:
         Raises:
             ValueError: For an unknown name or an out-of-range value.
         """
-        known = {f.name for f in dataclasses.fields(cls)}
         for name in overrides:
-            if name not in known:
+            if name not in PARAMETER_FIELDS:
                 raise ValueError(
                     f"unknown parameter '{name}'; see 'civic-sim list' for the allowed names"
                 )
@@ -1323,21 +1345,33 @@ class Parameters:
         overrides.pop("scenario", None)
         preset = _registry("scenarios").get(scenario).values
         values = {**preset, **overrides, "scenario": scenario}
-        return cls(**{k: coerce(k, v) for k, v in values.items()})
+        return cls(**_split_plugin_values({k: coerce(k, v) for k, v in values.items()}))
 
     def replace(self, **changes: Any) -> Parameters:
         """Return a copy with some values changed (validated)."""
         for name in changes:
             if name not in PARAMETER_FIELDS:
                 raise ValueError(f"unknown parameter '{name}'")
-        return dataclasses.replace(self, **{k: coerce(k, v) for k, v in changes.items()})
+        values = {**dict(self.extra), **{k: coerce(k, v) for k, v in changes.items()}}
+        return dataclasses.replace(self, **_split_plugin_values(values))
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain dict of all values."""
-        return dataclasses.asdict(self)
+        """Plain dict of all values (plugin parameters included, by name)."""
+        values = {name: getattr(self, name) for name in _CORE_FIELDS}
+        values.update(self.extra)
+        return values
 
 
-PARAMETER_FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(Parameters)}
+#: The model's own parameters (the fields of :class:`Parameters`).
+_CORE_FIELDS: dict[str, dataclasses.Field] = {
+    f.name: f for f in dataclasses.fields(Parameters) if not f.metadata.get("internal")
+}
+#: Parameters added by plugins with :func:`register_parameter`, by name.
+PLUGIN_PARAMETERS: dict[str, dataclasses.Field] = {}
+#: Every parameter by name: the model's own, then those plugins registered. Everything
+#: that checks or lists parameters (``--set``, specs, ``civic-sim list``, validation, the
+#: manifest) reads this one mapping.
+PARAMETER_FIELDS: dict[str, dataclasses.Field] = dict(_CORE_FIELDS)
 
 #: The registries holding the names a choice field allows, by the field's ``choices``
 #: ("strategies", "scenarios"). ``model.strategies`` and ``model.scenarios`` bind theirs
@@ -1359,6 +1393,14 @@ def _registry(kind: str) -> Any:
         raise RuntimeError(f"no registry of {kind} is bound; import the model package") from None
 
 
+def _choice_names(choices: str | tuple) -> list[str]:
+    """The allowed names of a parameter with choices: a bound registry's names (by kind,
+    ``"strategies"``), or a plugin parameter's own tuple of names."""
+    if not isinstance(choices, str):
+        return list(choices)
+    return _registry(choices).names()
+
+
 def _type_name(name: str) -> str:
     default = PARAMETER_FIELDS[name].default
     if name in ("width", "height", "seed"):
@@ -1372,8 +1414,10 @@ def describe_range(name: str) -> str:
     """Plain words for what a parameter allows."""
     meta = PARAMETER_FIELDS[name].metadata
     if meta["choices"]:
-        return "one of " + ", ".join(_registry(meta["choices"]).names())
+        return "one of " + ", ".join(_choice_names(meta["choices"]))
     kind = _type_name(name)
+    if kind == "boolean":
+        return "true or false"
     if kind == "list":
         default = PARAMETER_FIELDS[name].default
         return f"a list of {len(default)} non-negative numbers"
@@ -1391,6 +1435,12 @@ def coerce(name: str, value: Any) -> Any:
     if value is None:
         return None
     try:
+        if kind == "boolean":
+            if isinstance(value, str) and value.strip().lower() in _BOOLEAN_WORDS:
+                return _BOOLEAN_WORDS[value.strip().lower()]
+            if isinstance(value, bool):
+                return value
+            raise ValueError
         if kind == "integer":
             if isinstance(value, bool):
                 raise TypeError
@@ -1427,12 +1477,18 @@ def validate(params: Parameters) -> None:
         if value is None and name in ("width", "height", "seed"):
             continue
         if meta["choices"]:
-            if value not in _registry(meta["choices"]):
+            if value not in _choice_names(meta["choices"]):
                 raise ValueError(
                     f"parameter '{name}' must be {describe_range(name)}, got {value!r}"
                 )
             continue
         kind = _type_name(name)
+        if kind == "boolean":
+            if not isinstance(value, bool):
+                raise ValueError(
+                    f"parameter '{name}' must be {describe_range(name)}, got {value!r}"
+                )
+            continue
         if kind == "list":
             default = fld.default
             if (
@@ -1486,7 +1542,8 @@ def _validate_cross_field(params: Parameters) -> None:
 
 def parameter_table() -> list[dict[str, Any]]:
     """Rows describing every parameter: name, default, allowed, unit, doc, source, group,
-    and (where declared) its kind, plausible range and the reason for that range."""
+    kind, plausible range and the reason for it (None where not declared) and the plugin
+    that added it."""
     rows = []
     for name, fld in PARAMETER_FIELDS.items():
         meta = fld.metadata
@@ -1499,9 +1556,121 @@ def parameter_table() -> list[dict[str, Any]]:
                 "doc": meta["doc"],
                 "source": meta["source"],
                 "group": meta["group"],
-                "kind": meta["kind"],
-                "range": meta["range"],
-                "range_reason": meta["range_reason"],
+                "kind": meta.get("kind"),
+                "range": meta.get("range"),
+                "range_reason": meta.get("range_reason"),
+                "plugin": meta.get("plugin"),
             }
         )
     return rows
+
+
+# --- parameters added by plugins ---------------------------------------------------------
+#: What a parameter is (after the EMA Workbench's split of uncertainties and levers):
+#: ``data`` calibrated from a cited figure, ``invented`` (a modelling assumption), or
+#: ``lever`` (a choice the council makes).
+_BOOLEAN_WORDS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+_RESERVED_NAMES = {"extra", "resolve", "replace", "as_dict"}
+
+
+def register_parameter(
+    name: str,
+    default: bool | int | float | str,
+    range: tuple[float, float] | None = None,  # noqa: A002 - the word the field uses
+    kind: str = "invented",
+    doc: str = "",
+    *,
+    reason: str = "",
+    allowed: tuple[float, float] | None = None,
+    choices: tuple[str, ...] | list[str] | None = None,
+    unit: str = "",
+    source: str = "",
+    replace: bool = False,
+) -> dataclasses.Field:
+    """Add a parameter from a plugin, so ``--set``, specs, ``civic-sim list``, validation
+    and the manifest all know it; a rule reads it as ``p.<name>``.
+
+    Args:
+        name: A Python identifier not used by the model.
+        default: Its value when nothing sets it (a rule variant's default should keep
+            the shipped behaviour).
+        range: Plausible ``(low, high)`` of a number (the span a sensitivity analysis
+            explores); required for numbers, not allowed for switches and names.
+        kind: ``"data"``, ``"invented"`` or ``"lever"`` (see :data:`KINDS`).
+        doc: One line saying what it means.
+        reason: Why the range is plausible (a source, or the argument).
+        allowed: Values accepted at all (default: ``range``); must contain ``range``.
+        choices: For a name switch, the allowed names (``default`` is one of them).
+        unit: Unit shown by ``civic-sim list parameters``.
+        source: Where the default comes from.
+        replace: Allow registering the same name again (loading a notebook cell twice).
+
+    Returns:
+        The parameter's field (as in :data:`PARAMETER_FIELDS`).
+
+    Raises:
+        ValueError: Naming what is wrong with the declaration.
+    """
+    where = f"register_parameter('{name}')"
+    if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
+        raise ValueError(f"{where}: the name must be a Python identifier not starting with _")
+    if name in _CORE_FIELDS or name in _RESERVED_NAMES:
+        raise ValueError(f"{where}: '{name}' is one of the model's own parameters or methods")
+    if name in PLUGIN_PARAMETERS and not replace:
+        raise ValueError(f"{where}: '{name}' is already registered (pass replace=True)")
+    if kind not in KINDS:
+        raise ValueError(f"{where}: kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if not doc or not isinstance(doc, str):
+        raise ValueError(f"{where}: doc must say in one line what the parameter means")
+    lo = hi = None
+    if choices is not None:
+        choices = tuple(str(c) for c in choices)
+        if not choices or default not in choices:
+            raise ValueError(f"{where}: the default {default!r} must be one of choices")
+        if range is not None or allowed is not None:
+            raise ValueError(f"{where}: a name switch has choices, not a range")
+    elif isinstance(default, bool):
+        if range is not None or allowed is not None:
+            raise ValueError(f"{where}: a true/false switch has no range")
+    elif isinstance(default, int | float):
+        if range is None or len(range) != 2 or not range[0] < range[1]:
+            raise ValueError(f"{where}: a number needs a plausible range (low, high), low < high")
+        lo, hi = allowed if allowed is not None else range
+        if not (lo <= range[0] and range[1] <= hi and lo <= default <= hi):
+            raise ValueError(f"{where}: allowed {(lo, hi)} must contain the range and default")
+        range = (type(default)(range[0]), type(default)(range[1]))
+    else:
+        raise ValueError(f"{where}: the default must be a number, true/false or a name")
+    meta = {
+        "doc": doc,
+        "lo": lo,
+        "hi": hi,
+        "unit": unit,
+        "source": source or f"added by a plugin ({kind})",
+        "choices": choices,
+        "group": "plugins",
+        "kind": kind,
+        "range": range,
+        "range_reason": reason,
+        "plugin": sys._getframe(1).f_globals.get("__name__", "?"),
+    }
+    fld = field(default=default, metadata=meta)
+    fld.name = name
+    PLUGIN_PARAMETERS[name] = fld
+    PARAMETER_FIELDS[name] = fld
+    return fld
+
+
+def unregister_parameter(name: str) -> None:
+    """Forget a plugin parameter (tests, and a notebook reloading its plugin)."""
+    PLUGIN_PARAMETERS.pop(name, None)
+    if name not in _CORE_FIELDS:
+        PARAMETER_FIELDS.pop(name, None)
+
+
+def _split_plugin_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Constructor arguments of :class:`Parameters`: the model's own fields by name, the
+    plugins' in ``extra``."""
+    core = {k: v for k, v in values.items() if k in _CORE_FIELDS}
+    core["extra"] = tuple(sorted((k, v) for k, v in values.items() if k not in _CORE_FIELDS))
+    return core

@@ -51,6 +51,7 @@ PURPOSES = {
     "carer_lifespan": 24,
     "arrival_carer_lifespan": 25,
     "volunteer_trait": 26,
+    "volunteer_age": 27,
 }
 
 

@@ -1,8 +1,8 @@
 """Fixtures shared by the test files, and the check that no test leaks into the next.
 
-Registries, loaded plugins and the rule functions of ``agents/`` and ``model/`` are
-process-wide: a test that registers a strategy or swaps a rule (as the tutorial teaches)
-and does not put it back would change every later test. So after *every* test,
+Registries, plugin parameters, loaded plugins and the rule functions of ``agents/`` and
+``model/`` are process-wide: a test that registers a strategy or swaps a rule (as the
+tutorial teaches) and does not put it back would change every later test. So after *every* test,
 :func:`_nothing_leaks` compares that shared state with what it was before the test and
 fails the test that changed it, naming what changed. Tests that register or swap
 things use the ``registries`` fixture (and ``monkeypatch``), which put them back.
@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from model import metrics, plugins, scenarios, strategies
+from model import metrics, parameters, plugins, scenarios, strategies
 
 #: Modules that tests import from outside the package (plugins, tutorial solutions).
 _EXTENSION_MODULES = ("student_plugin", "tutorial_solution_", "civic_sim_plugin_")
@@ -27,7 +27,8 @@ RULE_PACKAGES = ("agents", "model")
 
 
 def shared_state() -> dict[str, Any]:
-    """What tests share within the process: registries, loaded plugins, rule functions."""
+    """What tests share within the process: registries, plugin parameters, loaded plugins,
+    rule functions."""
     rules = {}
     for name, module in list(sys.modules.items()):
         if module is None or name.split(".")[0] not in RULE_PACKAGES:
@@ -38,6 +39,7 @@ def shared_state() -> dict[str, Any]:
     return {
         "registries": {registry.kind: registry.snapshot() for registry in REGISTRIES},
         "plugins": set(plugins._loaded),
+        "parameters": set(parameters.PARAMETER_FIELDS),
         "rules": rules,
     }
 
@@ -53,6 +55,12 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
         for words, names in (("added", added), ("removed", removed), ("replaced", replaced)):
             if names:
                 found.append(f"{kind} {words}: {', '.join(names)}")
+    for words, names in (
+        ("added", after["parameters"] - before["parameters"]),
+        ("removed", before["parameters"] - after["parameters"]),
+    ):
+        if names:
+            found.append(f"parameters {words}: {', '.join(sorted(names))}")
     if after["plugins"] != before["plugins"]:
         found.append(f"plugins loaded: {', '.join(sorted(after['plugins'] - before['plugins']))}")
     swapped = [
@@ -81,16 +89,21 @@ def _nothing_leaks(request):
 
 @pytest.fixture
 def registries():
-    """Restore the strategy, scenario and metric registries and the loaded plugins after
-    the test, so what one test registers never leaks into another."""
+    """Restore the strategy, scenario and metric registries, the parameters plugins
+    registered and the loaded plugins after the test, so what one test registers never
+    leaks into another."""
     saved = [(registry, registry.snapshot()) for registry in REGISTRIES]
-    loaded = set(plugins._loaded)
+    mappings = [
+        (mapping, dict(mapping))
+        for mapping in (parameters.PLUGIN_PARAMETERS, parameters.PARAMETER_FIELDS, plugins._loaded)
+    ]
     modules = set(sys.modules)
     yield
     for registry, snapshot in saved:
         registry.restore(snapshot)
-    plugins._loaded.clear()
-    plugins._loaded.update(loaded)
+    for mapping, copy in mappings:
+        mapping.clear()
+        mapping.update(copy)
     for name in set(sys.modules) - modules:
         if name.startswith(_EXTENSION_MODULES):
             del sys.modules[name]

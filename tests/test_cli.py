@@ -101,8 +101,8 @@ def test_list_parameters_shows_each_source_or_invented_range(capsys):
     assert "source: Huss et al. 2008" in flat  # prevention
     assert "source: invented, informed by evidence; plausible 0.14-0.96" in flat  # unmet need
     # the declared plausible range, for the parameters that have one
-    assert "data; plausible 0.23 to 1.07: the 95% CI of Perissinotto" in flat
-    assert "invented; plausible 2 to 12: a DBS check" in flat  # volunteer_pipeline_weeks
+    assert "kind: data; plausible 0.23 to 1.07 (the 95% CI of Perissinotto" in flat
+    assert "kind: invented; plausible 2 to 12 (a DBS check" in flat  # pipeline weeks
 
 
 def test_list_one_section(capsys):

@@ -226,10 +226,25 @@ def test_cli_plugin_by_module_name_after_the_command_and_from_the_environment(
 def test_cli_run_with_a_plugin_strategy_scenario_and_metric(plugin_file, tmp_path):
     out = tmp_path / "run.csv"
     done = civic_sim(
-        "--plugin", plugin_file, "run", "--strategy", "outreach_only", "--scenario",
-        "tiny_town", "--steps", 26, "--residents", 400, "--seed", 7, "--out", out,
-        "--check", "--no-progress", cwd=tmp_path,
-    )  # fmt: skip
+        "--plugin",
+        plugin_file,
+        "run",
+        "--strategy",
+        "outreach_only",
+        "--scenario",
+        "tiny_town",
+        "--steps",
+        26,
+        "--residents",
+        400,
+        "--seed",
+        7,
+        "--out",
+        out,
+        "--check",
+        "--no-progress",
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     assert "outreach_only / tiny_town" in done.stdout
     frame = pd.read_csv(out)
@@ -306,7 +321,8 @@ def test_cli_sweep_of_a_spec_that_names_the_plugin(plugin_file, tmp_path):
     assert "volunteers_per_100" in runs.columns
     assert runs["volunteers_per_100"].notna().all()
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert any(p.endswith("student_plugin.py") for p in manifest["plugins"])
+    assert any(p["name"].endswith("student_plugin.py") for p in manifest["plugins"])
+    assert all(len(p["sha256"]) == 64 for p in manifest["plugins"])
     # the plugin's strategy really ran: only it spends on outreach
     outreach = runs.groupby("strategy")["spend_outreach"].min()
     assert (
@@ -320,3 +336,138 @@ def test_cli_sweep_of_a_spec_using_a_plugin_scenario(plugin_file, tmp_path):
     assert done.returncode == 0, done.stderr
     runs = pd.read_parquet(out / "runs")
     assert set(runs["scenario"]) == {"tiny_town"}
+
+
+# --- parameters registered by plugins -----------------------------------------------------------
+PARAMETER_PLUGIN = textwrap.dedent(
+    '''
+    """A student's switches: a number with a plausible range, a true/false and a name."""
+
+    from model import register_parameter
+    from model.metrics import register_metric
+
+    register_parameter(
+        "hub_warmth", 0.5, range=(0.0, 1.0), kind="invented",
+        doc="How welcoming the hub feels (0-1)", reason="a guess", replace=True,
+    )
+    register_parameter(
+        "night_visits", False, kind="lever", doc="The council pays for night visits",
+        replace=True,
+    )
+    register_parameter(
+        "visit_rule", "shipped", kind="invented", choices=("shipped", "lonely_first"),
+        doc="Which visiting rule", replace=True,
+    )
+    register_metric(
+        "warmth_seen", lambda m: m.p.hub_warmth + m.p.night_visits, "Switches, as seen",
+        replace=True,
+    )
+    '''
+)
+
+
+@pytest.fixture
+def parameter_plugin(tmp_path) -> Path:
+    path = tmp_path / "switches.py"
+    path.write_text(PARAMETER_PLUGIN, encoding="utf-8")
+    return path
+
+
+def test_registered_parameters_resolve_validate_and_reach_rules(registries, parameter_plugin):
+    plugins.load_plugins([str(parameter_plugin)])
+    p = Parameters.resolve()
+    assert (p.hub_warmth, p.night_visits, p.visit_rule) == (0.5, False, "shipped")
+    p = Parameters.resolve(hub_warmth="0.25", night_visits="yes", visit_rule="lonely_first")
+    assert (p.hub_warmth, p.night_visits, p.visit_rule) == (0.25, True, "lonely_first")
+    for bad, message in (
+        ({"hub_warmth": 1.5}, "'hub_warmth' must be a number from 0 to 1, got 1.5"),
+        ({"night_visits": "maybe"}, "'night_visits' must be true or false"),
+        ({"visit_rule": "other"}, "'visit_rule' must be one of shipped, lonely_first"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            Parameters.resolve(**bad)
+    frame = CivicModel(residents=60, seed=1, hub_warmth=0.75, night_visits=True).run(2)
+    assert (frame["warmth_seen"] == 1.75).all()  # a metric (or a rule) reads p.<name>
+
+
+def test_register_parameter_refuses_bad_declarations(registries):
+    from model import register_parameter
+
+    for kwargs, message in (
+        ({"name": "residents", "default": 1, "range": (0, 2)}, "model's own parameters"),
+        ({"name": "x1", "default": 0.5, "range": (0, 1), "kind": "guess"}, "kind must be one"),
+        ({"name": "x2", "default": 0.5}, "needs a plausible range"),
+        ({"name": "x3", "default": 2.0, "range": (0, 1)}, "must contain the range and default"),
+        ({"name": "x4", "default": True, "range": (0, 1)}, "has no range"),
+        ({"name": "x5", "default": 0.5, "range": (0, 1), "doc": ""}, "doc must say"),
+        ({"name": "2x", "default": 0.5, "range": (0, 1)}, "Python identifier"),
+    ):
+        kwargs.setdefault("doc", "something")
+        with pytest.raises(ValueError, match=message):
+            register_parameter(**kwargs)
+    register_parameter("x6", 0.5, range=(0.0, 1.0), doc="once")
+    with pytest.raises(ValueError, match="already registered"):
+        register_parameter("x6", 0.5, range=(0.0, 1.0), doc="twice")
+
+
+def test_cli_knows_a_plugin_parameter_everywhere(parameter_plugin, tmp_path):
+    listed = civic_sim("--plugin", parameter_plugin, "list", "parameters", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert "[plugins]" in listed.stdout
+    assert "kind: invented; plausible 0 to 1 (a guess); from plugin" in listed.stdout
+    ran = civic_sim(
+        "--plugin",
+        parameter_plugin,
+        "run",
+        "--residents",
+        "60",
+        "--steps",
+        "2",
+        "--set",
+        "hub_warmth=0.2",
+        "--set",
+        "night_visits=true",
+        "--no-progress",
+        "--out",
+        tmp_path / "run.csv",
+        cwd=tmp_path,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert (pd.read_csv(tmp_path / "run.csv")["warmth_seen"] == 1.2).all()
+    bad = civic_sim("--plugin", parameter_plugin, "run", "--set", "hub_warmth=3", cwd=tmp_path)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    assert "parameter 'hub_warmth' must be a number from 0 to 1, got 3.0" in bad.stderr
+    unknown = civic_sim("run", "--set", "hub_warmth=0.2", cwd=tmp_path)  # plugin not loaded
+    assert unknown.returncode == 2 and "unknown parameter 'hub_warmth'" in unknown.stderr
+
+
+def test_a_spec_varies_a_plugin_parameter_and_the_manifest_records_it(parameter_plugin, tmp_path):
+    spec = tmp_path / "spec.toml"
+    spec.write_text(
+        'name = "switches"\nreplicates = 1\nsteps = 3\nseed = 2\nplugins = ["switches.py"]\n'
+        "[fixed]\nresidents = 60\nnight_visits = true\n"
+        '[design]\ntype = "full_factorial"\n[design.factors]\nhub_warmth = [0.1, 0.9]\n'
+    )
+    done = civic_sim(
+        "sweep",
+        spec,
+        "--out",
+        tmp_path / "out",
+        "--executor",
+        "serial",
+        "--no-progress",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    runs = pd.read_parquet(tmp_path / "out" / "runs")
+    assert sorted(runs["param_hub_warmth"].unique()) == [0.1, 0.9]
+    assert (runs["param_night_visits"] == True).all()  # noqa: E712
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    params = [r["parameters"] for r in manifest["runs"].values()]
+    assert sorted(p["hub_warmth"] for p in params) == [0.1, 0.9]
+    assert all(p["night_visits"] is True and p["visit_rule"] == "shipped" for p in params)
+    spec.write_text(spec.read_text().replace("[0.1, 0.9]", "[0.1, 1.9]"))
+    bad = civic_sim("sweep", spec, "--out", tmp_path / "bad", cwd=tmp_path)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    assert "spec.design.factors.hub_warmth[1]: must be a number from 0 to 1" in bad.stderr
+    assert not (tmp_path / "bad").exists()

@@ -124,10 +124,11 @@ def test_find_python_takes_the_newest_that_runs_and_skips_a_broken_shim(tmp_path
 
 
 def test_dask_missing_from_a_core_install_is_one_clear_error(monkeypatch):
-    from experiments.runner import SweepError, open_executor
+    from experiments.executors import ExecutorError, open_executor
 
     for name in ("dask", "dask.distributed", "distributed"):
         monkeypatch.setitem(sys.modules, name, None)  # as if the extra were not installed
-    with pytest.raises(SweepError, match=r"--dask needs Dask.*civic-sim\[dask\]"):
+    # a sweep turns the executor's error into its one line and exit 2 (SweepError)
+    with pytest.raises(ExecutorError, match=r"--dask needs Dask.*civic-sim\[dask\]"):
         with open_executor(dask="local"):
             pass

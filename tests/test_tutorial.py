@@ -15,6 +15,7 @@ that leaves a registry or a rule changed, so solutions loaded here leak nowhere.
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 import re
 import shutil
@@ -26,7 +27,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agents import resident
+from agents import resident, volunteer
 from model import CivicModel, Parameters, strategies
 from model.strategies import FacilitatorHub
 
@@ -85,7 +86,7 @@ def test_each_exercise_says_what_to_change_expect_and_think_about():
     text = TUTORIAL.read_text(encoding="utf-8")
     sections = re.split(r"\n### Exercise ", text)[1:]
     labels = [s[:3] for s in sections]
-    assert labels == ["(a)", "(b)", "(c)", "(d)"]
+    assert labels == ["(a)", "(b)", "(c)", "(d)", "(e)"]
     for section in sections:
         body = re.split(r"\n## ", section)[0]
         for heading in ("**What to change.**", "**What to expect.**", "**Think about.**"):
@@ -105,8 +106,16 @@ def test_python_snippets_run_in_order(registries, capsys):
     assert re.search(r"lonely 1\.0: 0\.\d+ a year", out)
     assert "share_hosting" in out  # the small strategy and metric of section 5 ran
     assert "grants_first" in strategies.strategy_names()  # until the fixture cleans up
-    # the snippet put the shipped rule back
+    # the snippets put the shipped rules back
     assert resident.family_care.__name__ == "family_care"
+    assert volunteer.quits.__module__ == "agents.volunteer"
+    shipped, keen = (
+        int(n)
+        for n in re.findall(
+            r"active volunteers after two years: (\d+) shipped, (\d+) with keen newcomers", out
+        )[0]
+    )
+    assert keen > shipped  # nobody quitting in their first year keeps more volunteers
 
 
 def test_deterioration_snippet_numbers_rise_with_loneliness():
@@ -120,54 +129,86 @@ def test_deterioration_snippet_numbers_rise_with_loneliness():
     assert yearly[0] < yearly[1] < yearly[2]
 
 
-def _cli_commands() -> list[str]:
-    commands = []
+def _shell_lines() -> list[str]:
+    """Every command of the tutorial's bash blocks, in order."""
+    lines = []
     for block in tutorial_blocks():
         if block["lang"] == "bash":
-            commands += [
+            lines += [
                 line.strip()
                 for line in block["code"].splitlines()
-                if line.strip().startswith("civic-sim ")
+                if line.strip() and not line.strip().startswith("#")
             ]
-    return commands
+    return lines
 
 
-def test_cli_commands_in_the_tutorial_run(tmp_path):
-    """Run every ``civic-sim`` line of the tutorial as written, in a scratch folder holding
-    a copy of docs/tutorial whose spec is cut to 2 replicates of 26 weeks."""
-    commands = _cli_commands()
+def _scratch_project(tmp_path: Path) -> Path:
+    """A copy of the project folder as a student sees it: the Makefile, pyproject.toml,
+    docs/tutorial (its specs cut to 2 replicates of 26 weeks) and the project's .venv."""
+    project = tmp_path / "project"
+    shutil.copytree(TUTORIAL_DIR, project / "docs" / "tutorial")
+    for name in ("Makefile", "pyproject.toml"):
+        shutil.copy2(ROOT / name, project / name)  # same times: `make setup` is up to date
+    (project / ".venv").symlink_to(ROOT / ".venv")
+    for spec in (project / "docs" / "tutorial").glob("*.toml"):
+        text = spec.read_text(encoding="utf-8")
+        text = re.sub(r"(?m)^steps = \d+$", "steps = 26", text)
+        text = re.sub(r"(?m)^replicates = \d+$", "replicates = 2", text)
+        text = re.sub(r"(?m)^residents = \d+$", "residents = 400", text)
+        spec.write_text(text, encoding="utf-8")
+    return project
+
+
+def test_shell_commands_in_the_tutorial_run_as_written_in_a_fresh_shell(tmp_path):
+    """Run the tutorial's shell commands, in order, in one bash started with a bare PATH
+    (no venv), in a scratch copy of the project: ``make setup`` and ``source
+    .venv/bin/activate`` must be what makes ``civic-sim`` work. Sweeps run serially."""
+    lines = _shell_lines()
+    assert lines[:2] == ["make setup", "source .venv/bin/activate"]
+    commands = [line for line in lines if line.startswith("civic-sim ")]
     assert any(" run " in c for c in commands) and any(" sweep " in c for c in commands)
-    shutil.copytree(TUTORIAL_DIR, tmp_path / "docs" / "tutorial")
-    spec = tmp_path / "docs" / "tutorial" / "time_bank.toml"
-    text = spec.read_text(encoding="utf-8")
-    text = re.sub(r"(?m)^steps = \d+$", "steps = 26", text)
-    text = re.sub(r"(?m)^replicates = \d+$", "replicates = 2", text)
-    text = re.sub(r"(?m)^residents = \d+$", "residents = 400", text)
-    spec.write_text(text, encoding="utf-8")
-    for command in commands:
-        args = command.split()[1:]
-        if "sweep" in args:
-            args += ["--executor", "serial", "--no-progress"]
-        if "run" in args:
-            args += ["--no-progress"]
-        done = subprocess.run(
-            [sys.executable, "-m", "experiments.cli", *args],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
-        if "list" in args and "scenarios" in args:
-            assert "walking_distance" in done.stdout and "two_miles" in done.stdout
-    assert (tmp_path / "first.csv").is_file()
-    frame = pd.read_csv(tmp_path / "time_bank.csv")
+    assert any("report --compare" in c for c in commands)
+    project = _scratch_project(tmp_path)
+    script = ["set -e"]
+    for line in lines:
+        if line.startswith("civic-sim ") and " sweep " in f" {line} ":
+            line += " --executor serial --no-progress"
+        elif line.startswith("civic-sim ") and " run " in f" {line} ":
+            line += " --no-progress"
+        script += [f"echo '$ {line}'", line]
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(tmp_path), "LANG": "C.UTF-8"}
+    done = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-c", "\n".join(script)],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    out = done.stdout
+    assert "walking_distance" in out and "two_miles" in out  # list scenarios
+    # the plugin's parameter, everywhere: list, --set, the sweep's records
+    assert re.search(r"older_quit_rate +0\.0 +a number from 0 to 0\.05", out)
+    assert "kind: invented; plausible 0 to 0.05" in out
+    assert (project / "first.csv").is_file()
+    frame = pd.read_csv(project / "time_bank.csv")
     assert {"time_bank_credits", "time_bank_hours"} <= set(frame.columns)
     assert len(frame) == 104
-    assert (tmp_path / "results" / "time_bank" / "report.md").is_file()
-    runs = pd.read_parquet(tmp_path / "results" / "time_bank" / "runs")
+    assert (project / "results" / "time_bank" / "report.md").is_file()
+    runs = pd.read_parquet(project / "results" / "time_bank" / "runs")
     assert set(runs["strategy"]) == {"direct", "facilitator", "time_bank"}
     assert "share_no_volunteer_tie" in runs.columns
+    results = project / "results"
+    for name, rate in (("shipped_rule", 0.0), ("retiring_rule", 0.03)):
+        manifest = json.loads((results / name / "manifest.json").read_text())
+        assert {r["parameters"]["older_quit_rate"] for r in manifest["runs"].values()} == {rate}
+    compared = (results / "retiring_rule" / "comparison" / "report.md").read_text()
+    assert "B instead of A" in compared and "spec.fixed.older_quit_rate" in compared
+    assert (
+        "data:image/png;base64,"
+        in (results / "retiring_rule" / "comparison" / "report.html").read_text()
+    )
 
 
 # --- exercise (a): loneliness ----------------------------------------------------------------
@@ -359,3 +400,66 @@ def test_no_pairing_is_longer_than_the_travel_radius_allows(registries):
     )
     assert distance.max() <= longest + 1e-9
     assert solution.mean_pairing_distance(model) == pytest.approx(distance.mean())
+
+
+# --- exercise (e): a rule variant switched by a registered parameter --------------------------
+SHIPPED_QUITS = volunteer.quits
+
+
+@pytest.fixture
+def retiring(registries, monkeypatch):
+    """The exercise (e) solution loaded (it replaces volunteer.quits; put back after)."""
+    monkeypatch.setattr(volunteer, "quits", SHIPPED_QUITS)
+    return load_solution("retiring_volunteers")
+
+
+def test_a_rule_variant_at_its_default_gives_the_shipped_numbers(retiring, monkeypatch):
+    assert volunteer.quits is retiring.quits  # loading the plugin switched the rule on
+    assert Parameters.resolve().older_quit_rate == 0.0
+    with_variant = CivicModel(strategy="facilitator", residents=600, seed=5).run(104)
+    monkeypatch.setattr(volunteer, "quits", SHIPPED_QUITS)
+    plain = CivicModel(strategy="facilitator", residents=600, seed=5).run(104)
+    pd.testing.assert_frame_equal(with_variant, plain)  # bit for bit
+    monkeypatch.setattr(volunteer, "quits", retiring.quits)
+    older_out = CivicModel(strategy="facilitator", residents=600, seed=5, older_quit_rate=0.05)
+    assert not older_out.run(104)["active_volunteers"].equals(plain["active_volunteers"])
+
+
+def test_the_registered_parameter_is_validated_and_recorded(retiring):
+    from model.parameters import PARAMETER_FIELDS, parameter_table
+
+    meta = PARAMETER_FIELDS["older_quit_rate"].metadata
+    assert (meta["kind"], meta["range"], meta["lo"], meta["hi"]) == (
+        "invented",
+        (0.0, 0.05),
+        0.0,
+        0.05,
+    )
+    row = next(r for r in parameter_table() if r["name"] == "older_quit_rate")
+    assert row["plugin"].startswith("tutorial_solution_retiring")
+    with pytest.raises(ValueError, match="'older_quit_rate' must be a number from 0 to 0.05"):
+        Parameters.resolve(older_quit_rate=0.5)
+    p = Parameters.resolve(older_quit_rate=0.02)
+    assert p.older_quit_rate == 0.02 and p.as_dict()["older_quit_rate"] == 0.02
+    assert p.replace(older_quit_rate=0.01).older_quit_rate == 0.01
+    assert p != Parameters.resolve()
+
+
+@pytest.mark.slow
+def test_older_volunteers_stepping_back_means_fewer_volunteers(retiring):
+    active = {}
+    for strategy in ("direct", "facilitator"):
+        for rate in (0.0, 0.03):
+            runs = [
+                CivicModel(strategy=strategy, residents=1000, seed=seed, older_quit_rate=rate)
+                .run(312)
+                .iloc[-52:]
+                for seed in range(3)
+            ]
+            active[strategy, rate] = np.mean([r["active_volunteers"].mean() for r in runs])
+    shown = f"last-year active volunteers over 3 seeds: {active}"
+    for strategy in ("direct", "facilitator"):
+        assert active[strategy, 0.03] < 0.95 * active[strategy, 0.0], shown
+    # the hub, which recruits more young-old residents, loses more of them
+    lost = {s: active[s, 0.0] - active[s, 0.03] for s in ("direct", "facilitator")}
+    assert lost["facilitator"] > lost["direct"], shown

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from agents import volunteer
+from agents.resident import WEEKS_PER_YEAR
 from model import kernels, world
 from model.space import nearest_hub
 
@@ -31,6 +32,7 @@ def update_energy(model) -> None:
     )
     v.energy[live] = np.clip(v.energy[live] + change, 0.0, 1.0)
     v.weeks_active[live] += 1
+    v.age[live] += 1.0 / WEEKS_PER_YEAR
 
 
 def quit_volunteering(model) -> None:
@@ -39,7 +41,7 @@ def quit_volunteering(model) -> None:
     v, r, p = model.volunteers, model.residents, model.p
     live = v.live
     draw = model.streams.decisions.random(live.size)
-    leaving = volunteer.quits(v.energy[live], draw, p)
+    leaving = volunteer.quits(v.energy[live], draw, v.age[live], v.weeks_active[live], p)
     as_resident = v.resident_slot[live]
     now_in_need = (as_resident >= 0) & (r.level[np.maximum(as_resident, 0)] > 0)
     model.remove_volunteers(live[leaving | now_in_need])
@@ -135,7 +137,9 @@ def recruit_older_residents(model) -> None:
     if able.size == 0:
         return
     known = model.ties.volunteers_known(r.n_slots)[able]
-    prob = volunteer.older_volunteer_probability(known, model.council.outreach, p)
+    prob = volunteer.older_volunteer_probability(
+        known, model.council.outreach, r.age[able], r.connection[able], p
+    )
     joining = able[rng.random(able.size) < prob]
     if joining.size == 0:
         return

@@ -26,9 +26,8 @@ def change_levels(model) -> None:
     moved_up = np.zeros(r.n_slots, dtype=bool)
     moved_up[up] = True
     may_recover = r.alive & ~moved_up & r.fully_supported & (r.level > 0) & ~r.in_care_home
-    down = model.streams.happens(
-        "need_down", r.person_id, week, resident.reablement_probability(True, p), may_recover
-    )
+    p_down = resident.reablement_probability(r.fully_supported, r.age, r.level, p)
+    down = model.streams.happens("need_down", r.person_id, week, p_down, may_recover)
     r.level[up] += 1
     r.level[down] -= 1
 
