@@ -83,7 +83,7 @@ def initial_need_probability(age, p):
     reports 21% and 52%, with 24-28% of all 65+).
 
     Defaults:
-        ``initial_need_age50`` = 88.8, ``initial_need_age_spread`` = 13.8.
+        ``initial_need_age50`` = 89.1, ``initial_need_age_spread`` = 12.8.
     """
     return 1.0 / (1.0 + np.exp(-(age - p.initial_need_age50) / p.initial_need_age_spread))
 
@@ -99,8 +99,8 @@ def initial_level_probabilities(age, p):
         A list of four arrays (or numbers): P(level >= 1), ..., P(level >= 4).
 
     Defaults:
-        ``initial_need_age50`` = 88.8, ``initial_need_age_spread`` = 13.8,
-        ``initial_level_age_gaps`` = (16.1, 29.3, 48.7).
+        ``initial_need_age50`` = 89.1, ``initial_need_age_spread`` = 12.8,
+        ``initial_level_age_gaps`` = (17.7, 33.9, 56.2).
     """
     # the curves share their spread: exp(-(age - age50 - gap) / spread) = e * exp(gap / spread)
     e = np.exp(-(age - p.initial_need_age50) / p.initial_need_age_spread)
@@ -224,8 +224,8 @@ def care_home_admission_probability(age, need_level, missing_family_care, in_cri
     * ``care_home_crisis_factor`` in the weeks after the family carer broke down.
 
     Defaults:
-        ``care_home_rate`` = 1, ``care_home_level_ratio`` = 11,
-        ``care_home_age_slope`` = 0.15, ``care_home_family_factor`` = 1,
+        ``care_home_rate`` = 4.5, ``care_home_level_ratio`` = 11,
+        ``care_home_age_slope`` = 0.13, ``care_home_family_factor`` = 1,
         ``care_home_crisis_factor`` = 3.
     """
     level = np.asarray(need_level, dtype=float)
