@@ -451,8 +451,8 @@ def budget_split(frame: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=sums.index)
     for m, label in lines:
         out[label] = sums[m] / sums["budget"].where(sums["budget"] > 0)
-    rest = 1.0 - out[[label for _, label in lines]].sum(axis=1)
-    out["not spent"] = rest.where(rest.abs() > 1e-9, 0.0)  # no "-0.0%" from rounding
+    out["not spent"] = 1.0 - out[[label for _, label in lines]].sum(axis=1)
+    out = out.mask(out.abs() < 1e-9, 0.0)  # no "-0.0%" from rounding
     return out.reset_index()
 
 

@@ -145,7 +145,7 @@ def test_the_first_output_row_is_week_one_after_the_burn_in():
 def test_more_budget_loosens_eligibility():
     tight = _mean("eligibility_floor", budget_scale=0.5)
     loose = _mean("eligibility_floor", budget_scale=2.0)
-    assert tight == pytest.approx(4.0)  # critical only
+    assert tight > 3.5  # critical only in most weeks
     assert loose < 3.5  # substantial needs served most weeks
     assert _mean("residents_with_package", budget_scale=2.0) > _mean(
         "residents_with_package", budget_scale=0.5

@@ -259,10 +259,12 @@ def test_spend_differences_below_the_tolerance_are_no_difference(sweep):
     out, _ = sweep
     paired = pd.read_csv(out / "paired.csv")
     spend = paired[paired.outcome == "spend_total"]
-    # the strategies spend the same budget, give or take rounding
-    assert (spend["mean"].abs() < spend["tolerance"]).all()
-    assert (spend["verdict"] == "same").all() and (spend["share_better"] == 0).all()
-    assert "the same spend (£" in (out / "report.md").read_text()
+    # the strategies get the same budget, but direct delivery leaves what it cannot use on
+    # eligible need unspent (docs/ODD.md section 8), so spend can differ: a difference is
+    # 'same' exactly when its whole interval lies within the tolerance
+    within = (spend["low"].abs() < spend["tolerance"]) & (spend["high"].abs() < spend["tolerance"])
+    assert ((spend["verdict"] == "same") == within).all()
+    assert (spend.loc[within, "share_better"] == 0).all()
 
 
 @pytest.mark.parametrize(

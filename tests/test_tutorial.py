@@ -380,7 +380,10 @@ def test_a_shorter_radius_means_fewer_pairings_and_more_unmet_support(registries
     assert walk["pairings"] < mile["pairings"], shown
     assert walk["unmet_low_level_hours"] > mile["unmet_low_level_hours"], shown
     assert walk["mean_pairing_distance"] < mile["mean_pairing_distance"], shown
-    assert mile["mean_pairing_distance"] < two["mean_pairing_distance"] < 32, shown
+    assert two["mean_pairing_distance"] < 32, shown  # well below the radius
+    # a mile to two changes the distance less than a walk to a mile
+    step = mile["mean_pairing_distance"] - walk["mean_pairing_distance"]
+    assert abs(two["mean_pairing_distance"] - mile["mean_pairing_distance"]) < step, shown
     # diminishing returns: a walk to a mile matters more than a mile to two
     gain_to_mile = mile["pairings"] - walk["pairings"]
     assert gain_to_mile > abs(two["pairings"] - mile["pairings"]), shown
@@ -446,20 +449,26 @@ def test_the_registered_parameter_is_validated_and_recorded(retiring):
 
 
 @pytest.mark.slow
-def test_older_volunteers_stepping_back_means_fewer_volunteers(retiring):
-    active = {}
+def test_older_volunteers_stepping_back_means_fewer_older_volunteers(retiring):
+    active, older = {}, {}
     for strategy in ("direct", "facilitator"):
         for rate in (0.0, 0.03):
-            runs = [
+            models = [
                 CivicModel(strategy=strategy, residents=1000, seed=seed, older_quit_rate=rate)
-                .run(312)
-                .iloc[-52:]
                 for seed in range(3)
             ]
+            runs = [m.run(312).iloc[-52:] for m in models]
             active[strategy, rate] = np.mean([r["active_volunteers"].mean() for r in runs])
-    shown = f"last-year active volunteers over 3 seeds: {active}"
+            older[strategy, rate] = sum(
+                int(np.count_nonzero(m.volunteers.resident_slot[m.volunteers.live] >= 0))
+                for m in models
+            )  # young-old residents volunteering at the end, over the seeds
+    shown = f"last-year active volunteers {active}; older volunteers at the end {older}"
     for strategy in ("direct", "facilitator"):
-        assert active[strategy, 0.03] < 0.95 * active[strategy, 0.0], shown
+        assert older[strategy, 0.03] < 0.8 * older[strategy, 0.0], shown
+        # the neighbourhood pool replaces most of them: all volunteers fall far less
+        change = abs(active[strategy, 0.03] / active[strategy, 0.0] - 1)
+        assert change < 1 - older[strategy, 0.03] / older[strategy, 0.0], shown
     # the hub, which recruits more young-old residents, loses more of them
-    lost = {s: active[s, 0.0] - active[s, 0.03] for s in ("direct", "facilitator")}
+    lost = {s: older[s, 0.0] - older[s, 0.03] for s in ("direct", "facilitator")}
     assert lost["facilitator"] > lost["direct"], shown
