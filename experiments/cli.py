@@ -269,7 +269,11 @@ def cmd_list(args) -> int:
             lines += _wrapped(sc.description)
         blocks.append("\n".join(lines))
     if show in ("all", "parameters"):
-        lines = ["Parameters (--set NAME=VALUE): name, default, allowed, unit"]
+        lines = [
+            "Parameters (--set NAME=VALUE): name, default, allowed, unit; then kind (data: "
+            "from a cited figure, invented, lever: a council choice, setting), plausible "
+            "range and why"
+        ]
         group = None
         for row in parameter_table():
             if row["group"] != group:
@@ -281,6 +285,7 @@ def cmd_list(args) -> int:
             unit = f" ({row['unit']})" if row["unit"] else ""
             lines.append(f"  {row['name']:<28} {default!s:<22} {row['allowed']}{unit}")
             lines.append(f"  {'':<28} {row['doc']}")
+            lines.append(f"  {'':<28} {_kind_and_range(row)}")
         blocks.append("\n".join(lines))
     if show in ("all", "metrics"):
         lines = ["Metrics (weekly columns):"]
@@ -289,6 +294,13 @@ def cmd_list(args) -> int:
         blocks.append("\n".join(lines))
     print("\n\n".join(blocks))
     return EXIT_OK
+
+
+def _kind_and_range(row: dict) -> str:
+    """``invented, plausible 0.1 to 0.9: why`` for the parameter table."""
+    low_high = row["range"]
+    span = f", plausible {low_high[0]:g} to {low_high[1]:g}" if low_high else ""
+    return f"{row['kind']}{span}: {row['range_reason']}"
 
 
 def cmd_sweep(args) -> int:
