@@ -144,6 +144,20 @@ def build_parser() -> argparse.ArgumentParser:
         "report.risk_threshold, else the baseline strategy's median at each design point)",
     )
     report.add_argument("--baseline", default=None, help="strategy compared against")
+    report.add_argument(
+        "--discovery-threshold",
+        type=float,
+        default=None,
+        help="scenario discovery counts a win where the mean paired difference in unmet "
+        "share is below this (default: the spec's, else where its 95%% CI is below zero)",
+    )
+    report.add_argument(
+        "--regret-tolerance",
+        type=float,
+        default=None,
+        help="regret in unmet share within which a strategy counts as good as the best "
+        "(default: the spec's, else 0.005)",
+    )
     return parser
 
 
@@ -362,11 +376,25 @@ def cmd_report(args) -> int:
 
     if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
         raise UsageError(f"--threshold must be a number from 0 to 1, got {args.threshold}")
+    if args.discovery_threshold is not None and not -1.0 <= args.discovery_threshold <= 1.0:
+        raise UsageError(
+            f"--discovery-threshold must be a number from -1 to 1, got {args.discovery_threshold}"
+        )
+    if args.regret_tolerance is not None and not 0.0 <= args.regret_tolerance <= 1.0:
+        raise UsageError(
+            f"--regret-tolerance must be a number from 0 to 1, got {args.regret_tolerance}"
+        )
     folder = Path(args.folder)
     if not (folder / "manifest.json").is_file():
         raise UsageError(f"report: {str(folder)!r} is not a sweep folder (no manifest.json)")
     try:
-        paths = write_report(folder, threshold=args.threshold, baseline=args.baseline)
+        paths = write_report(
+            folder,
+            threshold=args.threshold,
+            baseline=args.baseline,
+            discovery_threshold=args.discovery_threshold,
+            regret_tolerance=args.regret_tolerance,
+        )
     except ValueError as exc:
         raise UsageError(f"report: {exc}") from None
     print(f"report written: {paths['md']} and {paths['html']}")

@@ -6,7 +6,13 @@
 
 * ``DIR/report.md`` and ``DIR/report.html`` (the same content);
 * ``DIR/per_run.csv`` (final-year outcomes of every run), ``DIR/summary.csv``,
-  ``DIR/paired.csv`` and ``DIR/risk.csv`` (the tables at full precision).
+  ``DIR/paired.csv`` and ``DIR/risk.csv`` (the tables at full precision);
+* for designs that vary parameters, the sections of :mod:`experiments.exploration`
+  (sensitivity, scenario discovery, robustness) and their ``.csv`` tables.
+
+A design with more than :data:`MANY_POINTS` points (a Latin hypercube, Morris or
+Sobol' sample) gets its over-time figures pooled over all points and its per-point
+tables in the CSV files only.
 """
 
 from __future__ import annotations
@@ -16,8 +22,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from experiments import analysis, plots
+from experiments import analysis, exploration, plots
 from experiments.store import Store, atomic_write_bytes
+
+#: Above this many design points the report pools points instead of listing each.
+MANY_POINTS = 24
 
 HTML_TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -65,8 +74,22 @@ def _numeric_varied(manifest: dict) -> list[str]:
     return [n for n in names if len({p["values"].get(n) for p in points}) > 1]
 
 
+def _pooled(frame: pd.DataFrame, n_points: int) -> pd.DataFrame:
+    """All design points as one, each (point, replicate) a pair of its own."""
+    replicates = int(frame["replicate"].max()) + 1
+    return frame.assign(
+        replicate=frame["point"] * replicates + frame["replicate"],
+        point=0,
+        point_label=f"all {n_points} design points",
+    )
+
+
 def write_report(
-    folder: str | Path, threshold: float | None = None, baseline: str | None = None
+    folder: str | Path,
+    threshold: float | None = None,
+    baseline: str | None = None,
+    discovery_threshold: float | None = None,
+    regret_tolerance: float | None = None,
 ) -> dict[str, Path]:
     """Write the report of the sweep stored in ``folder``.
 
@@ -75,6 +98,9 @@ def write_report(
         threshold: Risk threshold of the final-year unmet share (default: the spec's
             ``report.risk_threshold``, else the baseline's median at each design point).
         baseline: Strategy the others are compared with (default: the spec's).
+        discovery_threshold: Scenario discovery's win threshold (see
+            :func:`experiments.exploration.sections`).
+        regret_tolerance: Robustness tolerance in unmet share.
 
     Returns:
         Paths of the files written (``md``, ``html``, ``figures``...).
@@ -103,8 +129,10 @@ def write_report(
     summary = analysis.summary_table(per_run)
     paired = analysis.paired_differences(per_run, baseline)
     risk = analysis.risk_table(per_run, threshold, baseline)
-    band = analysis.over_time(frame, "unmet_share")
-    diff = analysis.paired_over_time(frame, "unmet_share", baseline)
+    many = len(manifest["points"]) > MANY_POINTS
+    timeline = _pooled(frame, len(manifest["points"])) if many else frame
+    band = analysis.over_time(timeline, "unmet_share")
+    diff = analysis.paired_over_time(timeline, "unmet_share", baseline)
 
     fig_dir = folder / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
@@ -135,9 +163,12 @@ def write_report(
     ):
         table.to_csv(folder / f"{name}.csv", index=False)
 
+    explored, explored_figures = exploration.sections(
+        folder, manifest, per_run, paired, baseline, discovery_threshold, regret_tolerance
+    )
     md = _markdown(
         manifest, folder, per_run, summary, paired, risk, threshold, baseline,
-        figures, paired_figures, crossover,
+        figures, paired_figures, crossover, explored,
     )  # fmt: skip
     import markdown
 
@@ -150,13 +181,13 @@ def write_report(
     return {
         "md": folder / "report.md",
         "html": folder / "report.html",
-        "figures": figures + paired_figures + crossover,
+        "figures": figures + paired_figures + crossover + explored_figures,
     }
 
 
 def _markdown(
     manifest, folder, per_run, summary, paired, risk, threshold, baseline,
-    figures, paired_figures, crossover,
+    figures, paired_figures, crossover, explored=(),
 ) -> str:  # fmt: skip
     spec = manifest["spec"]
     runs = manifest["runs"]
@@ -185,7 +216,7 @@ def _markdown(
         "design point uses `SeedSequence(root, spawn_key=(r,))` (common random numbers, "
         "so strategies are compared in pairs)."
         + (
-            f" Latin hypercube seed: {manifest['design_seed']}."
+            f" Design sample seed: {manifest['design_seed']}."
             if manifest.get("design_seed") is not None
             else ""
         ),
@@ -201,15 +232,25 @@ def _markdown(
     if failed:
         shown = ", ".join(failed[:10]) + (" ..." if len(failed) > 10 else "")
         out.append(f"- **Failed runs** (excluded; tracebacks in manifest.json): {shown}")
+    many = len(manifest["points"]) > MANY_POINTS
     out += ["", "### Design points", ""]
-    out.append(
-        _table(
-            ["point", "values"],
-            [[str(p["index"]), p["label"]] for p in manifest["points"]],
+    if many:
+        out.append(
+            f"{len(manifest['points'])} design points: their values are in `manifest.json`"
+            + (" and `sample_matrix.csv`" if (folder / "sample_matrix.csv").exists() else "")
+            + "; per-point tables are in the CSV files, and figures over time pool all points."
         )
-    )
+    else:
+        out.append(
+            _table(
+                ["point", "values"],
+                [[str(p["index"]), p["label"]] for p in manifest["points"]],
+            )
+        )
 
-    out += _headlines(paired, baseline)
+    if not many:
+        out += _headlines(paired, baseline)
+    out += list(explored)
     out += ["", "## Unmet share over time", ""]
     out += [f"![unmet share over time](figures/{p.name})" for p in figures]
     if paired_figures:
@@ -221,6 +262,8 @@ def _markdown(
         out.append("")
         out += [f"![paired difference](figures/{p.name})" for p in paired_figures]
 
+    if many:
+        return "\n".join(out + _files_section())
     out += ["", "## Summary per strategy and design point", ""]
     out.append("Mean [95% CI] over replicates.")
     out.append("")
@@ -293,16 +336,21 @@ def _markdown(
         )
         out.append("")
         out += [f"![crossover](figures/{p.name})" for p in crossover]
-    out += [
+    return "\n".join(out + _files_section())
+
+
+def _files_section() -> list[str]:
+    return [
         "",
         "## Files",
         "",
         "`per_run.csv` (final-year outcomes of every run), `summary.csv`, `paired.csv`, "
         "`risk.csv` (the tables above at full precision), `runs/` (weekly data, Parquet), "
-        "`manifest.json` (spec, seeds, parameters, status and timing of every run).",
+        "`manifest.json` (spec, seeds, parameters, status and timing of every run); where "
+        "they apply, `sensitivity.csv`, `discovery.csv`, `robustness.csv` and "
+        "`sample_matrix.csv`.",
         "",
     ]
-    return "\n".join(out)
 
 
 def _headlines(paired: pd.DataFrame, baseline: str) -> list[str]:

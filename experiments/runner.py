@@ -52,6 +52,11 @@ META_COLUMNS = ("point", "point_label", "strategy", "scenario", "replicate")
 #: Prefix of the parameter columns in the store.
 PARAM_PREFIX = "param_"
 INT_METRICS = ("step", "year")
+#: The manifest is rewritten after a run only if at least this many times the last
+#: rewrite's duration has passed since it (and always at the end): small manifests are
+#: rewritten after every run, the large ones of Morris and Sobol designs (thousands of
+#: runs) cost at most about 1/20 of the sweep's time.
+MANIFEST_SPACING = 20.0
 
 
 class SweepError(ValueError):
@@ -442,6 +447,9 @@ def run_sweep(
     summary = SweepSummary(total=len(tasks), skipped=len(tasks) - len(todo), out=str(out))
     manifest["executor"] = f"dask {dask}" if dask else executor
     store.write_manifest(manifest)
+    from experiments.sensitivity import write_sample_matrix
+
+    write_sample_matrix(spec, store.root, manifest.get("design_seed"))
     if not todo:
         summary.wall_time = time.perf_counter() - start
         return summary
@@ -455,6 +463,7 @@ def run_sweep(
         dynamic_ncols=True,
     )
     bar.set_postfix(failed=0)
+    written_at, write_cost, unsaved = time.perf_counter(), 0.0, False
     try:
         with open_executor(executor, workers, dask) as pool:
             for result in _results(pool, todo):
@@ -473,9 +482,16 @@ def run_sweep(
                     entry["traceback"] = result.traceback
                     summary.failed.append(result.run_id)
                     bar.set_postfix(failed=len(summary.failed))
-                store.write_manifest(manifest)
+                unsaved = True
+                if time.perf_counter() - written_at >= MANIFEST_SPACING * write_cost:
+                    began = time.perf_counter()
+                    store.write_manifest(manifest)
+                    written_at, unsaved = time.perf_counter(), False
+                    write_cost = written_at - began
                 bar.update(1)
     finally:
+        if unsaved:
+            store.write_manifest(manifest)
         bar.close()
     summary.wall_time = time.perf_counter() - start
     return summary
