@@ -57,6 +57,10 @@ INT_METRICS = ("step", "year")
 #: rewritten after every run, the large ones of Morris and Sobol designs (thousands of
 #: runs) cost at most about 1/20 of the sweep's time.
 MANIFEST_SPACING = 20.0
+#: A process-pool worker is replaced by a fresh one after this many runs, so memory that
+#: finished models (or a plugin) fail to release cannot pile up over a sweep of
+#: thousands of runs; a replacement costs about 2.5 CPU-seconds, about 4% of 250 runs.
+WORKER_RUNS = 250
 
 
 class SweepError(ValueError):
@@ -284,7 +288,7 @@ def open_executor(
         raise SweepError(f"--executor must be one of {', '.join(EXECUTORS)}, got {kind!r}")
     from concurrent.futures import ProcessPoolExecutor
 
-    pool = ProcessPoolExecutor(max_workers=workers)
+    pool = ProcessPoolExecutor(max_workers=workers, max_tasks_per_child=WORKER_RUNS)
     try:
         yield pool
     except BaseException:
