@@ -365,12 +365,19 @@ def describe(table: pd.DataFrame, outcome, comparison: str, top: int = 8) -> lis
         else "one replicate per point, so replicate noise is not measured"
     )
     out = [f"**{outcome.label}, {comparison}** ({noise}):", ""]
+    strategy, _, baseline = comparison.partition(" - ")
+    if baseline:  # a paired difference: say who it favours
+        worse_up = outcome.lower_is_better
+        up = f"raising it favours {baseline if worse_up else strategy}"
+        down = f"raising it favours {strategy if worse_up else baseline}"
+    else:
+        up, down = "raising it raises the outcome", "raising it lowers the outcome"
     for i, row in enumerate(rows.head(top).itertuples(index=False), start=1):
         if row.method == "morris":
             direction = (
-                "raising it raises the outcome"
+                up
                 if row.mu > 0.5 * row.mu_star
-                else "raising it lowers the outcome"
+                else down
                 if row.mu < -0.5 * row.mu_star
                 else "its effect changes sign across the space"
             )
