@@ -149,7 +149,7 @@ def write_report(
     )
     varied = _numeric_varied(manifest)
     crossover = []
-    if varied and len(paired):
+    if varied and len(paired) and not many:
         pts = pd.DataFrame([{"point": p["index"], **p["values"]} for p in manifest["points"]])
         crossover = plots.plot_crossover(
             paired, pts[["point", *varied]], varied, fig_dir / "crossover.png", baseline
