@@ -22,7 +22,10 @@ replicates that has the same variance as the noise in their mean but no signal
 (``mu_star_noise``) is what a parameter with no effect would score, and
 ``noise_share`` is the share of the variance of the analysed quantity over the design
 points that is replicate noise. A parameter's effect is told apart from noise when
-``mu_star - mu_star_conf`` exceeds ``mu_star_noise``.
+``mu_star - mu_star_conf`` exceeds ``mu_star_noise`` (Morris), or when ``ST`` exceeds
+``ST_noise``, the total index of the contrast on the outcome's variance scale, by more
+than their combined intervals (Sobol': noise acts like an interaction with every
+parameter and adds about its share of the variance to each total index).
 """
 
 from __future__ import annotations
@@ -279,6 +282,12 @@ def analyse_output(design, unit: np.ndarray, values: np.ndarray) -> pd.DataFrame
     else:
         table = sobol_indices(names, y, design.second_order)
         key = "ST"
+        if noise is not None and np.var(y) > 0:
+            # the total index the noise alone gets, on the outcome's variance scale
+            scale = float(np.var(noise) / np.var(y))
+            noisy = sobol_indices(names, noise, False).set_index("parameter")
+            table["ST_noise"] = table["parameter"].map(noisy["ST"] * scale)
+            table["ST_noise_conf"] = table["parameter"].map(noisy["ST_conf"] * scale)
     output_var = float(np.var(y, ddof=1)) if len(y) > 1 else float("nan")
     noise_var = float(np.mean(noise**2)) if noise is not None else float("nan")
     table["replicates"] = reps
@@ -350,7 +359,12 @@ def above_noise(row) -> bool:
         if not np.isfinite(row.mu_star_noise):
             return True
         return bool(row.mu_star - row.mu_star_conf > row.mu_star_noise)
-    return bool(row.ST - row.ST_conf > 0)
+    # replicate noise looks like an interaction with every parameter: it adds about its
+    # share of the variance to each ST, measured by the same analysis of the contrast
+    noise = getattr(row, "ST_noise", float("nan"))
+    if not np.isfinite(noise):
+        return bool(row.ST - row.ST_conf > 0)
+    return bool(row.ST - noise > math.hypot(row.ST_conf, row.ST_noise_conf))
 
 
 def describe(table: pd.DataFrame, outcome, comparison: str, top: int = 8) -> list[str]:
@@ -389,7 +403,8 @@ def describe(table: pd.DataFrame, outcome, comparison: str, top: int = 8) -> lis
             )
         else:
             text = (
-                f"{i}. `{row.parameter}`: total effect ST {row.ST:.2f} +- {row.ST_conf:.2f}, "
+                f"{i}. `{row.parameter}`: total effect ST {row.ST:.2f} +- {row.ST_conf:.2f} "
+                f"(noise alone {getattr(row, 'ST_noise', float('nan')):.2f}), "
                 f"alone S1 {row.S1:.2f} +- {row.S1_conf:.2f}"
                 + ("; mostly through interactions;" if row.ST > 2 * max(row.S1, 0) else ";")
             )
@@ -428,8 +443,10 @@ def section(
     else:
         out.append(
             "S1 is the share of the outcome's variance over the design due to the parameter "
-            "alone; ST adds its interactions. A parameter with ST near zero can be fixed "
-            "anywhere in its range without changing the answer."
+            "alone; ST adds its interactions (replicate noise acts like an interaction with "
+            "every parameter and adds its share of the variance to each ST). A parameter "
+            "whose ST does not exceed that can be fixed anywhere in its range without "
+            "changing the answer."
         )
     if missing:
         out.append(f"**{missing} design points lack a finished run**; analysis skipped.")
