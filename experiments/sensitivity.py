@@ -171,15 +171,16 @@ def point_matrices(
 ) -> np.ndarray | None:
     """``(points, replicates)`` of an outcome (or of the paired difference from baseline).
 
-    Only replicates present at every design point are used; None if a point has none.
+    Replicates missing at some points (an unfinished sweep) are NaN there; None if no
+    replicate is present at every point.
     """
     rows = per_run[per_run["strategy"] == strategy][["point", "replicate", outcome]]
     table = rows.pivot_table(index="point", columns="replicate", values=outcome)
     if baseline is not None:
         base = per_run[per_run["strategy"] == baseline][["point", "replicate", outcome]]
         table = table - base.pivot_table(index="point", columns="replicate", values=outcome)
-    table = table.reindex(range(n_points)).dropna(axis=1, how="any")
-    if table.shape[1] == 0:
+    table = table.reindex(range(n_points)).dropna(axis=1, how="all")
+    if not table.notna().all().any():
         return None
     return table.to_numpy(dtype=float)
 
@@ -253,31 +254,60 @@ def sobol_indices(names: list[str], y: np.ndarray, second_order: bool) -> pd.Dat
     return table
 
 
+def morris_noise(values: np.ndarray, trajectory: int, reps: int):
+    """The noise contrast on the Morris trajectories finished in two or more replicates.
+
+    Each trajectory uses the replicates complete over it, scaled so that the contrast
+    has the variance of the noise in a mean over ``reps`` replicates (those the
+    indices use), so an unfinished sweep still measures its noise.
+
+    Returns:
+        ``(rows, contrast, trajectories)``: the rows used, the contrast, and how many
+        trajectories it covers (``rows`` empty when none has two replicates).
+    """
+    rows, parts = [], []
+    for start in range(0, len(values), trajectory):
+        block = values[start : start + trajectory]
+        complete = block[:, ~np.isnan(block).any(axis=0)]
+        if complete.shape[1] >= 2:
+            rows.append(np.arange(start, start + trajectory))
+            parts.append(noise_contrast(complete) * math.sqrt(complete.shape[1] / reps))
+    if not rows:
+        return np.array([], dtype=int), None, 0
+    return np.concatenate(rows), np.concatenate(parts), len(rows)
+
+
 def analyse_output(design, unit: np.ndarray, values: np.ndarray) -> pd.DataFrame:
     """Indices of one analysed quantity, given its replicate outcomes at every point.
 
     Args:
         design: The Morris or Sobol' design.
         unit: The unit sample matrix (rows = design points).
-        values: ``(points, replicates)`` outcomes (or paired differences).
+        values: ``(points, replicates)`` outcomes (or paired differences); NaN where a
+            replicate is not finished. The indices use the replicates finished at every
+            point; Morris measures noise on the trajectories finished in two or more.
 
     Returns:
         One row per parameter with the method's indices, ``replicates``, ``output_sd``
         (sd of the replicate means over the points), ``noise_sd`` (sd of the noise in a
         replicate mean; NaN with one replicate), ``noise_share`` and, for Morris,
-        ``mu_star_noise``; ranked by ``mu_star`` (Morris) or ``ST`` (Sobol').
+        ``mu_star_noise`` and ``noise_trajectories``; ranked by ``mu_star`` (Morris) or
+        ``ST`` (Sobol').
     """
     names = list(design.ranges)
-    y = values.mean(axis=1)
-    reps = values.shape[1]
-    noise = noise_contrast(values) if reps >= 2 else None
+    full = values[:, ~np.isnan(values).any(axis=0)]
+    y = full.mean(axis=1)
+    reps = full.shape[1]
+    noise = noise_contrast(full) if reps >= 2 else None
     if design.type == "morris":
         table = morris_indices(names, unit, y, design.levels)
+        rows, noise, covered = morris_noise(values, len(names) + 1, reps)
         table["mu_star_noise"] = (
-            morris_indices(names, unit, noise, design.levels)["mu_star"].to_numpy()
+            morris_indices(names, unit[rows], noise, design.levels)["mu_star"].to_numpy()
             if noise is not None
             else np.nan
         )
+        table["noise_trajectories"] = covered
         key = "mu_star"
     else:
         table = sobol_indices(names, y, design.second_order)
@@ -290,11 +320,13 @@ def analyse_output(design, unit: np.ndarray, values: np.ndarray) -> pd.DataFrame
             table["ST_noise_conf"] = table["parameter"].map(noisy["ST_conf"] * scale)
     output_var = float(np.var(y, ddof=1)) if len(y) > 1 else float("nan")
     noise_var = float(np.mean(noise**2)) if noise is not None else float("nan")
+    # the share compares like with like: the points the noise was measured on
+    share_var = float(np.var(y[rows], ddof=1)) if design.type == "morris" else output_var
     table["replicates"] = reps
     table["output_sd"] = math.sqrt(output_var) if output_var == output_var else np.nan
     table["noise_sd"] = math.sqrt(noise_var) if noise_var == noise_var else np.nan
     table["noise_share"] = (
-        min(noise_var / output_var, 1.0) if output_var > 0 and noise is not None else np.nan
+        min(noise_var / share_var, 1.0) if share_var > 0 and noise is not None else np.nan
     )
     table["rank"] = table[key].rank(ascending=False, method="min")
     return table
@@ -325,7 +357,7 @@ def sensitivity_table(
     for o in analysis.available_outcomes(per_run):
         for label, strategy, base in comparisons(strategies, baseline):
             values = point_matrices(per_run, o.name, strategy, base, n_points)
-            if values is None or not np.isfinite(values).all():
+            if values is None or np.isinf(values).any():
                 continue
             table = analyse_output(design, unit, values)
             table.insert(0, "comparison", label)
@@ -378,6 +410,9 @@ def describe(table: pd.DataFrame, outcome, comparison: str, top: int = 8) -> lis
         if np.isfinite(first.noise_share)
         else "one replicate per point, so replicate noise is not measured"
     )
+    covered = getattr(first, "noise_trajectories", 0)
+    if first.method == "morris" and covered and first.replicates < 2:
+        noise += f", measured on the {covered} trajectories finished in two replicates"
     out = [f"**{outcome.label}, {comparison}** ({noise}):", ""]
     strategy, _, baseline = comparison.partition(" - ")
     if baseline:  # a paired difference: say who it favours

@@ -239,3 +239,26 @@ def test_kinds_follow_the_sources():
     assert plausible_range("budget_scale") == (0.5, 3.0)
     with pytest.raises(ValueError, match="kind must be one of"):
         parameters_of_kind("guessed")
+
+
+def test_an_unfinished_second_replicate_still_measures_noise():
+    """Morris indices from the replicate finished everywhere; noise from the trajectories
+    finished in both (as in an interrupted sweep, which runs replicate by replicate)."""
+    design = '[design]\ntype = "morris"\ntrajectories = 40\nlevels = 4\nseed = 5\n'
+    spec, manifest, per_run, unit, v = sweep_like(design + ranges_toml(), noise_sd=0.3)
+    half = per_run[(per_run["replicate"] == 0) | (per_run["point"] < 20 * 4)]
+    table = sensitivity.sensitivity_table(half, manifest, unit, "direct")
+    rows = sensitivity.ranked(table, "unmet_share", "direct")
+    assert (rows["replicates"] == 1).all() and (rows["noise_trajectories"] == 20).all()
+    # direct is pure noise: its mu* is about what noise alone gives
+    ratio = rows["mu_star"] / rows["mu_star_noise"]
+    assert ratio.between(0.6, 1.6).all()
+    assert rows["noise_share"].iloc[0] > 0.5  # about 1, from 80 points
+    lines = sensitivity.describe(table, _outcome(), "direct")
+    assert "measured on the 20 trajectories finished in two replicates" in lines[0]
+
+
+def _outcome():
+    from experiments import analysis
+
+    return next(o for o in analysis.OUTCOMES if o.name == "unmet_share")
