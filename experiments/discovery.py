@@ -241,6 +241,8 @@ def discovery_table(
         if strategy == baseline:
             continue
         x, wins, loses = cases(paired, values, strategy, threshold)
+        mine = paired[(paired["strategy"] == strategy) & (paired["outcome"] == "unmet_share")]
+        pairs_per_point = int(mine["pairs"].min()) if len(mine) else 0
         if len(x) < MIN_CASES:
             continue
         data[strategy] = (x, wins)
@@ -253,6 +255,7 @@ def discovery_table(
                 "cases": len(x),
                 "cases_of_interest": int(y.sum()),
                 "share_of_interest": float(y.mean()),
+                "pairs_per_point": int(pairs_per_point),
             }
             found = []
             if y.sum() >= MIN_OF_INTEREST and y.sum() < len(y):
@@ -327,6 +330,11 @@ def section(
         "(CART, scikit-learn) is the cross-check. Density: the share of cases inside the "
         "box where it wins; coverage: the share of all its wins that fall inside the box."
     )
+    if threshold is None and len(table) and (table["pairs_per_point"] < 2).any():
+        out.append(
+            "With one pair per design point there is no CI: a strategy wins where its "
+            "difference is below zero."
+        )
     out.append("")
     if not len(table):
         return out + ["Too few design points for scenario discovery.", ""]

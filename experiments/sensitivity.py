@@ -385,18 +385,23 @@ def ranked(table: pd.DataFrame, outcome: str, comparison: str) -> pd.DataFrame:
     return rows.sort_values("rank", kind="stable")
 
 
-def above_noise(row) -> bool:
-    """Whether a parameter's effect stands out from replicate noise."""
+def noise_measured(row) -> bool:
+    """Whether the replicate noise of this row's analysis was measured."""
     if row.method == "morris":
-        if not np.isfinite(row.mu_star_noise):
-            return True
+        return bool(np.isfinite(row.mu_star_noise))
+    return bool(np.isfinite(getattr(row, "ST_noise", float("nan"))))
+
+
+def above_noise(row) -> bool:
+    """Whether a parameter's effect stands out from replicate noise (False if the noise
+    was not measured: then nothing can be said)."""
+    if not noise_measured(row):
+        return False
+    if row.method == "morris":
         return bool(row.mu_star - row.mu_star_conf > row.mu_star_noise)
     # replicate noise looks like an interaction with every parameter: it adds about its
     # share of the variance to each ST, measured by the same analysis of the contrast
-    noise = getattr(row, "ST_noise", float("nan"))
-    if not np.isfinite(noise):
-        return bool(row.ST - row.ST_conf > 0)
-    return bool(row.ST - noise > math.hypot(row.ST_conf, row.ST_noise_conf))
+    return bool(row.ST - row.ST_noise > math.hypot(row.ST_conf, row.ST_noise_conf))
 
 
 def describe(table: pd.DataFrame, outcome, comparison: str, top: int = 8) -> list[str]:
@@ -443,10 +448,18 @@ def describe(table: pd.DataFrame, outcome, comparison: str, top: int = 8) -> lis
                 f"alone S1 {row.S1:.2f} +- {row.S1_conf:.2f}"
                 + ("; mostly through interactions;" if row.ST > 2 * max(row.S1, 0) else ";")
             )
-        text += " clear of noise." if above_noise(row) else " **not distinguishable from noise**."
+        if not noise_measured(row):
+            text = text.replace(" (noise alone nan)", "").rstrip(";") + "."
+        elif above_noise(row):
+            text += " clear of noise."
+        else:
+            text += " **not distinguishable from noise**."
         out.append(text)
-    n_clear = sum(above_noise(r) for r in rows.itertuples(index=False))
-    out += ["", f"{n_clear} of {len(rows)} parameters stand out from replicate noise.", ""]
+    if noise_measured(first):
+        n_clear = sum(above_noise(r) for r in rows.itertuples(index=False))
+        out += ["", f"{n_clear} of {len(rows)} parameters stand out from replicate noise.", ""]
+    else:
+        out += ["", "Replicate noise was not measured (it needs two replicates).", ""]
     return out
 
 
