@@ -123,10 +123,9 @@ def prim_boxes(x: pd.DataFrame, y: np.ndarray, max_boxes: int = MAX_BOXES) -> li
     kwargs = {"peel_alpha": PEEL_ALPHA, "mass_min": MASS_MIN}
     if "threshold" in inspect.signature(prim.Prim.__init__).parameters:
         # 2.x counts y >= threshold as of interest, and returns the whole space unless
-        # the *last* peel's density reaches it: 0.5 marks the 1s and keeps any
-        # trajectory that ends in a majority of cases of interest (the box is chosen
-        # on the trajectory here, as with 3.x)
-        kwargs["threshold"] = 0.5
+        # the *last* peel's density reaches it: a tiny threshold marks exactly the 1s
+        # and keeps every trajectory (the box is chosen on it here, as with 3.x)
+        kwargs["threshold"] = 1e-6
     finder = prim.Prim(x, y.astype(int), **kwargs)
     full = pd.DataFrame({c: [x[c].min(), x[c].max()] for c in x.columns})
     boxes = []
@@ -318,14 +317,19 @@ def section(
 ) -> list[str]:
     """The report section "Where each strategy wins" (scenario discovery)."""
     out = ["", "## Where each strategy wins: scenario discovery", ""]
-    rule = (
-        f"its mean paired difference in final-year unmet share is below {threshold:g}"
-        if threshold is not None
-        else "the 95% CI of its paired difference in final-year unmet share lies below zero"
-    )
+    if threshold is not None:
+        rule = (
+            f"its mean paired difference in final-year unmet share is below {threshold:g} "
+            f"(and *does worse* when it is above {abs(threshold):g})"
+        )
+    else:
+        rule = (
+            "the 95% CI of its paired difference in final-year unmet share lies below zero "
+            "(and *does worse* when the interval lies above zero)"
+        )
     out.append(
-        f"Each design point is a case; a strategy *wins* at a point when {rule} (and "
-        f"*does worse* when the interval lies above zero). PRIM (EMA Workbench) finds the "
+        f"Each design point is a case; a strategy *wins* at a point when {rule}. "
+        "PRIM (EMA Workbench) finds the "
         "box of parameter space holding most of the wins at high density; a decision tree "
         "(CART, scikit-learn) is the cross-check. Density: the share of cases inside the "
         "box where it wins; coverage: the share of all its wins that fall inside the box."
@@ -351,6 +355,11 @@ def section(
             out += ["", "- no box (too few or too many such cases)", ""]
             continue
         out.append("")
+        if not (boxes["method"] == "prim").any() and first.share_of_interest >= DENSITY_TARGET:
+            out.append(
+                f"- PRIM: that is {first.share_of_interest:.0%} of all points, already above "
+                f"the {DENSITY_TARGET:.0%} density asked of a box, so no box is needed."
+            )
         for (method, i), group in boxes.groupby(["method", "box"], sort=False):
             tag = f"PRIM box {i}" if method == "prim" else "CART cross-check"
             out.append(f"- {tag}: {box_sentence(group, full)}.")
