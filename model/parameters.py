@@ -17,6 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 NEED_LEVEL_NAMES = ("none", "low", "moderate", "substantial", "critical")
+#: Kinds of parameter: calibrated from a cited figure, invented, a council choice, or a
+#: setting of the experiment (not an uncertainty). Sensitivity analysis and scenario
+#: discovery draw on the first three (see :func:`parameters_of_kind`).
+KINDS = ("data", "invented", "lever", "setting")
 
 
 def _p(
@@ -29,8 +33,29 @@ def _p(
     source: str = "invented (see docs/ODD.md)",
     choices: str | None = None,
     group: str = "model",
+    kind: str | None = None,
+    range: tuple[float, float] | None = None,
+    range_reason: str = "",
 ):
-    """Declare a parameter field with its metadata."""
+    """Declare a parameter field with its metadata.
+
+    Args:
+        default: The default value.
+        doc: One line saying what the parameter is.
+        lo: Lowest allowed value (validation).
+        hi: Highest allowed value (validation).
+        unit: Unit, for tables.
+        source: Where the default comes from.
+        choices: ``strategies`` or ``scenarios`` for registry names.
+        group: Section of the parameter table.
+        kind: What kind of number it is (:data:`KINDS`): calibrated from a cited figure
+            (``data``), ``invented``, a council choice (``lever``), or a ``setting`` of the
+            experiment (size, seed, preset, measurement), which is not an uncertainty.
+        range: Plausible ``(low, high)`` (within the allowed range and holding the
+            default), used by sensitivity analysis and scenario discovery; None for names,
+            lists and settings without one.
+        range_reason: One line saying why that range (or why there is none).
+    """
     meta = {
         "doc": doc,
         "lo": lo,
@@ -39,6 +64,9 @@ def _p(
         "source": source,
         "choices": choices,
         "group": group,
+        "kind": kind,
+        "range": range,
+        "range_reason": range_reason,
     }
     return field(default=default, metadata=meta)
 
@@ -53,13 +81,33 @@ class Parameters:
 
     # --- public interface -------------------------------------------------------
     strategy: str = _p(
-        "direct", "Council strategy (registry name)", choices="strategies", group="public"
+        "direct",
+        "Council strategy (registry name)",
+        choices="strategies",
+        group="public",
+        kind="lever",
+        range=None,
+        range_reason="a name: one of the registered strategies (the council's choice)",
     )
     scenario: str = _p(
-        "baseline", "Scenario preset (registry name)", choices="scenarios", group="public"
+        "baseline",
+        "Scenario preset (registry name)",
+        choices="scenarios",
+        group="public",
+        kind="setting",
+        range=None,
+        range_reason="a named preset of other parameters, not a quantity",
     )
     residents: int = _p(
-        5000, "Initial older residents (65+)", lo=20, hi=1_000_000, unit="people", group="public"
+        5000,
+        "Initial older residents (65+)",
+        lo=20,
+        hi=1_000_000,
+        unit="people",
+        group="public",
+        kind="setting",
+        range=(1000, 10000),
+        range_reason="the place studied: a ward to a small town; not an uncertainty",
     )
     width: int | None = _p(
         None,
@@ -68,6 +116,9 @@ class Parameters:
         hi=4000,
         unit="cells",
         group="public",
+        kind="setting",
+        range=None,
+        range_reason="derived from residents and resident_density unless set",
     )
     height: int | None = _p(
         None,
@@ -76,9 +127,20 @@ class Parameters:
         hi=4000,
         unit="cells",
         group="public",
+        kind="setting",
+        range=None,
+        range_reason="derived from residents and resident_density unless set",
     )
     budget_scale: float = _p(
-        1.0, "Multiplier on the calibrated care budget", lo=0.0, hi=5.0, unit="x", group="public"
+        1.0,
+        "Multiplier on the calibrated care budget",
+        lo=0.0,
+        hi=5.0,
+        unit="x",
+        group="public",
+        kind="lever",
+        range=(0.5, 3.0),
+        range_reason="half to three times today's budget (one-at-a-time: crossover near 1.5x)",
     )
     budget_cut_rate: float = _p(
         0.0,
@@ -88,6 +150,9 @@ class Parameters:
         unit="per year",
         source="IFS 2019/2024; NAO 2018 (austerity scenario uses 0.02)",
         group="public",
+        kind="data",
+        range=(-0.02, 0.05),
+        range_reason="real-terms change a year: 2010s cuts of 2-3% a year (IFS), growth in some",
     )
     older_growth_rate: float = _p(
         0.01,
@@ -97,6 +162,9 @@ class Parameters:
         unit="per year",
         source="ONS 2020-based projections (85+ about +2.5%/yr; 65+ about +1%/yr)",
         group="public",
+        kind="data",
+        range=(0.0, 0.03),
+        range_reason="ONS projections: 65+ about +1% a year, 85+ about +2.5%; places differ",
     )
     civic_potential: float = _p(
         0.5,
@@ -105,6 +173,9 @@ class Parameters:
         hi=1.0,
         unit="0-1",
         group="public",
+        kind="invented",
+        range=(0.1, 0.9),
+        range_reason="no direct measure: from very asset-poor to very asset-rich neighbourhoods",
     )
     seed: int | None = _p(
         None,
@@ -112,6 +183,9 @@ class Parameters:
         lo=0,
         hi=2**63 - 1,
         group="public",
+        kind="setting",
+        range=None,
+        range_reason="a random seed, not a quantity",
     )
 
     # --- space ------------------------------------------------------------------
@@ -122,6 +196,9 @@ class Parameters:
         hi=10.0,
         unit="per cell",
         group="space",
+        kind="invented",
+        range=(0.2, 2.0),
+        range_reason="older residents per 100 m block, from suburban to dense urban",
     )
     civic_patchiness: float = _p(
         6.0,
@@ -130,6 +207,9 @@ class Parameters:
         hi=100.0,
         unit="cells",
         group="space",
+        kind="invented",
+        range=(2.0, 20.0),
+        range_reason="civic potential varies over 200 m to 2 km",
     )
     civic_spread: float = _p(
         0.2,
@@ -138,6 +218,9 @@ class Parameters:
         hi=0.5,
         unit="0-1",
         group="space",
+        kind="invented",
+        range=(0.05, 0.35),
+        range_reason="from even to very uneven civic potential between streets",
     )
     residents_per_hub: int = _p(
         5000,
@@ -146,6 +229,9 @@ class Parameters:
         hi=1_000_000,
         unit="people",
         group="space",
+        kind="lever",
+        range=(1000, 10000),
+        range_reason="one hub per ward to one per small town: the council's choice",
     )
 
     # --- demography -------------------------------------------------------------
@@ -157,6 +243,9 @@ class Parameters:
         unit="per year",
         source="ONS National Life Tables 2020-22 (about 1.1% at 65)",
         group="demography",
+        kind="data",
+        range=(0.008, 0.014),
+        range_reason="ONS life tables 2020-22: about 1.1% at 65, women lower, men higher",
     )
     mortality_age_slope: float = _p(
         0.095,
@@ -166,6 +255,9 @@ class Parameters:
         unit="per year of age",
         source="ONS life tables (Gompertz fit)",
         group="demography",
+        kind="data",
+        range=(0.085, 0.105),
+        range_reason="Gompertz slopes fitted to UK life tables lie near 0.09-0.10",
     )
     mortality_need_factor: float = _p(
         0.35,
@@ -174,6 +266,9 @@ class Parameters:
         hi=2.0,
         source="invented; critical need about 4x mortality",
         group="demography",
+        kind="invented",
+        range=(0.15, 0.55),
+        range_reason="critical need multiplies mortality by about 2x to 9x",
     )
     arrival_mean_years_over_65: float = _p(
         2.0,
@@ -182,6 +277,9 @@ class Parameters:
         hi=20.0,
         unit="years",
         group="demography",
+        kind="invented",
+        range=(0.5, 5.0),
+        range_reason="most arrivals turn 65 in the area; some move in older",
     )
     max_age: float = _p(
         105.0,
@@ -190,6 +288,9 @@ class Parameters:
         hi=120.0,
         unit="years",
         group="demography",
+        kind="data",
+        range=(100.0, 110.0),
+        range_reason="life tables: hardly anyone lives past 105; the cut-off matters little",
     )
 
     # --- need -------------------------------------------------------------------
@@ -199,12 +300,18 @@ class Parameters:
         unit="hours/week",
         source="Gostoli & Silverman 2020 (defaultParameters.csv)",
         group="need",
+        kind="data",
+        range=None,
+        range_reason="a list (Gostoli & Silverman's hours per level); set one with --set",
     )
     personal_share_by_level: tuple = _p(
         (0.0, 0.25, 0.4, 0.6, 0.8),
         "Share of need that is personal care, levels 0-4",
         unit="share",
         group="need",
+        kind="invented",
+        range=None,
+        range_reason="a list of shares per level; set it with --set",
     )
     initial_need_age50: float = _p(
         89.0,
@@ -214,6 +321,9 @@ class Parameters:
         unit="years",
         source="HSE 2021 (21% at 65-69, 52% at 80+), calibrated to 25-30% overall",
         group="need",
+        kind="data",
+        range=(85.0, 93.0),
+        range_reason="calibrated to HSE 2021 (25-30% of 65+ with some need)",
     )
     initial_need_age_spread: float = _p(
         15.0,
@@ -223,12 +333,18 @@ class Parameters:
         unit="years",
         source="HSE 2021 (fit)",
         group="need",
+        kind="data",
+        range=(10.0, 20.0),
+        range_reason="fit to HSE 2021's need by age band",
     )
     initial_level_shares: tuple = _p(
         (0.40, 0.30, 0.20, 0.10),
         "Shares of levels 1-4 among residents with need",
         unit="share",
         group="need",
+        kind="invented",
+        range=None,
+        range_reason="a list of shares adding up to 1; set it with --set",
     )
     need_onset_base: float = _p(
         0.0002,
@@ -238,6 +354,9 @@ class Parameters:
         unit="per year",
         source="Gostoli & Silverman 2020",
         group="need",
+        kind="data",
+        range=(0.0001, 0.0004),
+        range_reason="half to twice Gostoli & Silverman's constant term",
     )
     need_onset_scale: float = _p(
         0.0008,
@@ -247,6 +366,9 @@ class Parameters:
         unit="per year",
         source="Gostoli & Silverman 2020",
         group="need",
+        kind="data",
+        range=(0.0004, 0.0016),
+        range_reason="half to twice Gostoli & Silverman's exponential term",
     )
     need_onset_age_scale: float = _p(
         18.0,
@@ -256,6 +378,9 @@ class Parameters:
         unit="years",
         source="Gostoli & Silverman 2020 (men 18, women 19)",
         group="need",
+        kind="data",
+        range=(16.0, 20.0),
+        range_reason="Gostoli & Silverman: 18 for men, 19 for women",
     )
     unmet_onset_factor: float = _p(
         1.0,
@@ -264,6 +389,9 @@ class Parameters:
         hi=10.0,
         source="Gostoli & Silverman 2020 (higher after unmet need)",
         group="need",
+        kind="invented",
+        range=(0.25, 3.0),
+        range_reason="the direction is sourced (Gostoli & Silverman), the strength is not",
     )
     loneliness_factor: float = _p(
         0.5,
@@ -271,6 +399,9 @@ class Parameters:
         lo=0.0,
         hi=10.0,
         group="need",
+        kind="invented",
+        range=(0.0, 1.5),
+        range_reason="loneliness raises the risk of decline; no figure for its strength here",
     )
     prevention_factor: float = _p(
         0.4,
@@ -278,6 +409,9 @@ class Parameters:
         lo=0.0,
         hi=1.0,
         group="need",
+        kind="invented",
+        range=(0.1, 0.7),
+        range_reason="low-level support slows decline by a tenth to two thirds",
     )
     reablement_rate: float = _p(
         0.004,
@@ -286,6 +420,9 @@ class Parameters:
         hi=0.2,
         unit="per week",
         group="need",
+        kind="invented",
+        range=(0.001, 0.012),
+        range_reason="a supported resident steps down a level every 2 to 20 years",
     )
     unmet_memory: float = _p(
         0.1,
@@ -293,6 +430,9 @@ class Parameters:
         lo=0.01,
         hi=1.0,
         group="need",
+        kind="invented",
+        range=(0.05, 0.3),
+        range_reason="unmet need is remembered for a few weeks to about five months",
     )
 
     # --- family care --------------------------------------------------------------
@@ -303,6 +443,9 @@ class Parameters:
         hi=1.0,
         source="HSE 2013/14; Census 2021 (calibrated to year-0 unmet need)",
         group="family",
+        kind="data",
+        range=(0.5, 0.8),
+        range_reason="HSE 2013/14 and Census 2021, calibrated to year-0 unmet need",
     )
     family_hours_band_shares: tuple = _p(
         (0.49, 0.21, 0.30),
@@ -310,6 +453,9 @@ class Parameters:
         unit="share",
         source="Census 2021 (2.30m / 0.97m / 1.40m)",
         group="family",
+        kind="data",
+        range=None,
+        range_reason="a list of shares from Census 2021; set it with --set",
     )
 
     # --- council budget -------------------------------------------------------------
@@ -322,6 +468,9 @@ class Parameters:
         source="NHS England ASC Finance 2023-24 (about 2.8% of 65+ long-term community "
         "clients x GBP 24,900 a year / 52)",
         group="council",
+        kind="data",
+        range=(10.0, 17.0),
+        range_reason="NHS England ASC Finance 2023-24; councils differ by about a quarter",
     )
     care_hour_price: float = _p(
         28.53,
@@ -331,6 +480,9 @@ class Parameters:
         unit="GBP/hour",
         source="Homecare Association minimum price 2024-25",
         group="council",
+        kind="data",
+        range=(22.0, 35.0),
+        range_reason="councils pay about GBP 22-30 an hour; the Homecare Association asks 28.53",
     )
     eligibility_threshold: int = _p(
         3,
@@ -339,6 +491,9 @@ class Parameters:
         hi=4,
         source="Care Act / FACS practice",
         group="council",
+        kind="lever",
+        range=(2, 4),
+        range_reason="moderate to critical: where the council draws its eligibility line",
     )
     safety_net_share: float = _p(
         0.5,
@@ -346,6 +501,9 @@ class Parameters:
         lo=0.0,
         hi=1.0,
         group="council",
+        kind="lever",
+        range=(0.2, 0.8),
+        range_reason="a facilitator keeps a fifth to four fifths of its budget for critical care",
     )
     hybrid_facilitation_share: float = _p(
         0.3,
@@ -353,9 +511,19 @@ class Parameters:
         lo=0.0,
         hi=1.0,
         group="council",
+        kind="lever",
+        range=(0.1, 0.6),
+        range_reason="a hybrid spends a tenth to three fifths on facilitation",
     )
     share_coordinators: float = _p(
-        0.45, "Facilitation budget share for coordinators", lo=0.0, hi=1.0, group="council"
+        0.45,
+        "Facilitation budget share for coordinators",
+        lo=0.0,
+        hi=1.0,
+        group="council",
+        kind="lever",
+        range=(0.25, 0.65),
+        range_reason="the four facilitation shares add up to 1: vary them together in points",
     )
     share_volunteer_support: float = _p(
         0.20,
@@ -363,6 +531,9 @@ class Parameters:
         lo=0.0,
         hi=1.0,
         group="council",
+        kind="lever",
+        range=(0.1, 0.35),
+        range_reason="the four facilitation shares add up to 1: vary them together in points",
     )
     share_outreach: float = _p(
         0.15,
@@ -370,6 +541,9 @@ class Parameters:
         lo=0.0,
         hi=1.0,
         group="council",
+        kind="lever",
+        range=(0.05, 0.3),
+        range_reason="the four facilitation shares add up to 1: vary them together in points",
     )
     share_grants: float = _p(
         0.20,
@@ -377,6 +551,9 @@ class Parameters:
         lo=0.0,
         hi=1.0,
         group="council",
+        kind="lever",
+        range=(0.05, 0.35),
+        range_reason="the four facilitation shares add up to 1: vary them together in points",
     )
     coordinator_weekly_cost: float = _p(
         700.0,
@@ -386,6 +563,9 @@ class Parameters:
         unit="GBP/week",
         source="rough: about GBP 36k a year with on-costs",
         group="council",
+        kind="data",
+        range=(550.0, 900.0),
+        range_reason="about GBP 28-47k a year with on-costs",
     )
     matches_per_coordinator: float = _p(
         8.0,
@@ -395,6 +575,9 @@ class Parameters:
         unit="matches/week",
         source="rough: Local Area Coordination caseloads",
         group="council",
+        kind="invented",
+        range=(3.0, 15.0),
+        range_reason="rough: Local Area Coordination caseloads; no weekly figure",
     )
     volunteers_per_coordinator: float = _p(
         40.0,
@@ -403,6 +586,9 @@ class Parameters:
         hi=1000.0,
         unit="volunteers",
         group="council",
+        kind="invented",
+        range=(20.0, 80.0),
+        range_reason="one coordinator supports a few dozen volunteers",
     )
     support_cost_per_volunteer: float = _p(
         8.0,
@@ -412,6 +598,9 @@ class Parameters:
         unit="GBP/week",
         source="VIVA audits (GBP 2-8 return per GBP 1)",
         group="council",
+        kind="invented",
+        range=(3.0, 20.0),
+        range_reason="weekly support (training, expenses, recognition) per volunteer",
     )
     outreach_half_effect_spend: float = _p(
         20.0,
@@ -420,6 +609,9 @@ class Parameters:
         hi=1000.0,
         unit="GBP/resident/year",
         group="council",
+        kind="invented",
+        range=(5.0, 60.0),
+        range_reason="no figure for what outreach spend achieves",
     )
     outreach_effect: float = _p(
         1.5,
@@ -427,6 +619,9 @@ class Parameters:
         lo=0.0,
         hi=10.0,
         group="council",
+        kind="invented",
+        range=(0.5, 3.0),
+        range_reason="outreach raises recruitment by half to three times at most",
     )
     grant_per_business_week: float = _p(
         40.0,
@@ -435,6 +630,9 @@ class Parameters:
         hi=10000.0,
         unit="GBP/week",
         group="council",
+        kind="invented",
+        range=(15.0, 100.0),
+        range_reason="small grants of GBP 800 to 5,000 a year per venue",
     )
 
     # --- volunteers -----------------------------------------------------------------
@@ -445,6 +643,9 @@ class Parameters:
         hi=20.0,
         source="ONS mid-year estimates (65+ about 19% of population)",
         group="volunteers",
+        kind="data",
+        range=(2.0, 4.5),
+        range_reason="ONS: about 3.2; retirement areas near 2, young cities above 4",
     )
     max_volunteer_share: float = _p(
         0.04,
@@ -453,6 +654,9 @@ class Parameters:
         hi=1.0,
         source="Community Life Survey 2021/22 (16% formal monthly, part in care)",
         group="volunteers",
+        kind="data",
+        range=(0.02, 0.08),
+        range_reason="Community Life Survey: 16% volunteer formally each month, a part in care",
     )
     recruitment_rate: float = _p(
         0.004,
@@ -461,6 +665,9 @@ class Parameters:
         hi=1.0,
         unit="per week",
         group="volunteers",
+        kind="invented",
+        range=(0.001, 0.01),
+        range_reason="a potential volunteer starts within two to twenty years",
     )
     contagion_strength: float = _p(
         0.15,
@@ -468,6 +675,9 @@ class Parameters:
         lo=0.0,
         hi=5.0,
         group="volunteers",
+        kind="invented",
+        range=(0.0, 0.45),
+        range_reason="none to three times the default pull of active neighbours",
     )
     contagion_cap: int = _p(
         10,
@@ -476,6 +686,9 @@ class Parameters:
         hi=1000,
         unit="volunteers",
         group="volunteers",
+        kind="invented",
+        range=(4, 16),
+        range_reason="contagion saturates at a handful to a few dozen volunteers nearby",
     )
     contagion_radius: int = _p(
         2,
@@ -484,6 +697,9 @@ class Parameters:
         hi=50,
         unit="cells",
         group="volunteers",
+        kind="invented",
+        range=(1, 4),
+        range_reason="neighbours within 100 to 400 m inspire each other",
     )
     older_volunteer_rate: float = _p(
         0.0008,
@@ -493,6 +709,9 @@ class Parameters:
         hi=1.0,
         unit="per week",
         group="volunteers",
+        kind="invented",
+        range=(0.0002, 0.002),
+        range_reason="a young-old resident starts within 10 to 100 years at civic potential 1",
     )
     tie_contagion: float = _p(
         0.5,
@@ -500,6 +719,9 @@ class Parameters:
         lo=0.0,
         hi=10.0,
         group="volunteers",
+        kind="invented",
+        range=(0.0, 1.5),
+        range_reason="none to three times the default pull of tied volunteers",
     )
     volunteer_capacity_mean: float = _p(
         3.0,
@@ -509,6 +731,9 @@ class Parameters:
         unit="hours/week",
         source="NCVO Time Well Spent 2023 (rough)",
         group="volunteers",
+        kind="data",
+        range=(2.0, 5.0),
+        range_reason="NCVO Time Well Spent: regular volunteers give a few hours a week",
     )
     initial_active_share: float = _p(
         0.5,
@@ -516,6 +741,9 @@ class Parameters:
         lo=0.0,
         hi=1.0,
         group="volunteers",
+        kind="invented",
+        range=(0.2, 0.8),
+        range_reason="a fifth to four fifths of the pool active at the start",
     )
     capacity_spread: float = _p(
         0.5,
@@ -523,6 +751,9 @@ class Parameters:
         lo=0.0,
         hi=2.0,
         group="volunteers",
+        kind="invented",
+        range=(0.25, 1.0),
+        range_reason="volunteers' hours differ by a factor of about 1.3 to 2.7",
     )
     new_volunteer_energy: float = _p(
         0.6,
@@ -530,6 +761,9 @@ class Parameters:
         lo=0.0,
         hi=1.0,
         group="volunteers",
+        kind="invented",
+        range=(0.4, 0.8),
+        range_reason="new volunteers start with middling to high energy",
     )
     volunteer_ties: int = _p(
         2,
@@ -537,6 +771,9 @@ class Parameters:
         lo=0,
         hi=30,
         group="volunteers",
+        kind="invented",
+        range=(1, 4),
+        range_reason="a new volunteer knows one to four older neighbours",
     )
     young_old_age: float = _p(
         75.0,
@@ -545,6 +782,9 @@ class Parameters:
         hi=110.0,
         unit="years",
         group="volunteers",
+        kind="invented",
+        range=(70.0, 80.0),
+        range_reason="older volunteers are mostly in their late sixties and seventies",
     )
     comfortable_load: float = _p(
         8.0,
@@ -555,6 +795,9 @@ class Parameters:
         unit="x offered hours",
         source="NCVO Time Well Spent 2023: 'too much like paid work' 26% (calibrated)",
         group="volunteers",
+        kind="data",
+        range=(4.0, 12.0),
+        range_reason="calibrated to NCVO's 26% 'too much like paid work'; half to 1.5 times",
     )
     burnout_rate: float = _p(
         0.02,
@@ -563,6 +806,9 @@ class Parameters:
         hi=1.0,
         unit="per week",
         group="volunteers",
+        kind="invented",
+        range=(0.005, 0.05),
+        range_reason="full overload empties energy in 4 months to 3 years",
     )
     idle_energy_loss: float = _p(
         0.004,
@@ -571,6 +817,9 @@ class Parameters:
         hi=1.0,
         unit="per week",
         group="volunteers",
+        kind="invented",
+        range=(0.001, 0.01),
+        range_reason="an idle volunteer drifts away in 2 to 15 years",
     )
     rest_rate: float = _p(
         0.03,
@@ -579,6 +828,9 @@ class Parameters:
         hi=1.0,
         unit="per week",
         group="volunteers",
+        kind="invented",
+        range=(0.01, 0.06),
+        range_reason="energy recovers over weeks to months",
     )
     support_gain: float = _p(
         0.015,
@@ -587,9 +839,19 @@ class Parameters:
         hi=1.0,
         unit="per week",
         group="volunteers",
+        kind="invented",
+        range=(0.005, 0.03),
+        range_reason="hub support restores energy a third to twice as fast as by default",
     )
     quit_threshold: float = _p(
-        0.2, "Civic energy below which a volunteer quits", lo=0.0, hi=1.0, group="volunteers"
+        0.2,
+        "Civic energy below which a volunteer quits",
+        lo=0.0,
+        hi=1.0,
+        group="volunteers",
+        kind="invented",
+        range=(0.1, 0.3),
+        range_reason="volunteers quit somewhere near the bottom of the energy scale",
     )
     baseline_attrition: float = _p(
         0.15,
@@ -599,6 +861,9 @@ class Parameters:
         unit="per year",
         source="NCVO Time Well Spent 2023 (about 24% a year in all)",
         group="volunteers",
+        kind="data",
+        range=(0.1, 0.2),
+        range_reason="NCVO Time Well Spent: about 24% a year leave in all, most for life reasons",
     )
     travel_radius: int = _p(
         16,
@@ -608,6 +873,9 @@ class Parameters:
         unit="cells",
         source="Casserole Club matching radius (up to 1 mile)",
         group="volunteers",
+        kind="data",
+        range=(8, 32),
+        range_reason="Casserole Club matches within a mile; half a mile to two miles",
     )
     discovery_radius: int = _p(
         3,
@@ -616,6 +884,9 @@ class Parameters:
         hi=50,
         unit="cells",
         group="volunteers",
+        kind="invented",
+        range=(1, 7),
+        range_reason="without a hub, volunteers find people within 100 to 700 m",
     )
     discovery_rate: float = _p(
         0.1,
@@ -624,14 +895,31 @@ class Parameters:
         hi=1.0,
         unit="per week",
         group="volunteers",
+        kind="invented",
+        range=(0.02, 0.3),
+        range_reason="without a hub a match is found within weeks to a year",
     )
     max_matches: int = _p(
-        2, "Most residents a volunteer is paired with", lo=1, hi=20, group="volunteers"
+        2,
+        "Most residents a volunteer is paired with",
+        lo=1,
+        hi=20,
+        group="volunteers",
+        kind="invented",
+        range=(1, 4),
+        range_reason="a volunteer helps one to four people",
     )
 
     # --- ties and connection --------------------------------------------------------
     local_ties: int = _p(
-        3, "Ties each resident forms with neighbours at set-up", lo=0, hi=30, group="ties"
+        3,
+        "Ties each resident forms with neighbours at set-up",
+        lo=0,
+        hi=30,
+        group="ties",
+        kind="invented",
+        range=(1, 7),
+        range_reason="older people know one to seven neighbours well",
     )
     tie_radius: int = _p(
         3,
@@ -640,6 +928,9 @@ class Parameters:
         hi=50,
         unit="cells",
         group="ties",
+        kind="invented",
+        range=(1, 7),
+        range_reason="neighbour ties form within 100 to 700 m",
     )
     long_tie_share: float = _p(
         0.1,
@@ -648,9 +939,19 @@ class Parameters:
         hi=1.0,
         source="Watts & Strogatz 1998",
         group="ties",
+        kind="invented",
+        range=(0.02, 0.3),
+        range_reason="the small-world rule is from Watts & Strogatz; the share is not sourced",
     )
     connection_base: float = _p(
-        0.2, "Connection an isolated resident tends to", lo=0.0, hi=1.0, group="ties"
+        0.2,
+        "Connection an isolated resident tends to",
+        lo=0.0,
+        hi=1.0,
+        group="ties",
+        kind="invented",
+        range=(0.1, 0.3),
+        range_reason="the connection an isolated person drifts to",
     )
     connection_per_tie: float = _p(
         0.04,
@@ -658,15 +959,39 @@ class Parameters:
         lo=0.0,
         hi=1.0,
         group="ties",
+        kind="invented",
+        range=(0.02, 0.08),
+        range_reason="each live tie adds a little connection",
     )
     connection_tie_cap: float = _p(
-        0.4, "Most connection ties can add", lo=0.0, hi=1.0, group="ties"
+        0.4,
+        "Most connection ties can add",
+        lo=0.0,
+        hi=1.0,
+        group="ties",
+        kind="invented",
+        range=(0.25, 0.55),
+        range_reason="ties alone give moderate connection at most",
     )
     connection_visit: float = _p(
-        0.25, "Connection added by a volunteer pairing", lo=0.0, hi=1.0, group="ties"
+        0.25,
+        "Connection added by a volunteer pairing",
+        lo=0.0,
+        hi=1.0,
+        group="ties",
+        kind="invented",
+        range=(0.1, 0.4),
+        range_reason="a regular visitor adds a little to a lot of connection",
     )
     connection_activity: float = _p(
-        0.2, "Connection added by attending a hosted activity", lo=0.0, hi=1.0, group="ties"
+        0.2,
+        "Connection added by attending a hosted activity",
+        lo=0.0,
+        hi=1.0,
+        group="ties",
+        kind="invented",
+        range=(0.1, 0.35),
+        range_reason="a weekly activity adds a little to a fair amount of connection",
     )
     connection_rate: float = _p(
         0.1,
@@ -675,6 +1000,9 @@ class Parameters:
         hi=1.0,
         unit="per week",
         group="ties",
+        kind="invented",
+        range=(0.03, 0.3),
+        range_reason="connection adjusts over a few weeks to half a year",
     )
     lonely_threshold: float = _p(
         0.3,
@@ -682,6 +1010,9 @@ class Parameters:
         lo=0.0,
         hi=1.0,
         group="ties",
+        kind="invented",
+        range=(0.2, 0.4),
+        range_reason="where 'lonely' starts on the 0-1 connection scale",
     )
 
     # --- businesses -----------------------------------------------------------------
@@ -691,6 +1022,9 @@ class Parameters:
         lo=0.0,
         hi=500.0,
         group="businesses",
+        kind="invented",
+        range=(5.0, 40.0),
+        range_reason="cafes, pubs and shops per 1,000 older residents, village to high street",
     )
     business_engagement_mean: float = _p(
         0.3,
@@ -698,6 +1032,9 @@ class Parameters:
         lo=0.0,
         hi=1.0,
         group="businesses",
+        kind="invented",
+        range=(0.1, 0.5),
+        range_reason="from few to many engaged businesses",
     )
     host_threshold: float = _p(
         0.45,
@@ -705,9 +1042,19 @@ class Parameters:
         lo=0.0,
         hi=1.0,
         group="businesses",
+        kind="invented",
+        range=(0.3, 0.6),
+        range_reason="how engaged a business must be to host an activity",
     )
     activity_places: int = _p(
-        12, "Residents one hosted activity can welcome", lo=0, hi=500, group="businesses"
+        12,
+        "Residents one hosted activity can welcome",
+        lo=0,
+        hi=500,
+        group="businesses",
+        kind="invented",
+        range=(6, 24),
+        range_reason="a coffee morning welcomes six to two dozen people",
     )
     activity_hours: float = _p(
         2.0,
@@ -716,6 +1063,9 @@ class Parameters:
         hi=40.0,
         unit="hours/week",
         group="businesses",
+        kind="invented",
+        range=(1.0, 4.0),
+        range_reason="an activity gives one to four hours of low-level support",
     )
     activity_radius: int = _p(
         5,
@@ -724,6 +1074,9 @@ class Parameters:
         hi=100,
         unit="cells",
         group="businesses",
+        kind="invented",
+        range=(2, 8),
+        range_reason="people walk 200 to 800 m to an activity",
     )
     employee_hours_max: float = _p(
         4.0,
@@ -732,6 +1085,9 @@ class Parameters:
         hi=200.0,
         unit="hours/week",
         group="businesses",
+        kind="invented",
+        range=(1.0, 10.0),
+        range_reason="employee volunteering of an hour to a day a week",
     )
     employee_join_rate: float = _p(
         0.1,
@@ -740,6 +1096,9 @@ class Parameters:
         hi=1.0,
         unit="per week",
         group="businesses",
+        kind="invented",
+        range=(0.02, 0.3),
+        range_reason="a missing employee volunteer is found within weeks to a year",
     )
     engagement_decay: float = _p(
         0.002,
@@ -748,6 +1107,9 @@ class Parameters:
         hi=1.0,
         unit="per week",
         group="businesses",
+        kind="invented",
+        range=(0.0005, 0.006),
+        range_reason="engagement fades over 3 to 40 years without support",
     )
     grant_effect: float = _p(
         0.02,
@@ -756,6 +1118,9 @@ class Parameters:
         hi=1.0,
         unit="per week",
         group="businesses",
+        kind="invented",
+        range=(0.005, 0.05),
+        range_reason="a full grant engages a business within months to a few years",
     )
     closure_rate: float = _p(
         0.05,
@@ -764,6 +1129,9 @@ class Parameters:
         hi=1.0,
         unit="per year",
         group="businesses",
+        kind="invented",
+        range=(0.02, 0.1),
+        range_reason="small hospitality and retail businesses close at a few percent a year",
     )
     shock_closure_share: float = _p(
         0.0,
@@ -771,6 +1139,9 @@ class Parameters:
         lo=0.0,
         hi=1.0,
         group="businesses",
+        kind="invented",
+        range=(0.0, 0.3),
+        range_reason="a shock closes none to a third of businesses (scenario condition)",
     )
     shock_year: int = _p(
         2,
@@ -779,6 +1150,9 @@ class Parameters:
         hi=40,
         unit="year",
         group="businesses",
+        kind="invented",
+        range=(1, 7),
+        range_reason="when the shock strikes in a ten-year run",
     )
     asset_conversion: float = _p(
         0.5,
@@ -787,6 +1161,9 @@ class Parameters:
         hi=1.0,
         source="Ivy House pub (2013) and community shares",
         group="businesses",
+        kind="invented",
+        range=(0.2, 0.8),
+        range_reason="Ivy House shows conversions happen; how often is not sourced",
     )
     asset_volunteers: float = _p(
         3.0,
@@ -795,6 +1172,9 @@ class Parameters:
         hi=100.0,
         unit="volunteers",
         group="businesses",
+        kind="invented",
+        range=(1.0, 6.0),
+        range_reason="a few active volunteers nearby are enough to save a venue",
     )
     gini_block: int = _p(
         10,
@@ -803,6 +1183,9 @@ class Parameters:
         hi=1000,
         unit="cells",
         group="space",
+        kind="setting",
+        range=(5, 20),
+        range_reason="a measurement choice: inequality over blocks of 0.5 to 2 km",
     )
 
     # --- parameters registered by plugins (see register_parameter) -------------------
@@ -1046,9 +1429,38 @@ def _validate_cross_field(params: Parameters) -> None:
         )
 
 
+def parameter_kind(name: str) -> str:
+    """The declared kind of a parameter (one of :data:`KINDS`)."""
+    return PARAMETER_FIELDS[name].metadata["kind"]
+
+
+def plausible_range(name: str) -> tuple[Any, Any] | None:
+    """The declared plausible ``(low, high)`` of a parameter, or None."""
+    return PARAMETER_FIELDS[name].metadata["range"]
+
+
+def parameters_of_kind(kind: str) -> dict[str, tuple[Any, Any]]:
+    """Every parameter of one kind that declares a plausible range, with that range.
+
+    Args:
+        kind: One of :data:`KINDS`.
+
+    Returns:
+        ``{name: (low, high)}`` in declaration order.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    return {
+        name: fld.metadata["range"]
+        for name, fld in PARAMETER_FIELDS.items()
+        if fld.metadata["kind"] == kind and fld.metadata["range"] is not None
+    }
+
+
 def parameter_table() -> list[dict[str, Any]]:
     """Rows describing every parameter: name, default, allowed, unit, doc, source, group,
-    kind and plausible range (None where not declared) and the plugin that added it."""
+    kind, plausible range (None where not declared) and its reason, and the plugin that
+    added it (None for the model's own)."""
     rows = []
     for name, fld in PARAMETER_FIELDS.items():
         meta = fld.metadata
@@ -1061,9 +1473,9 @@ def parameter_table() -> list[dict[str, Any]]:
                 "doc": meta["doc"],
                 "source": meta["source"],
                 "group": meta["group"],
-                "kind": meta.get("kind"),
-                "range": meta.get("range"),
-                "reason": meta.get("reason"),
+                "kind": meta["kind"],
+                "range": meta["range"],
+                "range_reason": meta["range_reason"],
                 "plugin": meta.get("plugin"),
             }
         )
@@ -1071,10 +1483,6 @@ def parameter_table() -> list[dict[str, Any]]:
 
 
 # --- parameters added by plugins ---------------------------------------------------------
-#: What a parameter is (after the EMA Workbench's split of uncertainties and levers):
-#: ``data`` calibrated from a cited figure, ``invented`` (a modelling assumption), or
-#: ``lever`` (a choice the council makes).
-KINDS = ("data", "invented", "lever")
 _BOOLEAN_WORDS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 _RESERVED_NAMES = {"extra", "resolve", "replace", "as_dict"}
 
@@ -1102,9 +1510,12 @@ def register_parameter(
             the shipped behaviour).
         range: Plausible ``(low, high)`` of a number (the span a sensitivity analysis
             explores); required for numbers, not allowed for switches and names.
-        kind: ``"data"``, ``"invented"`` or ``"lever"`` (see :data:`KINDS`).
+        kind: ``"data"``, ``"invented"``, ``"lever"`` or ``"setting"`` (see :data:`KINDS`),
+            as for the model's own parameters.
         doc: One line saying what it means.
-        reason: Why the range is plausible (a source, or the argument).
+        reason: Why the range is plausible (a source, or the argument); kept in the
+            field's ``range_reason`` metadata, the same field the model's own parameters
+            use, so sensitivity analysis and scenario discovery treat both alike.
         allowed: Values accepted at all (default: ``range``); must contain ``range``.
         choices: For a name switch, the allowed names (``default`` is one of them).
         unit: Unit shown by ``civic-sim list parameters``.
@@ -1157,7 +1568,7 @@ def register_parameter(
         "group": "plugins",
         "kind": kind,
         "range": range,
-        "reason": reason,
+        "range_reason": reason,
         "plugin": sys._getframe(1).f_globals.get("__name__", "?"),
     }
     fld = field(default=default, metadata=meta)
