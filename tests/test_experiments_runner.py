@@ -513,10 +513,24 @@ SEEDLESS_SPEC = """
 name = "two_writers"
 strategies = ["direct", "facilitator"]
 replicates = 3
-steps = 40
+steps = 520
 [fixed]
-residents = 150
+residents = 300
 """
+# Long enough (several seconds of runs) that the two sweeps certainly overlap even on a loaded
+# machine: with a short sweep the first could finish before the second started, and the
+# second would then find a finished folder and rightly succeed.
+
+
+def _first_to_exit(procs: list[subprocess.Popen], timeout: float) -> subprocess.Popen:
+    """The first of ``procs`` to exit (polling), within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for p in procs:
+            if p.poll() is not None:
+                return p
+        time.sleep(0.05)
+    raise AssertionError(f"neither sweep exited within {timeout} s")
 
 
 def test_two_sweeps_started_at_once_into_one_folder_one_is_refused(tmp_path):
@@ -535,11 +549,21 @@ def test_two_sweeps_started_at_once_into_one_folder_one_is_refused(tmp_path):
         subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(2)
     ]
-    results = [(p, *p.communicate(timeout=300)) for p in procs]
-    codes = sorted(p.returncode for p, _, _ in results)
-    assert codes == [0, 2], [(p.returncode, e) for p, _, e in results]
-    winner = next(p for p, _, _ in results if p.returncode == 0)
-    _, _, err = next(r for r in results if r[0].returncode == 2)
+    try:
+        # the refused sweep exits within seconds, while the winner is still running
+        finished = _first_to_exit(procs, timeout=120)
+        loser_out, loser_err = finished.communicate(timeout=30)
+        winner = next(p for p in procs if p is not finished)
+        assert winner.poll() is None, "the sweeps did not overlap: make the spec longer"
+        winner.communicate(timeout=300)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.communicate(timeout=30)
+    assert finished.returncode == 2, loser_err
+    assert winner.returncode == 0
+    err = loser_err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert "is being written by another sweep" in err
     assert f"pid {winner.pid} on host" in err and "started" in err
@@ -550,7 +574,7 @@ def test_two_sweeps_started_at_once_into_one_folder_one_is_refused(tmp_path):
 
     spec = specs.load_spec(spec_path)
     points = [p["values"] for p in manifest["points"]]
-    for task in plan_runs(spec, int(manifest["root_entropy"]), points):
+    for task in plan_runs(spec, int(manifest["root_entropy"]), points)[::3]:  # one per 3
         stored = pd.read_parquet(out / manifest["runs"][task.run_id]["path"])
         again = execute_run(task).frame
         np.testing.assert_array_equal(stored["unmet_share"], again["unmet_share"], task.run_id)
