@@ -15,6 +15,7 @@ it applies to a sweep, writes its table in the report's folder and returns its s
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pandas as pd
@@ -38,6 +39,36 @@ def numeric_values(manifest: dict) -> pd.DataFrame:
     return table[keep]
 
 
+#: What each section needs of the ``analysis`` extra (import name: what to call it).
+NEEDS = {
+    "sensitivity": {"SALib": "SALib"},
+    "discovery": {"ema_workbench": "the EMA Workbench", "sklearn": "scikit-learn"},
+}
+
+
+def missing_extra(section: str) -> Section | None:
+    """A one-paragraph section saying which package of the ``analysis`` extra is missing
+    (a core install still writes the rest of the report), or None if all are there."""
+    missing = [
+        label
+        for module, label in NEEDS[section].items()
+        if importlib.util.find_spec(module) is None
+    ]
+    if not missing:
+        return None
+    title = {
+        "sensitivity": "Which assumptions decide the answer",
+        "discovery": "Where each strategy wins: scenario discovery",
+    }[section]
+    return Section(
+        title,
+        f"Not computed: this needs {' and '.join(missing)}, which "
+        f"{'is' if len(missing) == 1 else 'are'} not installed. Install the analysis "
+        "extra (`pip install 'civic-sim[analysis]'`; `make setup` installs it) and run "
+        "`civic-sim report` again.",
+    )
+
+
 def as_section(lines: list[str], figures: list[Path]) -> Section | None:
     """A :class:`Section` from the Markdown lines of an analysis module (its ``## ``
     heading becomes the title; the figures are shown after the text)."""
@@ -52,6 +83,8 @@ def sensitivity_section(ctx: ReportContext) -> Section | None:
     """Morris or Sobol' indices of every outcome and paired difference (those designs)."""
     if ctx.design_type not in ("morris", "sobol"):
         return None
+    if (note := missing_extra("sensitivity")) is not None:
+        return note
     manifest = ctx.manifest
     missing = sensitivity.missing_points(ctx.per_run, manifest)
     table = pd.DataFrame()
@@ -73,6 +106,8 @@ def discovery_section(ctx: ReportContext) -> Section | None:
     strategies = ctx.strategies
     if len(strategies) < 2 or len(values.columns) < 2 or len(values) < discovery.MIN_CASES:
         return None
+    if (note := missing_extra("discovery")) is not None:
+        return note
     table, data = discovery.discovery_table(
         ctx.paired, values, strategies, ctx.baseline, ctx.discovery_threshold
     )

@@ -57,6 +57,20 @@ def salib_problem(names: list[str]) -> dict[str, Any]:
     return {"num_vars": len(names), "names": list(names), "bounds": [[0.0, 1.0]] * len(names)}
 
 
+def require_salib() -> None:
+    """Raise a one-line :class:`experiments.spec.SpecError` if SALib (the ``analysis``
+    extra) is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("SALib") is None:
+        from experiments.spec import SpecError
+
+        raise SpecError(
+            "spec.design.type: morris and sobol designs need SALib, which is not "
+            "installed: pip install 'civic-sim[analysis]' (make setup installs it)"
+        )
+
+
 def unit_sample(design, seed: int | None) -> np.ndarray:
     """The design's sample matrix in the unit cube, one row per design point.
 
@@ -64,6 +78,7 @@ def unit_sample(design, seed: int | None) -> np.ndarray:
         design: A :class:`experiments.spec.Design` of type ``morris`` or ``sobol``.
         seed: Seed of SALib's sampler.
     """
+    require_salib()
     problem = salib_problem(list(design.ranges))
     if design.type == "morris":
         from SALib.sample import morris
