@@ -279,3 +279,33 @@ def _outcome():
     from experiments import analysis
 
     return next(o for o in analysis.OUTCOMES if o.name == "unmet_share")
+
+
+def test_a_plugin_parameter_is_sampled_like_the_models_own():
+    import tomllib
+
+    from model.parameters import parameter_table, register_parameter, unregister_parameter
+
+    register_parameter(
+        "quit_boost", 0.02, (0.0, 0.05), "invented", "more quitting", reason="a guess"
+    )
+    try:
+        assert parameters_of_kind("invented")["quit_boost"] == (0.0, 0.05)
+        row = next(r for r in parameter_table() if r["name"] == "quit_boost")
+        assert (row["kind"], row["range"], row["range_reason"]) == (
+            "invented",
+            (0.0, 0.05),
+            "a guess",
+        )
+        spec = specs.parse_spec(
+            tomllib.loads(
+                'name = "p"\nstrategies = ["direct"]\nsteps = 2\n[design]\ntype = "morris"\n'
+                'trajectories = 2\nlevels = 4\nseed = 1\nranges = "invented"\n'
+            )
+        )
+        assert spec.design.ranges["quit_boost"] == (0.0, 0.05)
+        points = specs.expand_design(spec, 1)
+        levels = {round(p["quit_boost"] / (0.05 / 3), 9) for p in points}  # 4 Morris levels
+        assert levels <= {0.0, 1.0, 2.0, 3.0} and len(levels) > 1
+    finally:
+        unregister_parameter("quit_boost")
