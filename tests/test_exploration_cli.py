@@ -60,7 +60,9 @@ def sweep_and_report(tmp_path, text):
     spec.write_text(text)
     out = tmp_path / "out"
     done = subprocess.run(
-        CLI + ["sweep", str(spec), "--out", str(out), "--no-progress", "--workers", "2"],
+        # serial: the process pool is tested in test_experiments_runner.py, and starting
+        # its workers would be most of this small sweep's time
+        CLI + ["sweep", str(spec), "--out", str(out), "--no-progress", "--executor", "serial"],
         capture_output=True,
         text=True,
         timeout=600,
