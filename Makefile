@@ -51,10 +51,13 @@ versions:
 
 # Refresh the lock file: the newest versions pyproject.toml allows, for every supported
 # Python (a "universal" resolution: one file, with markers where versions differ).
+# `make lock UPGRADE=` only adds what pyproject.toml newly asks for and keeps every other
+# pin (so a new extra does not move numpy or Mesa under a bit-for-bit comparison).
+UPGRADE ?= --upgrade
 lock: | $(VENV)/pyvenv.cfg
 	$(BIN)/pip install --quiet "uv==$(UV_VERSION)"
 	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --all-extras \
-		--upgrade --custom-compile-command "make lock" --quiet -o $(LOCK)
+		$(UPGRADE) --custom-compile-command "make lock" --quiet -o $(LOCK)
 	@echo "make: $(LOCK) refreshed; commit it (make setup installs from it)"
 
 # Debian's Chromium for the real-browser tests of the workshop page (installed once).

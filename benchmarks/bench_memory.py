@@ -39,7 +39,7 @@ with tempfile.TemporaryDirectory() as tmp:
         'replicates = {RUNS // 2}\\nsteps = {STEPS}\\nseed = 7\\n'
         '[fixed]\\nresidents = {RESIDENTS}\\n'
     )
-    _manifest, tasks = prepare(specs.load_spec(path), Store(Path(tmp) / "out"))
+    _manifest, tasks, _notes = prepare(specs.load_spec(path), Store(Path(tmp) / "out"))
     rss, rows = {{}}, 0
     for i, task in enumerate(tasks[:{RUNS}], start=1):
         result = execute_run(task)

@@ -48,7 +48,7 @@ type = "points"
 points = [{ scenario = "baseline" }, { scenario = "austerity" }]
 ''')
 store = Store(out)
-manifest, tasks = prepare(specs.load_spec(spec_path), store)
+manifest, tasks, _notes = prepare(specs.load_spec(spec_path), store)
 frames = {}
 for task in tasks:
     key = (task.point, task.strategy, task.replicate % 2)

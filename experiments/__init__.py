@@ -8,5 +8,13 @@ writes each finished run to the store (:mod:`experiments.store`); analysis
 report's sections (:mod:`experiments.report`, :mod:`experiments.sections`, with the plain
 words of :mod:`experiments.headline`) and the comparison of two sweeps
 (:mod:`experiments.compare`) present it. The command-line interface is
-:mod:`experiments.cli`.
+:mod:`experiments.cli`. Global sensitivity
+analysis (:mod:`experiments.sensitivity`), scenario discovery (:mod:`experiments.discovery`)
+and robustness (:mod:`experiments.robustness`) add report sections
+(:mod:`experiments.exploration`); :func:`evaluate` runs the model once as a function, and
+:mod:`experiments.ema` wraps it for the EMA Workbench.
 """
+
+from experiments.evaluation import evaluate
+
+__all__ = ["evaluate"]

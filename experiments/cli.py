@@ -234,6 +234,20 @@ def build_parser() -> argparse.ArgumentParser:
         "report.risk_threshold, else the baseline strategy's median at each design point)",
     )
     report.add_argument("--baseline", default=None, help="strategy compared against")
+    report.add_argument(
+        "--discovery-threshold",
+        type=float,
+        default=None,
+        help="scenario discovery counts a win where the mean paired difference in unmet "
+        "share is below this (default: the spec's, else where its 95%% CI is below zero)",
+    )
+    report.add_argument(
+        "--regret-tolerance",
+        type=float,
+        default=None,
+        help="regret in unmet share within which a strategy counts as good as the best "
+        "(default: the spec's, else 0.005)",
+    )
     return parser
 
 
@@ -482,8 +496,9 @@ def cmd_list(args) -> int:
         blocks.append("\n".join(lines))
     if show in ("all", "parameters"):
         lines = [
-            "Parameters (--set NAME=VALUE): name, default, allowed, unit; then what it is "
-            "and the source of its default (or 'invented' with a plausible range)"
+            "Parameters (--set NAME=VALUE): name, default, allowed, unit; then what it is, "
+            "the source of its default, and its kind (data: from a cited figure, invented, "
+            "lever: a council choice, setting), plausible range and why"
         ]
         group = None
         for row in parameter_table():
@@ -497,12 +512,7 @@ def cmd_list(args) -> int:
             lines.append(f"  {row['name']:<28} {default!s:<22} {row['allowed']}{unit}")
             lines.append(f"  {'':<28} {row['doc']}")
             lines += _wrapped(f"source: {row['source']}", indent=31)
-            if row.get("kind"):
-                plausible = row.get("range")
-                shown = f"; plausible {plausible[0]:g} to {plausible[1]:g}" if plausible else ""
-                reason = f" ({row['range_reason']})" if row.get("range_reason") else ""
-                origin = f"; from plugin {row['plugin']}" if row.get("plugin") else ""
-                lines += _wrapped(f"kind: {row['kind']}{shown}{reason}{origin}", indent=31)
+            lines.append(f"  {'':<28} {_kind_and_range(row)}")
         blocks.append("\n".join(lines))
     if show in ("all", "metrics"):
         lines = ["Metrics (weekly columns):"]
@@ -511,6 +521,16 @@ def cmd_list(args) -> int:
         blocks.append("\n".join(lines))
     print("\n\n".join(blocks))
     return EXIT_OK
+
+
+def _kind_and_range(row: dict) -> str:
+    """``kind: invented; plausible 0.1 to 0.9 (why); from plugin x`` for the parameter
+    table (the model's own parameters and the plugins' alike)."""
+    low_high = row["range"]
+    span = f"; plausible {low_high[0]:g} to {low_high[1]:g}" if low_high else ""
+    reason = f" ({row['range_reason']})" if row.get("range_reason") else ""
+    origin = f"; from plugin {row['plugin']}" if row.get("plugin") else ""
+    return f"kind: {row['kind']}{span}{reason}{origin}"
 
 
 def cmd_sweep(args) -> int:
@@ -584,6 +604,14 @@ def cmd_report(args) -> int:
 
     if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
         raise UsageError(f"--threshold must be a number from 0 to 1, got {args.threshold}")
+    if args.discovery_threshold is not None and not -1.0 <= args.discovery_threshold <= 1.0:
+        raise UsageError(
+            f"--discovery-threshold must be a number from -1 to 1, got {args.discovery_threshold}"
+        )
+    if args.regret_tolerance is not None and not 0.0 <= args.regret_tolerance <= 1.0:
+        raise UsageError(
+            f"--regret-tolerance must be a number from 0 to 1, got {args.regret_tolerance}"
+        )
     if args.compare is not None:
         if args.folder is not None:
             raise UsageError("report: give either a folder or --compare DIR_A DIR_B, not both")
@@ -611,7 +639,12 @@ def cmd_report(args) -> int:
             from experiments.report import write_report
 
             paths = write_report(
-                folders[0], threshold=args.threshold, baseline=args.baseline, out=out
+                folders[0],
+                threshold=args.threshold,
+                baseline=args.baseline,
+                out=out,
+                discovery_threshold=args.discovery_threshold,
+                regret_tolerance=args.regret_tolerance,
             )
     except ValueError as exc:
         raise UsageError(f"report: {exc}") from None

@@ -13,7 +13,13 @@ A section builder is a function of the context that returns a :class:`Section` (
 title, markdown and figures) or None when it has nothing to say for this experiment
 (no numeric design, say). The first section is the council officer's headline
 (:mod:`experiments.sections`); other analyses add theirs in one place with
-:func:`add_section`.
+:func:`add_section`, as the exploration sections do (:mod:`experiments.exploration`:
+sensitivity, scenario discovery and robustness, with ``sensitivity.csv``,
+``discovery.csv`` and ``robustness.csv``).
+
+A design with more than :data:`MANY_POINTS` points (a Latin hypercube, Morris or
+Sobol' sample) gets its over-time figures pooled over all points and its per-point
+tables in the CSV files only.
 """
 
 from __future__ import annotations
@@ -30,6 +36,9 @@ import pandas as pd
 
 from experiments import analysis, plots
 from experiments.store import Store, atomic_write_bytes, write_frame
+
+#: Above this many design points the report pools points instead of listing each.
+MANY_POINTS = 24
 
 HTML_TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -79,6 +88,8 @@ class ReportContext:
         out: Where the report goes (figures in ``out/figures``).
         threshold: Risk threshold (None: the spec's, else the baseline's median).
         baseline: Strategy the others are compared with (None: the spec's).
+        discovery_threshold: Scenario discovery's win threshold (None: the spec's).
+        regret_tolerance: Robustness tolerance in unmet share (None: the spec's).
 
     Raises:
         ValueError: If the folder has no manifest or no finished run, the store lacks
@@ -91,6 +102,8 @@ class ReportContext:
         out: str | Path | None = None,
         threshold: float | None = None,
         baseline: str | None = None,
+        discovery_threshold: float | None = None,
+        regret_tolerance: float | None = None,
     ):
         self.folder = Path(folder)
         self.out = Path(out) if out is not None else self.folder
@@ -107,6 +120,12 @@ class ReportContext:
                 f"got {self.baseline!r}"
             )
         self.threshold = threshold if threshold is not None else self.spec.get("risk_threshold")
+        if discovery_threshold is None:
+            discovery_threshold = self.spec.get("discovery_threshold")
+        self.discovery_threshold = discovery_threshold
+        if regret_tolerance is None:
+            regret_tolerance = self.spec.get("regret_tolerance")
+        self.regret_tolerance = regret_tolerance
         held = self.store.columns(manifest)
         if "unmet_share" not in held:
             raise ValueError("the store does not hold the metric 'unmet_share'")
@@ -188,6 +207,27 @@ class ReportContext:
         return int(self.summary["n"].min()), int(self.summary["n"].max())
 
     @property
+    def many_points(self) -> bool:
+        """Whether the design has more than :data:`MANY_POINTS` points (figures over time
+        are then pooled and per-point tables go to the CSV files only)."""
+        return len(self.manifest["points"]) > MANY_POINTS
+
+    @cached_property
+    def timeline(self) -> pd.DataFrame:
+        """The weekly data the figures over time show: as stored, or, for
+        :attr:`many_points`, all design points as one, each (point, replicate) a pair of
+        its own."""
+        if not self.many_points:
+            return self.frame
+        frame = self.frame
+        replicates = int(frame["replicate"].max()) + 1
+        return frame.assign(
+            replicate=frame["point"] * replicates + frame["replicate"],
+            point=0,
+            point_label=f"all {len(self.manifest['points'])} design points",
+        )
+
+    @property
     def design_type(self) -> str:
         """The spec's design type."""
         return self.spec.get("design", {}).get("type", "single")
@@ -210,8 +250,9 @@ def add_section(
 ) -> None:
     """Add (or replace) a section of every report, after or before a named one (at the
     end if neither is given). Keys of the standard sections: ``headline``,
-    ``experiment``, ``over_time``, ``paired_over_time``, ``effects``, ``summary``,
-    ``paired``, ``risk``, ``files``."""
+    ``experiment``, ``sensitivity``, ``discovery``, ``robustness`` (these three from
+    :mod:`experiments.exploration`), ``over_time``, ``paired_over_time``, ``effects``,
+    ``summary``, ``paired``, ``risk``, ``files``."""
     keys = [k for k, _ in SECTIONS]
     if key in keys:
         SECTIONS[keys.index(key)] = (key, builder)
@@ -264,6 +305,8 @@ def write_report(
     threshold: float | None = None,
     baseline: str | None = None,
     out: str | Path | None = None,
+    discovery_threshold: float | None = None,
+    regret_tolerance: float | None = None,
 ) -> dict[str, Path]:
     """Write the report of the sweep stored in ``folder``.
 
@@ -273,6 +316,10 @@ def write_report(
             ``report.risk_threshold``, else the baseline's median at each design point).
         baseline: Strategy the others are compared with (default: the spec's).
         out: Folder to write the report in (default: ``folder``).
+        discovery_threshold: Scenario discovery's win threshold (default: the spec's
+            ``report.discovery_threshold``, else "the 95% CI below zero").
+        regret_tolerance: Robustness tolerance in unmet share (default: the spec's
+            ``report.regret_tolerance``).
 
     Returns:
         Paths of the files written (``md``, ``html``, ``figures``...).
@@ -281,9 +328,9 @@ def write_report(
         ValueError: If the folder holds no finished runs or the baseline is unknown.
         OSError: If ``out`` cannot be written.
     """
-    import experiments.sections  # noqa: F401 - fills SECTIONS
+    import experiments.exploration  # noqa: F401 - fills SECTIONS (with experiments.sections)
 
-    ctx = ReportContext(folder, out, threshold, baseline)
+    ctx = ReportContext(folder, out, threshold, baseline, discovery_threshold, regret_tolerance)
     ctx.out.mkdir(parents=True, exist_ok=True)
     sections = [s for _key, build in SECTIONS if (s := build(ctx)) is not None]
     for name in ("per_run", "summary", "paired", "risk", "budget_split", "coordinator_hours"):

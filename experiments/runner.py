@@ -64,9 +64,24 @@ META_COLUMNS = ("point", "point_label", "strategy", "scenario", "replicate")
 PARAM_PREFIX = "param_"
 INT_METRICS = ("step", "year")
 #: Spec fields that do not change a run's numbers: they may differ when a sweep resumes.
-FREE_FIELDS = ("name", "description", "check", "baseline", "risk_threshold")
+FREE_FIELDS = (
+    "name",
+    "description",
+    "check",
+    "baseline",
+    "risk_threshold",
+    "discovery_threshold",
+    "regret_tolerance",
+)
 #: Digits of the design point and replicate in run ids (at least; the manifest keeps them).
 MIN_DIGITS = 3
+#: The manifest is rewritten after a run only if at least this many times the last
+#: rewrite's duration has passed since it (and always when the sweep ends or stops): small
+#: manifests are rewritten after every run, the large ones of Morris and Sobol designs
+#: (thousands of runs) cost at most about 1/20 of the sweep's time. A run whose file was
+#: written but not yet recorded (the process killed outright) is run again on resume: the
+#: store reads only the runs the manifest calls done.
+MANIFEST_SPACING = 20.0
 
 
 class SweepError(ValueError):
@@ -659,6 +674,9 @@ def run_sweep(
         summary.notes = notes
         manifest["executor"] = f"dask {dask}" if dask else executor
         store.write_manifest(manifest)
+        from experiments.sensitivity import write_sample_matrix
+
+        write_sample_matrix(spec, store.root, manifest.get("design_seed"))
         if todo:
             _execute(spec.name, todo, store, manifest, summary, lock, options, say)
     finally:
@@ -689,8 +707,17 @@ def _execute(name, todo, store, manifest, summary, lock, options: SweepOptions, 
     bar.set_postfix(failed=0)
     opened: dict[str, Any] = {}
 
+    saving = {"at": time.perf_counter(), "cost": 0.0, "unsaved": False}
+
+    def save_manifest() -> None:
+        began = time.perf_counter()
+        store.write_manifest(manifest)
+        saving.update(at=time.perf_counter(), cost=time.perf_counter() - began, unsaved=False)
+
     def quit_now() -> None:
         kill_workers(opened.get("pool"))
+        if saving["unsaved"]:
+            save_manifest()  # before the lock goes: the finished runs stay recorded
         lock.release()
 
     def say_now(line: str) -> None:
@@ -708,6 +735,9 @@ def _execute(name, todo, store, manifest, summary, lock, options: SweepOptions, 
             opened["pool"] = pool
             for result in results(pool, todo, execute_run, interrupt, _crashed):
                 _record(store, manifest, manifest["runs"][result.run_id], result, summary)
+                saving["unsaved"] = True
+                if time.perf_counter() - saving["at"] >= MANIFEST_SPACING * saving["cost"]:
+                    save_manifest()
                 if result.status != "done":
                     bar.set_postfix(failed=len(summary.failed))
                 bar.update(1)
@@ -717,12 +747,15 @@ def _execute(name, todo, store, manifest, summary, lock, options: SweepOptions, 
     except ExecutorError as exc:
         raise SweepError(str(exc)) from None
     finally:
+        if saving["unsaved"]:
+            save_manifest()
         bar.close()
 
 
 def _record(store, manifest, entry, result: RunResult, summary) -> None:
-    """Store one result and rewrite the manifest (a run made by another model version
-    than the sweep's is recorded as failed, not stored)."""
+    """Store one result and record it in the manifest in memory (the caller rewrites the
+    file, see :data:`MANIFEST_SPACING`); a run made by another model version than the
+    sweep's is recorded as failed, not stored."""
     fingerprint = manifest["model_fingerprint"]
     entry["wall_time"] = round(result.wall_time, 4)
     entry["finished"] = now()
@@ -745,7 +778,6 @@ def _record(store, manifest, entry, result: RunResult, summary) -> None:
         entry["status"] = "failed"
         entry["traceback"] = result.traceback
         summary.failed.append(result.run_id)
-    store.write_manifest(manifest)
 
 
 # --- one stored run, again -------------------------------------------------------------------

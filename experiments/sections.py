@@ -200,10 +200,21 @@ def experiment(ctx: ReportContext) -> Section:
     if failed:
         shown = ", ".join(failed[:10]) + (" ..." if len(failed) > 10 else "")
         out.append(f"- **Failed runs** (excluded; tracebacks in manifest.json): {shown}")
-    out += ["", "Design points:", ""]
-    out.append(
-        md_table(["point", "values"], [[str(p["index"]), p["label"]] for p in manifest["points"]])
-    )
+    if ctx.many_points:
+        sample = " and `sample_matrix.csv`" if (ctx.folder / "sample_matrix.csv").exists() else ""
+        out += [
+            "",
+            f"{len(manifest['points'])} design points: their values are in `manifest.json`"
+            f"{sample}; per-point tables are in the CSV files, and figures over time pool "
+            "all points.",
+        ]
+    else:
+        out += ["", "Design points:", ""]
+        out.append(
+            md_table(
+                ["point", "values"], [[str(p["index"]), p["label"]] for p in manifest["points"]]
+            )
+        )
     return Section("The experiment", "\n".join(out))
 
 
@@ -225,7 +236,7 @@ def code_line(manifest: dict) -> str:
 
 def over_time(ctx: ReportContext) -> Section:
     """Unmet share over time per strategy, one panel per design point."""
-    band = analysis.over_time(ctx.frame, "unmet_share")
+    band = analysis.over_time(ctx.timeline, "unmet_share")
     figures = plots.plot_over_time(
         band,
         ctx.fig_dir / "unmet_share_over_time.png",
@@ -233,14 +244,15 @@ def over_time(ctx: ReportContext) -> Section:
         "Unmet share over time: mean and 95% CI over replicates",
         ctx.colors,
     )
-    return Section(
-        "Unmet share over time", "Mean and 95% CI over replicates, per strategy.", figures
-    )
+    text = "Mean and 95% CI over replicates, per strategy."
+    if ctx.many_points:
+        text += " All design points are pooled: each point's replicate is one run of the band."
+    return Section("Unmet share over time", text, figures)
 
 
 def paired_over_time(ctx: ReportContext) -> Section | None:
     """The paired difference from the baseline over time."""
-    diff = analysis.paired_over_time(ctx.frame, "unmet_share", ctx.baseline)
+    diff = analysis.paired_over_time(ctx.timeline, "unmet_share", ctx.baseline)
     if not len(diff):
         return None
     figures = plots.plot_paired_over_time(
@@ -297,8 +309,11 @@ def effects(ctx: ReportContext) -> Section | None:
     return Section("Effect of each parameter", text, figures)
 
 
-def summary(ctx: ReportContext) -> Section:
-    """Mean and CI of every outcome per strategy and design point."""
+def summary(ctx: ReportContext) -> Section | None:
+    """Mean and CI of every outcome per strategy and design point (in ``summary.csv``
+    only for a design of many points)."""
+    if ctx.many_points:
+        return None
     table = ctx.summary
     outcomes = [o for o in analysis.OUTCOMES if f"{o.name}_mean" in table.columns]
     rows = []
@@ -318,8 +333,9 @@ def summary(ctx: ReportContext) -> Section:
 
 
 def paired_table(ctx: ReportContext) -> Section | None:
-    """Paired differences of every outcome, with the tolerance's verdict."""
-    if not len(ctx.paired):
+    """Paired differences of every outcome, with the tolerance's verdict (in
+    ``paired.csv`` only for a design of many points)."""
+    if not len(ctx.paired) or ctx.many_points:
         return None
     labels = {o.name: o for o in analysis.OUTCOMES}
     rows = []
@@ -356,8 +372,11 @@ def paired_table(ctx: ReportContext) -> Section | None:
     return Section(f"Paired differences vs {ctx.baseline}", body)
 
 
-def risk(ctx: ReportContext) -> Section:
-    """Share of replicates above a threshold of unmet share, and the 90th percentile."""
+def risk(ctx: ReportContext) -> Section | None:
+    """Share of replicates above a threshold of unmet share, and the 90th percentile (in
+    ``risk.csv`` only for a design of many points)."""
+    if ctx.many_points:
+        return None
     if ctx.threshold is None:
         text = (
             "Risk is the share of replicates whose final-year unmet share is above a "
@@ -445,8 +464,10 @@ def files(ctx: ReportContext) -> Section:
         "`per_run.csv` (final-year outcomes of every run), `summary.csv`, `paired.csv`, "
         "`risk.csv`, `budget_split.csv`, `coordinator_hours.csv` (the tables above at full "
         "precision), `runs/` (weekly data, Parquet), "
-        "`manifest.json` (spec, seeds, parameters, plugins, status and timing of every run). "
-        "`report.html` is self-contained (figures embedded): it can be emailed as it is.",
+        "`manifest.json` (spec, seeds, parameters, plugins, status and timing of every run); "
+        "where they apply, `sensitivity.csv`, `discovery.csv`, `robustness.csv` and "
+        "`sample_matrix.csv`. `report.html` is self-contained (figures embedded): it can be "
+        "emailed as it is.",
     )
 
 

@@ -15,6 +15,16 @@ Designs:
   ``design.seed`` (or a seed derived from the experiment's root entropy, recorded in
   the manifest).
 * ``points``: ``design.points`` is an explicit list of tables of parameter values.
+* ``morris``: SALib's Morris screening, ``trajectories`` x (k + 1) points on a grid of
+  ``levels`` levels over ``ranges``.
+* ``sobol``: SALib's Saltelli-Sobol' sample, ``base_samples`` (a power of two) x (k + 2)
+  points, or x (2k + 2) with ``second_order``.
+
+For ``latin_hypercube``, ``morris`` and ``sobol``, ``ranges`` is either a table of
+``parameter = [low, high]`` or the name of a kind (``"invented"``, ``"data"`` or
+``"lever"``): every parameter of that kind at its declared plausible range (less those
+the spec fixes). The design index of each point is its row in the sample matrix
+(:mod:`experiments.sensitivity` draws and stores it).
 
 Without a ``[design]`` table the experiment has one design point (the fixed values).
 """
@@ -53,8 +63,14 @@ DESIGN_KEYS = {
     "full_factorial": ("type", "factors"),
     "latin_hypercube": ("type", "ranges", "samples", "seed"),
     "points": ("type", "points"),
+    "morris": ("type", "ranges", "trajectories", "levels", "seed"),
+    "sobol": ("type", "ranges", "base_samples", "second_order", "seed"),
 }
-REPORT_KEYS = ("baseline", "risk_threshold")
+#: Designs drawn from ranges (and seeded).
+SAMPLED = ("latin_hypercube", "morris", "sobol")
+#: Kinds ``ranges = "..."`` may name.
+RANGE_KINDS = ("invented", "data", "lever")
+REPORT_KEYS = ("baseline", "risk_threshold", "discovery_threshold", "regret_tolerance")
 #: Parameters a spec may not set in ``fixed`` or the design (they have their own keys).
 RESERVED = {"strategy": "strategies", "seed": "seed"}
 MAX_RUNS = 1_000_000
@@ -73,18 +89,30 @@ class Design:
     """How design points are made.
 
     Attributes:
-        type: ``full_factorial``, ``latin_hypercube``, ``points`` or ``single``.
+        type: ``full_factorial``, ``latin_hypercube``, ``points``, ``morris``, ``sobol``
+            or ``single``.
         factors: Values per parameter (full factorial).
-        ranges: ``(low, high)`` per parameter (Latin hypercube).
+        ranges: ``(low, high)`` per parameter (Latin hypercube, Morris, Sobol).
+        ranges_from: The kind the ranges were taken from (``"invented"``...), or None
+            for explicit ranges.
         samples: Number of Latin hypercube points.
-        seed: Seed of the Latin hypercube (None: derived from the root entropy).
+        trajectories: Morris trajectories.
+        levels: Morris grid levels.
+        base_samples: Sobol base sample size (a power of two).
+        second_order: Sobol second-order indices too.
+        seed: Seed of the sample (None: derived from the root entropy).
         points: Explicit points.
     """
 
     type: str = "single"
     factors: dict[str, list[Any]] = field(default_factory=dict)
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+    ranges_from: str | None = None
     samples: int = 0
+    trajectories: int = 0
+    levels: int = 4
+    base_samples: int = 0
+    second_order: bool = False
     seed: int | None = None
     points: list[dict[str, Any]] = field(default_factory=list)
 
@@ -92,7 +120,7 @@ class Design:
         """Names of the parameters the design varies, in first-seen order."""
         if self.type == "full_factorial":
             return list(self.factors)
-        if self.type == "latin_hypercube":
+        if self.type in SAMPLED:
             return list(self.ranges)
         names: list[str] = []
         for point in self.points:
@@ -120,6 +148,11 @@ class Spec:
         baseline: Strategy the report compares others with (paired differences).
         risk_threshold: Final-year unmet share counted as a bad outcome, or None for
             the median of the baseline strategy at the same design point.
+        discovery_threshold: Scenario discovery counts a design point as a win when the
+            mean paired difference in unmet share is below this; None: when its 95% CI
+            is below zero.
+        regret_tolerance: Regret (unmet share) within which a strategy counts as as
+            good as the best at a design point.
         source: The spec file, if read from one.
     """
 
@@ -137,6 +170,8 @@ class Spec:
     design: Design = field(default_factory=Design)
     baseline: str = "direct"
     risk_threshold: float | None = None
+    discovery_threshold: float | None = None
+    regret_tolerance: float | None = None
     source: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -144,9 +179,18 @@ class Spec:
         design: dict[str, Any] = {"type": self.design.type}
         if self.design.type == "full_factorial":
             design["factors"] = copy.deepcopy(self.design.factors)
-        elif self.design.type == "latin_hypercube":
+        elif self.design.type in SAMPLED:
             design["ranges"] = {k: list(v) for k, v in self.design.ranges.items()}
-            design["samples"] = self.design.samples
+            if self.design.ranges_from is not None:
+                design["ranges_from"] = self.design.ranges_from
+            if self.design.type == "latin_hypercube":
+                design["samples"] = self.design.samples
+            elif self.design.type == "morris":
+                design["trajectories"] = self.design.trajectories
+                design["levels"] = self.design.levels
+            else:
+                design["base_samples"] = self.design.base_samples
+                design["second_order"] = self.design.second_order
             design["seed"] = self.design.seed
         elif self.design.type == "points":
             design["points"] = copy.deepcopy(self.design.points)
@@ -164,6 +208,11 @@ class Spec:
             "design": _jsonable(design),
             "baseline": self.baseline,
             "risk_threshold": self.risk_threshold,
+            **{
+                key: getattr(self, key)
+                for key in ("discovery_threshold", "regret_tolerance")
+                if getattr(self, key) is not None
+            },
         }
 
 
@@ -238,7 +287,7 @@ def parse_spec(data: dict[str, Any], source: Path | None = None) -> Spec:
     spec.fixed = {
         name: _parameter_value(f"spec.fixed.{name}", name, v) for name, v in fixed.items()
     }
-    spec.design = _parse_design(data.get("design"))
+    spec.design = _parse_design(data.get("design"), fixed=set(spec.fixed))
     overlap = set(spec.fixed) & set(spec.design.varied())
     if overlap:
         name = sorted(overlap)[0]
@@ -263,6 +312,17 @@ def parse_spec(data: dict[str, Any], source: Path | None = None) -> Spec:
         if not 0.0 <= threshold <= 1.0:
             raise _fail("spec.report.risk_threshold", f"must be from 0 to 1, got {threshold!r}")
         spec.risk_threshold = float(threshold)
+    for key, lo, hi in (("discovery_threshold", -1.0, 1.0), ("regret_tolerance", 0.0, 1.0)):
+        value = report.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _fail(
+                f"spec.report.{key}", f"must be a number from {lo:g} to {hi:g}, got {value!r}"
+            )
+        if not lo <= value <= hi:
+            raise _fail(f"spec.report.{key}", f"must be from {lo:g} to {hi:g}, got {value!r}")
+        setattr(spec, key, float(value))
     if design_size(spec.design) * len(spec.strategies) * spec.replicates > MAX_RUNS:
         raise _fail("spec", f"describes more than {MAX_RUNS} runs")
     return spec
@@ -448,7 +508,54 @@ def _parameter_value(path: str, name: str, value: Any) -> Any:
     return converted
 
 
-def _parse_design(design: Any) -> Design:
+def _parse_ranges(design: dict, fixed: set[str]) -> tuple[dict[str, tuple], str | None]:
+    """The ``ranges`` of a sampled design: a table, or the name of a kind."""
+    from model.parameters import parameters_of_kind
+
+    ranges = design.get("ranges")
+    if isinstance(ranges, str):
+        if ranges not in RANGE_KINDS:
+            raise _fail(
+                "spec.design.ranges",
+                f"must be a table of parameter = [low, high] or one of "
+                f"{', '.join(repr(k) for k in RANGE_KINDS)}, got {ranges!r}",
+            )
+        declared = {k: v for k, v in parameters_of_kind(ranges).items() if k not in fixed}
+        if not declared:
+            raise _fail(
+                "spec.design.ranges",
+                f"no parameter of kind {ranges!r} declares a plausible range (outside "
+                "spec.fixed); give explicit ranges as a table of parameter = [low, high]",
+            )
+        return dict(declared), ranges
+    if not isinstance(ranges, dict) or not ranges:
+        raise _fail("spec.design.ranges", "must be a table of parameter = [low, high]")
+    out = {}
+    for name, bounds in ranges.items():
+        path = f"spec.design.ranges.{name}"
+        if name in PARAMETER_FIELDS and (
+            PARAMETER_FIELDS[name].metadata["choices"]
+            or isinstance(PARAMETER_FIELDS[name].default, tuple)
+        ):
+            raise _fail(path, "only numeric parameters can have a range")
+        if not isinstance(bounds, list) or len(bounds) != 2:
+            raise _fail(path, f"must be [low, high], got {bounds!r}")
+        low = _parameter_value(f"{path}[0]", name, bounds[0])
+        high = _parameter_value(f"{path}[1]", name, bounds[1])
+        if low is None or high is None:
+            raise _fail(path, f"must be [low, high] with two numbers, got {bounds!r}")
+        if low >= high:
+            raise _fail(path, f"low must be below high, got {bounds!r}")
+        out[name] = (low, high)
+    return out, None
+
+
+def _is_integer_parameter(name: str) -> bool:
+    return isinstance(PARAMETER_FIELDS[name].default, int) or name in ("width", "height")
+
+
+def _parse_design(design: Any, fixed: set[str] | None = None) -> Design:
+    fixed = fixed or set()
     if design is None:
         return Design()
     if not isinstance(design, dict):
@@ -468,28 +575,41 @@ def _parse_design(design: Any) -> Design:
                 raise _fail(path, f"must be a non-empty list of values, got {values!r}")
             checked = [_parameter_value(f"{path}[{i}]", name, v) for i, v in enumerate(values)]
             out.factors[name] = checked
-    elif kind == "latin_hypercube":
-        ranges = design.get("ranges")
-        if not isinstance(ranges, dict) or not ranges:
-            raise _fail("spec.design.ranges", "must be a table of parameter = [low, high]")
-        for name, bounds in ranges.items():
-            path = f"spec.design.ranges.{name}"
-            if name in PARAMETER_FIELDS and (
-                PARAMETER_FIELDS[name].metadata["choices"]
-                or isinstance(PARAMETER_FIELDS[name].default, tuple)
-            ):
-                raise _fail(path, "only numeric parameters can have a range")
-            if not isinstance(bounds, list) or len(bounds) != 2:
-                raise _fail(path, f"must be [low, high], got {bounds!r}")
-            low = _parameter_value(f"{path}[0]", name, bounds[0])
-            high = _parameter_value(f"{path}[1]", name, bounds[1])
-            if low > high:
-                raise _fail(path, f"low must not exceed high, got {bounds!r}")
-            out.ranges[name] = (low, high)
-        out.samples = _int(design, "samples", "spec.design", None, lo=1, hi=MAX_RUNS)
-        if out.samples is None:
-            raise _fail("spec.design.samples", "is required for a latin_hypercube design")
+    elif kind in SAMPLED:
+        out.ranges, out.ranges_from = _parse_ranges(design, fixed)
         out.seed = _int(design, "seed", "spec.design", None, lo=0, hi=2**32 - 1)
+        if kind == "latin_hypercube":
+            out.samples = _int(design, "samples", "spec.design", None, lo=1, hi=MAX_RUNS)
+            if out.samples is None:
+                raise _fail("spec.design.samples", "is required for a latin_hypercube design")
+        elif kind == "morris":
+            out.trajectories = _int(design, "trajectories", "spec.design", None, lo=2, hi=10_000)
+            if out.trajectories is None:
+                raise _fail("spec.design.trajectories", "is required for a morris design")
+            out.levels = _int(design, "levels", "spec.design", 4, lo=2, hi=100)
+            for name, (low, high) in out.ranges.items():
+                if _is_integer_parameter(name) and (high - low) % (out.levels - 1):
+                    where = (
+                        "spec.design.levels" if out.ranges_from else f"spec.design.ranges.{name}"
+                    )
+                    raise _fail(
+                        where,
+                        f"integer parameter {name!r} ranges over [{low}, {high}]; with "
+                        f"{out.levels} levels every Morris level must be a whole number, "
+                        f"so high - low must be a multiple of levels - 1 = {out.levels - 1}",
+                    )
+        else:
+            out.base_samples = _int(design, "base_samples", "spec.design", None, lo=2, hi=2**20)
+            if out.base_samples is None:
+                raise _fail("spec.design.base_samples", "is required for a sobol design")
+            if out.base_samples & (out.base_samples - 1):
+                raise _fail(
+                    "spec.design.base_samples",
+                    "must be a power of two (Sobol' sequences balance only then), for example "
+                    f"{1 << (out.base_samples.bit_length() - 1)} or "
+                    f"{1 << out.base_samples.bit_length()}, got {out.base_samples}",
+                )
+            out.second_order = _bool(design, "second_order", "spec.design", False)
     else:
         points = design.get("points")
         if not isinstance(points, list) or not points:
@@ -510,6 +630,11 @@ def design_size(design: Design) -> int:
         return math.prod(len(v) for v in design.factors.values())
     if design.type == "latin_hypercube":
         return design.samples
+    if design.type == "morris":
+        return design.trajectories * (len(design.ranges) + 1)
+    if design.type == "sobol":
+        k = len(design.ranges)
+        return design.base_samples * ((2 * k + 2) if design.second_order else (k + 2))
     if design.type == "points":
         return len(design.points)
     return 1
@@ -517,8 +642,8 @@ def design_size(design: Design) -> int:
 
 # --- expanding -------------------------------------------------------------------------
 def design_seed(spec: Spec, root_entropy: int) -> int | None:
-    """Seed of the Latin hypercube: the spec's, or one derived from the root entropy."""
-    if spec.design.type != "latin_hypercube":
+    """Seed of a sampled design: the spec's, or one derived from the root entropy."""
+    if spec.design.type not in SAMPLED:
         return None
     if spec.design.seed is not None:
         return spec.design.seed
@@ -550,20 +675,34 @@ def expand_design(spec: Spec, root_entropy: int) -> list[dict[str, Any]]:
                 point[name] = value
             points.append(point)
         return points
+    if design.type in ("morris", "sobol"):
+        from experiments import sensitivity
+
+        return sensitivity.design_points(design, design_seed(spec, root_entropy))
     if design.type == "points":
         return [dict(p) for p in design.points]
     return [{}]
 
 
 def point_label(point: dict[str, Any]) -> str:
-    """Short label of a design point (``scenario=austerity, budget_scale=0.8``)."""
+    """Short label of a design point (``scenario=austerity, budget_scale=0.8``).
+
+    A point that sets many parameters (a Morris or Sobol design) names the first
+    :data:`LABEL_PARAMETERS` and counts the rest; the point index is the key.
+    """
     if not point:
         return "default"
     parts = []
-    for name, value in point.items():
+    for name, value in list(point.items())[:LABEL_PARAMETERS]:
         text = f"{value:.3g}" if isinstance(value, float) else str(value)
         parts.append(f"{name}={text}")
+    if len(point) > LABEL_PARAMETERS:
+        parts.append(f"+{len(point) - LABEL_PARAMETERS} more")
     return ", ".join(parts)
+
+
+#: Parameters named in a design point's label.
+LABEL_PARAMETERS = 4
 
 
 def point_path(spec: Spec, index: int) -> str:

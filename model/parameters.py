@@ -17,6 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 NEED_LEVEL_NAMES = ("none", "low", "moderate", "substantial", "critical")
+#: Kinds of parameter: calibrated from a cited figure, invented, a council choice, or a
+#: setting of the experiment (not an uncertainty). Sensitivity analysis and scenario
+#: discovery draw on the first three (see :func:`parameters_of_kind`).
+KINDS = ("data", "invented", "lever", "setting")
 
 
 #: Kinds of parameter: calibrated from a cited figure, invented, a council choice, or a
@@ -83,10 +87,22 @@ class Parameters:
 
     # --- public interface -------------------------------------------------------
     strategy: str = _p(
-        "direct", "Council strategy (registry name)", choices="strategies", group="public"
+        "direct",
+        "Council strategy (registry name)",
+        choices="strategies",
+        group="public",
+        kind="lever",
+        range=None,
+        range_reason="a name: one of the registered strategies (the council's choice)",
     )
     scenario: str = _p(
-        "baseline", "Scenario preset (registry name)", choices="scenarios", group="public"
+        "baseline",
+        "Scenario preset (registry name)",
+        choices="scenarios",
+        group="public",
+        kind="setting",
+        range=None,
+        range_reason="a named preset of other parameters, not a quantity",
     )
     residents: int = _p(
         5000,
@@ -95,6 +111,9 @@ class Parameters:
         hi=1_000_000,
         unit="people",
         group="public",
+        kind="setting",
+        range=(1000, 10000),
+        range_reason="the place studied: a ward to a small town; not an uncertainty",
     )
     width: int | None = _p(
         None,
@@ -103,6 +122,9 @@ class Parameters:
         hi=4000,
         unit="cells",
         group="public",
+        kind="setting",
+        range=None,
+        range_reason="derived from residents and resident_density unless set",
     )
     height: int | None = _p(
         None,
@@ -111,9 +133,20 @@ class Parameters:
         hi=4000,
         unit="cells",
         group="public",
+        kind="setting",
+        range=None,
+        range_reason="derived from residents and resident_density unless set",
     )
     budget_scale: float = _p(
-        1.0, "Multiplier on the calibrated care budget", lo=0.0, hi=5.0, unit="x", group="public"
+        1.0,
+        "Multiplier on the calibrated care budget",
+        lo=0.0,
+        hi=5.0,
+        unit="x",
+        group="public",
+        kind="lever",
+        range=(0.5, 3.0),
+        range_reason="half to three times today's budget (one-at-a-time: crossover near 1.5x)",
     )
     budget_cut_rate: float = _p(
         0.0,
@@ -123,6 +156,9 @@ class Parameters:
         unit="per year",
         source="IFS 2019/2024; NAO 2018 (austerity scenario uses 0.02)",
         group="public",
+        kind="data",
+        range=(-0.02, 0.05),
+        range_reason="real-terms change a year: 2010s cuts of 2-3% a year (IFS), growth in some",
     )
     older_growth_rate: float = _p(
         0.01,
@@ -132,6 +168,9 @@ class Parameters:
         unit="per year",
         source="ONS 2020-based projections (85+ about +2.5%/yr; 65+ about +1%/yr)",
         group="public",
+        kind="data",
+        range=(0.0, 0.03),
+        range_reason="ONS projections: 65+ about +1% a year, 85+ about +2.5%; places differ",
     )
     civic_potential: float = _p(
         0.5,
@@ -140,6 +179,9 @@ class Parameters:
         hi=1.0,
         unit="0-1",
         group="public",
+        kind="invented",
+        range=(0.1, 0.9),
+        range_reason="no direct measure: from very asset-poor to very asset-rich neighbourhoods",
     )
     seed: int | None = _p(
         None,
@@ -147,6 +189,9 @@ class Parameters:
         lo=0,
         hi=2**63 - 1,
         group="public",
+        kind="setting",
+        range=None,
+        range_reason="a random seed, not a quantity",
     )
     burn_in_weeks: int = _p(
         260,
@@ -171,6 +216,9 @@ class Parameters:
         hi=10.0,
         unit="per cell",
         group="space",
+        kind="invented",
+        range=(0.2, 2.0),
+        range_reason="older residents per 100 m block, from suburban to dense urban",
     )
     civic_patchiness: float = _p(
         6.0,
@@ -179,6 +227,9 @@ class Parameters:
         hi=100.0,
         unit="cells",
         group="space",
+        kind="invented",
+        range=(2.0, 20.0),
+        range_reason="civic potential varies over 200 m to 2 km",
     )
     civic_spread: float = _p(
         0.2,
@@ -187,6 +238,9 @@ class Parameters:
         hi=0.5,
         unit="0-1",
         group="space",
+        kind="invented",
+        range=(0.05, 0.35),
+        range_reason="from even to very uneven civic potential between streets",
     )
     residents_per_hub: int = _p(
         5000,
@@ -195,6 +249,9 @@ class Parameters:
         hi=1_000_000,
         unit="people",
         group="space",
+        kind="lever",
+        range=(1000, 10000),
+        range_reason="one hub per ward to one per small town: the council's choice",
     )
 
     # --- demography -------------------------------------------------------------
@@ -206,6 +263,9 @@ class Parameters:
         unit="per year",
         source="ONS National Life Tables 2020-22 (about 1.1% at 65)",
         group="demography",
+        kind="data",
+        range=(0.008, 0.014),
+        range_reason="ONS life tables 2020-22: about 1.1% at 65, women lower, men higher",
     )
     mortality_age_slope: float = _p(
         0.095,
@@ -215,6 +275,9 @@ class Parameters:
         unit="per year of age",
         source="ONS life tables (Gompertz fit)",
         group="demography",
+        kind="data",
+        range=(0.085, 0.105),
+        range_reason="Gompertz slopes fitted to UK life tables lie near 0.09-0.10",
     )
     mortality_need_factor: float = _p(
         0.6,
@@ -260,6 +323,9 @@ class Parameters:
         hi=120.0,
         unit="years",
         group="demography",
+        kind="data",
+        range=(100.0, 110.0),
+        range_reason="life tables: hardly anyone lives past 105; the cut-off matters little",
     )
 
     # --- need -------------------------------------------------------------------
@@ -269,6 +335,9 @@ class Parameters:
         unit="hours/week",
         source="Gostoli & Silverman 2020 (defaultParameters.csv)",
         group="need",
+        kind="data",
+        range=None,
+        range_reason="a list (Gostoli & Silverman's hours per level); set one with --set",
     )
     personal_share_by_level: tuple = _p(
         (0.0, 0.25, 0.4, 0.5, 0.75),
@@ -277,6 +346,9 @@ class Parameters:
         source="invented (substantial and critical calibrated to a mean home-care package "
         "of 10-15 hours a week)",
         group="need",
+        kind="invented",
+        range=None,
+        range_reason="a list of shares per level; set it with --set",
     )
     initial_need_age50: float = _p(
         89.1,
@@ -286,6 +358,9 @@ class Parameters:
         unit="years",
         source="HSE 2021 (21% at 65-69, 52% at 80+), calibrated to 25-30% overall",
         group="need",
+        kind="data",
+        range=(85.0, 93.0),
+        range_reason="calibrated to HSE 2021 (25-30% of 65+ with some need)",
     )
     initial_need_age_spread: float = _p(
         12.8,
@@ -295,6 +370,9 @@ class Parameters:
         unit="years",
         source="HSE 2021 (fit)",
         group="need",
+        kind="data",
+        range=(10.0, 20.0),
+        range_reason="fit to HSE 2021's need by age band",
     )
     initial_level_age_gaps: tuple = _p(
         (17.7, 33.9, 56.2),
@@ -304,6 +382,9 @@ class Parameters:
         source="invented: fitted to the model's own steady state, so that the start's need "
         "by age and level is where the rules keep it (docs/ODD.md 5.3)",
         group="need",
+        kind="invented",
+        range=None,
+        range_reason="a list of shares adding up to 1; set it with --set",
     )
     need_onset_base: float = _p(
         0.0002,
@@ -313,6 +394,9 @@ class Parameters:
         unit="per year",
         source="Gostoli & Silverman 2020",
         group="need",
+        kind="data",
+        range=(0.0001, 0.0004),
+        range_reason="half to twice Gostoli & Silverman's constant term",
     )
     need_onset_scale: float = _p(
         0.000095,
@@ -324,6 +408,9 @@ class Parameters:
         "with the age scale to HSE 2021 need by age (21% at 65-69) and 25-30% overall "
         "(0.00012 before the sourced feedbacks, which lower deterioration)",
         group="need",
+        kind="data",
+        range=(0.00005, 0.0002),
+        range_reason="half to twice the recalibrated term (with need_onset_age_scale 12)",
     )
     need_onset_age_scale: float = _p(
         12.0,
@@ -335,6 +422,9 @@ class Parameters:
         "need_onset_scale (need rises more steeply with age once mortality follows the "
         "life table)",
         group="need",
+        kind="data",
+        range=(10.0, 16.0),
+        range_reason="steeper than G&S (18-19) once mortality follows the life table",
     )
     unmet_onset_factor: float = _p(
         0.4,
@@ -383,6 +473,9 @@ class Parameters:
         hi=0.2,
         unit="per week",
         group="need",
+        kind="invented",
+        range=(0.001, 0.012),
+        range_reason="a supported resident steps down a level every 2 to 20 years",
     )
     unmet_memory: float = _p(
         0.1,
@@ -390,6 +483,9 @@ class Parameters:
         lo=0.01,
         hi=1.0,
         group="need",
+        kind="invented",
+        range=(0.05, 0.3),
+        range_reason="unmet need is remembered for a few weeks to about five months",
     )
 
     # --- family care --------------------------------------------------------------
@@ -400,6 +496,9 @@ class Parameters:
         hi=1.0,
         source="HSE 2013/14; Census 2021 (calibrated to year-0 unmet need)",
         group="family",
+        kind="data",
+        range=(0.5, 0.8),
+        range_reason="HSE 2013/14 and Census 2021, calibrated to year-0 unmet need",
     )
     family_hours_band_shares: tuple = _p(
         (0.49, 0.21, 0.30),
@@ -407,6 +506,9 @@ class Parameters:
         unit="share",
         source="Census 2021 (2.30m / 0.97m / 1.40m)",
         group="family",
+        kind="data",
+        range=None,
+        range_reason="a list of shares from Census 2021; set it with --set",
     )
     spouse_carer_share: float = _p(
         0.45,
@@ -623,6 +725,9 @@ class Parameters:
         hi=4,
         source="Care Act / FACS practice",
         group="council",
+        kind="lever",
+        range=(2, 4),
+        range_reason="moderate to critical: where the council draws its eligibility line",
     )
     safety_net_share: float = _p(
         0.5,
@@ -630,6 +735,9 @@ class Parameters:
         lo=0.0,
         hi=1.0,
         group="council",
+        kind="lever",
+        range=(0.2, 0.8),
+        range_reason="a facilitator keeps a fifth to four fifths of its budget for critical care",
     )
     hybrid_facilitation_share: float = _p(
         0.3,
@@ -637,9 +745,19 @@ class Parameters:
         lo=0.0,
         hi=1.0,
         group="council",
+        kind="lever",
+        range=(0.1, 0.6),
+        range_reason="a hybrid spends a tenth to three fifths on facilitation",
     )
     share_coordinators: float = _p(
-        0.45, "Facilitation budget share for coordinators", lo=0.0, hi=1.0, group="council"
+        0.45,
+        "Facilitation budget share for coordinators",
+        lo=0.0,
+        hi=1.0,
+        group="council",
+        kind="lever",
+        range=(0.25, 0.65),
+        range_reason="the four facilitation shares add up to 1: vary them together in points",
     )
     share_volunteer_support: float = _p(
         0.20,
@@ -647,6 +765,9 @@ class Parameters:
         lo=0.0,
         hi=1.0,
         group="council",
+        kind="lever",
+        range=(0.1, 0.35),
+        range_reason="the four facilitation shares add up to 1: vary them together in points",
     )
     share_outreach: float = _p(
         0.15,
@@ -654,6 +775,9 @@ class Parameters:
         lo=0.0,
         hi=1.0,
         group="council",
+        kind="lever",
+        range=(0.05, 0.3),
+        range_reason="the four facilitation shares add up to 1: vary them together in points",
     )
     share_grants: float = _p(
         0.20,
@@ -661,6 +785,9 @@ class Parameters:
         lo=0.0,
         hi=1.0,
         group="council",
+        kind="lever",
+        range=(0.05, 0.35),
+        range_reason="the four facilitation shares add up to 1: vary them together in points",
     )
     coordinator_weekly_cost: float = _p(
         700.0,
@@ -670,6 +797,9 @@ class Parameters:
         unit="GBP/week",
         source="rough: about GBP 36k a year with on-costs",
         group="council",
+        kind="data",
+        range=(550.0, 900.0),
+        range_reason="about GBP 28-47k a year with on-costs",
     )
     coordinator_hours: float = _p(
         37.0,
@@ -730,6 +860,9 @@ class Parameters:
         unit="GBP/week",
         source="VIVA audits (GBP 2-8 return per GBP 1)",
         group="council",
+        kind="invented",
+        range=(3.0, 20.0),
+        range_reason="weekly support (training, expenses, recognition) per volunteer",
     )
     outreach_half_effect_spend: float = _p(
         20.0,
@@ -738,6 +871,9 @@ class Parameters:
         hi=1000.0,
         unit="GBP/resident/year",
         group="council",
+        kind="invented",
+        range=(5.0, 60.0),
+        range_reason="no figure for what outreach spend achieves",
     )
     outreach_effect: float = _p(
         1.5,
@@ -745,6 +881,9 @@ class Parameters:
         lo=0.0,
         hi=10.0,
         group="council",
+        kind="invented",
+        range=(0.5, 3.0),
+        range_reason="outreach raises recruitment by half to three times at most",
     )
     share_carer_support: float = _p(
         0.1,
@@ -776,6 +915,9 @@ class Parameters:
         hi=10000.0,
         unit="GBP/week",
         group="council",
+        kind="invented",
+        range=(15.0, 100.0),
+        range_reason="small grants of GBP 800 to 5,000 a year per venue",
     )
 
     # --- volunteers -----------------------------------------------------------------
@@ -786,6 +928,9 @@ class Parameters:
         hi=20.0,
         source="ONS mid-year estimates (65+ about 19% of population)",
         group="volunteers",
+        kind="data",
+        range=(2.0, 4.5),
+        range_reason="ONS: about 3.2; retirement areas near 2, young cities above 4",
     )
     volunteer_pool_rate: float = _p(
         0.27,
@@ -847,6 +992,9 @@ class Parameters:
         lo=0.0,
         hi=5.0,
         group="volunteers",
+        kind="invented",
+        range=(0.0, 0.45),
+        range_reason="none to three times the default pull of active neighbours",
     )
     contagion_cap: int = _p(
         10,
@@ -855,6 +1003,9 @@ class Parameters:
         hi=1000,
         unit="volunteers",
         group="volunteers",
+        kind="invented",
+        range=(4, 16),
+        range_reason="contagion saturates at a handful to a few dozen volunteers nearby",
     )
     contagion_radius: int = _p(
         2,
@@ -863,6 +1014,9 @@ class Parameters:
         hi=50,
         unit="cells",
         group="volunteers",
+        kind="invented",
+        range=(1, 4),
+        range_reason="neighbours within 100 to 400 m inspire each other",
     )
     older_volunteer_rate: float = _p(
         0.004,
@@ -883,6 +1037,9 @@ class Parameters:
         lo=0.0,
         hi=10.0,
         group="volunteers",
+        kind="invented",
+        range=(0.0, 1.5),
+        range_reason="none to three times the default pull of tied volunteers",
     )
     volunteer_capacity_mean: float = _p(
         3.0,
@@ -892,6 +1049,9 @@ class Parameters:
         unit="hours/week",
         source="NCVO Time Well Spent 2023 (rough)",
         group="volunteers",
+        kind="data",
+        range=(2.0, 5.0),
+        range_reason="NCVO Time Well Spent: regular volunteers give a few hours a week",
     )
     initial_active_share: float = _p(
         0.59,
@@ -923,6 +1083,9 @@ class Parameters:
         lo=0.0,
         hi=2.0,
         group="volunteers",
+        kind="invented",
+        range=(0.25, 1.0),
+        range_reason="volunteers' hours differ by a factor of about 1.3 to 2.7",
     )
     new_volunteer_energy: float = _p(
         0.6,
@@ -930,6 +1093,9 @@ class Parameters:
         lo=0.0,
         hi=1.0,
         group="volunteers",
+        kind="invented",
+        range=(0.4, 0.8),
+        range_reason="new volunteers start with middling to high energy",
     )
     volunteer_ties: int = _p(
         2,
@@ -937,6 +1103,9 @@ class Parameters:
         lo=0,
         hi=30,
         group="volunteers",
+        kind="invented",
+        range=(1, 4),
+        range_reason="a new volunteer knows one to four older neighbours",
     )
     young_old_age: float = _p(
         75.0,
@@ -945,6 +1114,9 @@ class Parameters:
         hi=110.0,
         unit="years",
         group="volunteers",
+        kind="invented",
+        range=(70.0, 80.0),
+        range_reason="older volunteers are mostly in their late sixties and seventies",
     )
     comfortable_load: float = _p(
         8.0,
@@ -955,6 +1127,9 @@ class Parameters:
         unit="x offered hours",
         source="NCVO Time Well Spent 2023: 'too much like paid work' 26% (calibrated)",
         group="volunteers",
+        kind="data",
+        range=(4.0, 12.0),
+        range_reason="calibrated to NCVO's 26% 'too much like paid work'; half to 1.5 times",
     )
     burnout_rate: float = _p(
         0.02,
@@ -963,6 +1138,9 @@ class Parameters:
         hi=1.0,
         unit="per week",
         group="volunteers",
+        kind="invented",
+        range=(0.005, 0.05),
+        range_reason="full overload empties energy in 4 months to 3 years",
     )
     idle_energy_loss: float = _p(
         0.004,
@@ -971,6 +1149,9 @@ class Parameters:
         hi=1.0,
         unit="per week",
         group="volunteers",
+        kind="invented",
+        range=(0.001, 0.01),
+        range_reason="an idle volunteer drifts away in 2 to 15 years",
     )
     rest_rate: float = _p(
         0.03,
@@ -979,6 +1160,9 @@ class Parameters:
         hi=1.0,
         unit="per week",
         group="volunteers",
+        kind="invented",
+        range=(0.01, 0.06),
+        range_reason="energy recovers over weeks to months",
     )
     support_gain: float = _p(
         0.015,
@@ -987,9 +1171,19 @@ class Parameters:
         hi=1.0,
         unit="per week",
         group="volunteers",
+        kind="invented",
+        range=(0.005, 0.03),
+        range_reason="hub support restores energy a third to twice as fast as by default",
     )
     quit_threshold: float = _p(
-        0.2, "Civic energy below which a volunteer quits", lo=0.0, hi=1.0, group="volunteers"
+        0.2,
+        "Civic energy below which a volunteer quits",
+        lo=0.0,
+        hi=1.0,
+        group="volunteers",
+        kind="invented",
+        range=(0.1, 0.3),
+        range_reason="volunteers quit somewhere near the bottom of the energy scale",
     )
     baseline_attrition: float = _p(
         0.15,
@@ -999,6 +1193,9 @@ class Parameters:
         unit="per year",
         source="NCVO Time Well Spent 2023 (about 24% a year in all)",
         group="volunteers",
+        kind="data",
+        range=(0.1, 0.2),
+        range_reason="NCVO Time Well Spent: about 24% a year leave in all, most for life reasons",
     )
     travel_radius: int = _p(
         16,
@@ -1008,6 +1205,9 @@ class Parameters:
         unit="cells",
         source="Casserole Club matching radius (up to 1 mile)",
         group="volunteers",
+        kind="data",
+        range=(8, 32),
+        range_reason="Casserole Club matches within a mile; half a mile to two miles",
     )
     discovery_radius: int = _p(
         3,
@@ -1016,6 +1216,9 @@ class Parameters:
         hi=50,
         unit="cells",
         group="volunteers",
+        kind="invented",
+        range=(1, 7),
+        range_reason="without a hub, volunteers find people within 100 to 700 m",
     )
     discovery_rate: float = _p(
         0.1,
@@ -1024,9 +1227,19 @@ class Parameters:
         hi=1.0,
         unit="per week",
         group="volunteers",
+        kind="invented",
+        range=(0.02, 0.3),
+        range_reason="without a hub a match is found within weeks to a year",
     )
     max_matches: int = _p(
-        2, "Most residents a volunteer is paired with", lo=1, hi=20, group="volunteers"
+        2,
+        "Most residents a volunteer is paired with",
+        lo=1,
+        hi=20,
+        group="volunteers",
+        kind="invented",
+        range=(1, 4),
+        range_reason="a volunteer helps one to four people",
     )
     help_seeking_rate: float = _p(
         0.25,
@@ -1126,6 +1339,9 @@ class Parameters:
         hi=50,
         unit="cells",
         group="ties",
+        kind="invented",
+        range=(1, 7),
+        range_reason="neighbour ties form within 100 to 700 m",
     )
     long_tie_share: float = _p(
         0.1,
@@ -1134,9 +1350,19 @@ class Parameters:
         hi=1.0,
         source="Watts & Strogatz 1998",
         group="ties",
+        kind="invented",
+        range=(0.02, 0.3),
+        range_reason="the small-world rule is from Watts & Strogatz; the share is not sourced",
     )
     connection_base: float = _p(
-        0.2, "Connection an isolated resident tends to", lo=0.0, hi=1.0, group="ties"
+        0.2,
+        "Connection an isolated resident tends to",
+        lo=0.0,
+        hi=1.0,
+        group="ties",
+        kind="invented",
+        range=(0.1, 0.3),
+        range_reason="the connection an isolated person drifts to",
     )
     connection_per_tie: float = _p(
         0.04,
@@ -1144,15 +1370,39 @@ class Parameters:
         lo=0.0,
         hi=1.0,
         group="ties",
+        kind="invented",
+        range=(0.02, 0.08),
+        range_reason="each live tie adds a little connection",
     )
     connection_tie_cap: float = _p(
-        0.4, "Most connection ties can add", lo=0.0, hi=1.0, group="ties"
+        0.4,
+        "Most connection ties can add",
+        lo=0.0,
+        hi=1.0,
+        group="ties",
+        kind="invented",
+        range=(0.25, 0.55),
+        range_reason="ties alone give moderate connection at most",
     )
     connection_visit: float = _p(
-        0.25, "Connection added by a volunteer pairing", lo=0.0, hi=1.0, group="ties"
+        0.25,
+        "Connection added by a volunteer pairing",
+        lo=0.0,
+        hi=1.0,
+        group="ties",
+        kind="invented",
+        range=(0.1, 0.4),
+        range_reason="a regular visitor adds a little to a lot of connection",
     )
     connection_activity: float = _p(
-        0.2, "Connection added by attending a hosted activity", lo=0.0, hi=1.0, group="ties"
+        0.2,
+        "Connection added by attending a hosted activity",
+        lo=0.0,
+        hi=1.0,
+        group="ties",
+        kind="invented",
+        range=(0.1, 0.35),
+        range_reason="a weekly activity adds a little to a fair amount of connection",
     )
     connection_rate: float = _p(
         0.1,
@@ -1161,6 +1411,9 @@ class Parameters:
         hi=1.0,
         unit="per week",
         group="ties",
+        kind="invented",
+        range=(0.03, 0.3),
+        range_reason="connection adjusts over a few weeks to half a year",
     )
     lonely_threshold: float = _p(
         0.26,
@@ -1183,6 +1436,9 @@ class Parameters:
         lo=0.0,
         hi=500.0,
         group="businesses",
+        kind="invented",
+        range=(5.0, 40.0),
+        range_reason="cafes, pubs and shops per 1,000 older residents, village to high street",
     )
     business_engagement_mean: float = _p(
         0.3,
@@ -1190,6 +1446,9 @@ class Parameters:
         lo=0.0,
         hi=1.0,
         group="businesses",
+        kind="invented",
+        range=(0.1, 0.5),
+        range_reason="from few to many engaged businesses",
     )
     host_threshold: float = _p(
         0.45,
@@ -1197,9 +1456,19 @@ class Parameters:
         lo=0.0,
         hi=1.0,
         group="businesses",
+        kind="invented",
+        range=(0.3, 0.6),
+        range_reason="how engaged a business must be to host an activity",
     )
     activity_places: int = _p(
-        12, "Residents one hosted activity can welcome", lo=0, hi=500, group="businesses"
+        12,
+        "Residents one hosted activity can welcome",
+        lo=0,
+        hi=500,
+        group="businesses",
+        kind="invented",
+        range=(6, 24),
+        range_reason="a coffee morning welcomes six to two dozen people",
     )
     activity_hours: float = _p(
         2.0,
@@ -1208,6 +1477,9 @@ class Parameters:
         hi=40.0,
         unit="hours/week",
         group="businesses",
+        kind="invented",
+        range=(1.0, 4.0),
+        range_reason="an activity gives one to four hours of low-level support",
     )
     activity_radius: int = _p(
         5,
@@ -1216,6 +1488,9 @@ class Parameters:
         hi=100,
         unit="cells",
         group="businesses",
+        kind="invented",
+        range=(2, 8),
+        range_reason="people walk 200 to 800 m to an activity",
     )
     employee_hours_max: float = _p(
         4.0,
@@ -1224,6 +1499,9 @@ class Parameters:
         hi=200.0,
         unit="hours/week",
         group="businesses",
+        kind="invented",
+        range=(1.0, 10.0),
+        range_reason="employee volunteering of an hour to a day a week",
     )
     employee_join_rate: float = _p(
         0.1,
@@ -1232,6 +1510,9 @@ class Parameters:
         hi=1.0,
         unit="per week",
         group="businesses",
+        kind="invented",
+        range=(0.02, 0.3),
+        range_reason="a missing employee volunteer is found within weeks to a year",
     )
     engagement_decay: float = _p(
         0.002,
@@ -1240,6 +1521,9 @@ class Parameters:
         hi=1.0,
         unit="per week",
         group="businesses",
+        kind="invented",
+        range=(0.0005, 0.006),
+        range_reason="engagement fades over 3 to 40 years without support",
     )
     grant_effect: float = _p(
         0.02,
@@ -1248,6 +1532,9 @@ class Parameters:
         hi=1.0,
         unit="per week",
         group="businesses",
+        kind="invented",
+        range=(0.005, 0.05),
+        range_reason="a full grant engages a business within months to a few years",
     )
     closure_rate: float = _p(
         0.05,
@@ -1256,6 +1543,9 @@ class Parameters:
         hi=1.0,
         unit="per year",
         group="businesses",
+        kind="invented",
+        range=(0.02, 0.1),
+        range_reason="small hospitality and retail businesses close at a few percent a year",
     )
     shock_closure_share: float = _p(
         0.0,
@@ -1263,6 +1553,9 @@ class Parameters:
         lo=0.0,
         hi=1.0,
         group="businesses",
+        kind="invented",
+        range=(0.0, 0.3),
+        range_reason="a shock closes none to a third of businesses (scenario condition)",
     )
     shock_year: int = _p(
         2,
@@ -1271,6 +1564,9 @@ class Parameters:
         hi=40,
         unit="year",
         group="businesses",
+        kind="invented",
+        range=(1, 7),
+        range_reason="when the shock strikes in a ten-year run",
     )
     asset_conversion: float = _p(
         0.5,
@@ -1279,6 +1575,9 @@ class Parameters:
         hi=1.0,
         source="Ivy House pub (2013) and community shares",
         group="businesses",
+        kind="invented",
+        range=(0.2, 0.8),
+        range_reason="Ivy House shows conversions happen; how often is not sourced",
     )
     asset_volunteers: float = _p(
         3.0,
@@ -1287,6 +1586,9 @@ class Parameters:
         hi=100.0,
         unit="volunteers",
         group="businesses",
+        kind="invented",
+        range=(1.0, 6.0),
+        range_reason="a few active volunteers nearby are enough to save a venue",
     )
     gini_block: int = _p(
         10,
@@ -1295,6 +1597,9 @@ class Parameters:
         hi=1000,
         unit="cells",
         group="space",
+        kind="setting",
+        range=(5, 20),
+        range_reason="a measurement choice: inequality over blocks of 0.5 to 2 km",
     )
 
     # --- parameters registered by plugins (see register_parameter) -------------------
@@ -1541,10 +1846,38 @@ def _validate_cross_field(params: Parameters) -> None:
         )
 
 
+def parameter_kind(name: str) -> str:
+    """The declared kind of a parameter (one of :data:`KINDS`)."""
+    return PARAMETER_FIELDS[name].metadata["kind"]
+
+
+def plausible_range(name: str) -> tuple[Any, Any] | None:
+    """The declared plausible ``(low, high)`` of a parameter, or None."""
+    return PARAMETER_FIELDS[name].metadata["range"]
+
+
+def parameters_of_kind(kind: str) -> dict[str, tuple[Any, Any]]:
+    """Every parameter of one kind that declares a plausible range, with that range.
+
+    Args:
+        kind: One of :data:`KINDS`.
+
+    Returns:
+        ``{name: (low, high)}`` in declaration order.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    return {
+        name: fld.metadata["range"]
+        for name, fld in PARAMETER_FIELDS.items()
+        if fld.metadata["kind"] == kind and fld.metadata["range"] is not None
+    }
+
+
 def parameter_table() -> list[dict[str, Any]]:
     """Rows describing every parameter: name, default, allowed, unit, doc, source, group,
-    kind, plausible range and the reason for it (None where not declared) and the plugin
-    that added it."""
+    kind, plausible range (None where not declared) and its reason, and the plugin that
+    added it (None for the model's own)."""
     rows = []
     for name, fld in PARAMETER_FIELDS.items():
         meta = fld.metadata
@@ -1567,9 +1900,6 @@ def parameter_table() -> list[dict[str, Any]]:
 
 
 # --- parameters added by plugins ---------------------------------------------------------
-#: What a parameter is (after the EMA Workbench's split of uncertainties and levers):
-#: ``data`` calibrated from a cited figure, ``invented`` (a modelling assumption), or
-#: ``lever`` (a choice the council makes).
 _BOOLEAN_WORDS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 _RESERVED_NAMES = {"extra", "resolve", "replace", "as_dict"}
 
@@ -1597,9 +1927,12 @@ def register_parameter(
             the shipped behaviour).
         range: Plausible ``(low, high)`` of a number (the span a sensitivity analysis
             explores); required for numbers, not allowed for switches and names.
-        kind: ``"data"``, ``"invented"`` or ``"lever"`` (see :data:`KINDS`).
+        kind: ``"data"``, ``"invented"``, ``"lever"`` or ``"setting"`` (see :data:`KINDS`),
+            as for the model's own parameters.
         doc: One line saying what it means.
-        reason: Why the range is plausible (a source, or the argument).
+        reason: Why the range is plausible (a source, or the argument); kept in the
+            field's ``range_reason`` metadata, the same field the model's own parameters
+            use, so sensitivity analysis and scenario discovery treat both alike.
         allowed: Values accepted at all (default: ``range``); must contain ``range``.
         choices: For a name switch, the allowed names (``default`` is one of them).
         unit: Unit shown by ``civic-sim list parameters``.

@@ -74,8 +74,68 @@ SPEC_ERRORS = [
     (
         '[design]\ntype = "latin_hypercube"\nsamples = 4\n[design.ranges]\n'
         "civic_potential = [0.9, 0.1]",
-        "spec.design.ranges.civic_potential: low must not exceed high",
+        "spec.design.ranges.civic_potential: low must be below high",
     ),
+    (
+        '[design]\ntype = "latin_hypercube"\nsamples = 4\n[design.ranges]\n'
+        "civic_potential = [0.5, 0.5]",
+        "spec.design.ranges.civic_potential: low must be below high",
+    ),
+    (
+        '[design]\ntype = "sobol"\nbase_samples = 100\n[design.ranges]\n'
+        "civic_potential = [0.1, 0.9]\nbudget_scale = [0.5, 3.0]",
+        "spec.design.base_samples: must be a power of two (Sobol' sequences balance only "
+        "then), for example 64 or 128, got 100",
+    ),
+    (
+        '[design]\ntype = "sobol"\n[design.ranges]\ncivic_potential = [0.1, 0.9]',
+        "spec.design.base_samples: is required for a sobol design",
+    ),
+    (
+        '[design]\ntype = "sobol"\nbase_samples = 8\nsecond_order = "yes"\n'
+        "[design.ranges]\ncivic_potential = [0.1, 0.9]",
+        "spec.design.second_order: must be true or false",
+    ),
+    (
+        '[design]\ntype = "morris"\ntrajectories = 4\n[design.ranges]\n'
+        "civic_potential = [0.9, 0.1]",
+        "spec.design.ranges.civic_potential: low must be below high",
+    ),
+    (
+        '[design]\ntype = "morris"\ntrajectories = 4\n[design.ranges]\nnope = [0, 1]',
+        "spec.design.ranges.nope[0]: unknown parameter",
+    ),
+    (
+        '[design]\ntype = "morris"\ntrajectories = 4\nlevels = 4\n[design.ranges]\n'
+        "contagion_cap = [4, 15]",
+        "spec.design.ranges.contagion_cap: integer parameter 'contagion_cap' ranges over "
+        "[4, 15]; with 4 levels every Morris level must be a whole number, so high - low "
+        "must be a multiple of levels - 1 = 3",
+    ),
+    (
+        '[design]\ntype = "morris"\ntrajectories = 4\nlevels = 5\nranges = "invented"',
+        "spec.design.levels: integer parameter 'contagion_radius' ranges over [1, 4]; with 5 "
+        "levels",
+    ),
+    (
+        '[design]\ntype = "morris"\nranges = "invented"',
+        "spec.design.trajectories: is required for a morris design",
+    ),
+    (
+        '[design]\ntype = "morris"\ntrajectories = 4\nranges = "guessed"',
+        "spec.design.ranges: must be a table of parameter = [low, high] or one of "
+        "'invented', 'data', 'lever', got 'guessed'",
+    ),
+    (
+        '[design]\ntype = "morris"\ntrajectories = 4\nseeds = 3\nranges = "invented"',
+        "spec.design.seeds: unknown key",
+    ),
+    (
+        '[design]\ntype = "sobol"\nbase_samples = 8\nranges = "invented"\nlevels = 4',
+        "spec.design.levels: unknown key",
+    ),
+    ("[report]\ndiscovery_threshold = 2", "spec.report.discovery_threshold: must be from -1 to 1"),
+    ("[report]\nregret_tolerance = -0.1", "spec.report.regret_tolerance: must be from 0 to 1"),
     (
         '[design]\ntype = "latin_hypercube"\nsamples = 4\n[design.ranges]\ncivic_potential = [0.1]',
         "spec.design.ranges.civic_potential: must be [low, high]",
@@ -197,7 +257,32 @@ def test_every_design_point_is_resolved():
     assert resolved[0]["direct"]["residents"] == 100
 
 
-@pytest.mark.parametrize("name", ["strategy_comparison.toml", "crossover.toml", "tiny.toml"])
+def test_ranges_from_a_kind_that_declares_none_is_one_line(tmp_path, capsys, monkeypatch):
+    import model.parameters
+
+    monkeypatch.setattr(model.parameters, "parameters_of_kind", lambda kind: {})
+    path = tmp_path / "spec.toml"
+    path.write_text(BASE + '[design]\ntype = "morris"\ntrajectories = 4\nranges = "invented"\n')
+    code = main(["sweep", str(path), "--out", str(tmp_path / "out"), "--no-progress"])
+    _, err = capsys.readouterr()
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith(
+        "civic-sim: error: spec.design.ranges: no parameter of kind 'invented' declares a "
+        "plausible range"
+    ), err
+
+
+SHIPPED = [
+    "strategy_comparison.toml",
+    "crossover.toml",
+    "tiny.toml",
+    "screening.toml",
+    "sensitivity.toml",
+    "discovery.toml",
+]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_specs_are_valid(name):
     spec = specs.load_spec(ROOT / "experiments" / "specs" / name)
     specs.check_values(spec)

@@ -132,3 +132,23 @@ def test_dask_missing_from_a_core_install_is_one_clear_error(monkeypatch):
     with pytest.raises(ExecutorError, match=r"--dask needs Dask.*civic-sim\[dask\]"):
         with open_executor(dask="local"):
             pass
+
+
+def test_analysis_missing_from_a_core_install_is_one_clear_line(monkeypatch):
+    from experiments import exploration, sensitivity
+    from experiments import spec as specs
+
+    spec = specs.parse_spec(
+        tomllib.loads(
+            'name = "m"\nstrategies = ["direct"]\nsteps = 2\n[design]\ntype = "morris"\n'
+            "trajectories = 2\nlevels = 4\nseed = 1\n[design.ranges]\n"
+            "civic_potential = [0.1, 0.9]\nbudget_scale = [0.5, 3.0]\n"
+        )
+    )
+    for name in ("SALib", "ema_workbench", "sklearn"):
+        monkeypatch.setitem(sys.modules, name, None)  # as if the extra were not installed
+    with pytest.raises(specs.SpecError, match=r"need SALib.*civic-sim\[analysis\]"):
+        sensitivity.unit_sample(spec.design, 1)
+    note = exploration.missing_extra("discovery")
+    assert "needs the EMA Workbench and scikit-learn, which are not installed" in note.body
+    assert "civic-sim[analysis]" in exploration.missing_extra("sensitivity").body
