@@ -204,8 +204,8 @@ class Parameters:
         "settle (docs/ODD.md 5.8)",
         group="public",
         kind="setting",
-        range=None,
-        range_reason="a setting of the experiment, not an uncertainty",
+        range=(104, 520),
+        range_reason="a setting, not an uncertainty: two to ten years let the start settle",
     )
 
     # --- space ------------------------------------------------------------------
@@ -647,7 +647,7 @@ class Parameters:
         source="invented: a crisis lasts about a quarter",
         group="care_homes",
         kind="invented",
-        range=(4, 26),
+        range=(4, 16),
         range_reason="from a month to half a year",
     )
     self_funder_share: float = _p(
@@ -968,8 +968,8 @@ class Parameters:
         unit="cells",
         source="invented; plausible 5-30 (0.5-3 km): the area a volunteer is recruited in",
         kind="invented",
-        range=(5, 30),
-        range_reason="0.5-3 km: the area a volunteer is recruited in",
+        range=(6, 30),
+        range_reason="0.6-3 km: the area a volunteer is recruited in",
         group="volunteers",
     )
     recruitment_rate: float = _p(
@@ -1073,7 +1073,7 @@ class Parameters:
         source="invented; plausible 2-12: an enhanced DBS check takes days to weeks, then "
         "induction and training",
         kind="invented",
-        range=(2, 12),
+        range=(2, 14),
         range_reason="a DBS check takes days to weeks, then induction and training",
         group="volunteers",
     )
@@ -1315,7 +1315,7 @@ class Parameters:
         unit="weeks",
         source="invented; plausible 4-26: a few months of regular visits",
         kind="invented",
-        range=(4, 26),
+        range=(4, 28),
         range_reason="a few months of regular visits",
         group="ties",
     )

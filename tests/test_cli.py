@@ -102,7 +102,7 @@ def test_list_parameters_shows_each_source_or_invented_range(capsys):
     assert "source: invented, informed by evidence; plausible 0.14-0.96" in flat  # unmet need
     # the declared plausible range, for the parameters that have one
     assert "kind: data; plausible 0.23 to 1.07 (the 95% CI of Perissinotto" in flat
-    assert "kind: invented; plausible 2 to 12 (a DBS check" in flat  # pipeline weeks
+    assert "kind: invented; plausible 2 to 14 (a DBS check" in flat  # pipeline weeks
 
 
 def test_list_one_section(capsys):

@@ -108,7 +108,8 @@ def test_latin_hypercube_report_has_discovery_and_robustness(tmp_path, monkeypat
     unmet = robustness[robustness["outcome"] == "unmet_share"].set_index("strategy")
     assert set(unmet.index) == {"direct", "facilitator"}
     assert (unmet["tolerance"] == 0.01).all()
-    assert (unmet["share_best"].sum()) == pytest.approx(1.0)  # one best per point (no ties)
+    # every point has a best strategy; two are both best where they are within the tolerance
+    assert 1.0 - 1e-9 <= unmet["share_best"].sum() <= 2.0 + 1e-9
     assert not (out / "sensitivity.csv").exists()
     # with many design points the report pools them instead of listing each
     monkeypatch.setattr(report, "MANY_POINTS", 5)
@@ -138,7 +139,7 @@ def test_list_parameters_shows_kind_and_range(capsys):
     out = capsys.readouterr().out
     assert "kind: invented; plausible 0.1 to 0.9 (no direct measure" in out  # civic_potential
     assert "kind: lever; plausible 0.5 to 3 (" in out  # budget_scale
-    assert "kind: data; plausible 22 to 35 (" in out  # care_hour_price
+    assert "kind: data; plausible 20 to 28.53 (" in out  # care_hour_price
 
 
 def test_report_settings_may_change_when_a_sweep_resumes():
