@@ -141,9 +141,8 @@ html, body { overflow: hidden !important; }
 .civic-body { flex: 1; min-height: 0; display: grid; gap: 10px;
   grid-template-columns: minmax(0, 42fr) minmax(0, 58fr); }
 .civic-mapcol { min-height: 0; display: flex; flex-direction: column; gap: 4px; }
-.civic-maprow { flex: 1; min-height: 0; display: flex; gap: 6px; }
 .civic-mapbox { flex: 1; min-width: 0; min-height: 0; display: flex; }
-.civic-mapbox > div, .civic-mapbox svg { width: 100%; height: 100%; }
+.civic-mapbox svg { width: 100%; height: 100%; }
 .civic-title { font-size: 18px; font-weight: 700; line-height: 1.25; white-space: nowrap;
   overflow: hidden; text-overflow: ellipsis; }
 .civic-counters { display: flex; gap: 8px; flex: none; }
@@ -165,15 +164,16 @@ html, body { overflow: hidden !important; }
 .civic-legend { display: flex; flex-wrap: wrap; gap: 0 14px; font-size: 16px; flex: none;
   line-height: 1.35; }
 .civic-legend-item { display: inline-flex; align-items: center; gap: 3px; white-space: nowrap; }
-.civic-colourbar-box { display: flex; }
-.civic-colourbar { flex: none; width: 100px; display: grid; align-self: stretch;
-  grid-template-columns: 22px 18px 1fr; grid-template-rows: minmax(0, 1fr); gap: 0 4px; }
-.civic-colourbar-title { writing-mode: vertical-rl; transform: rotate(180deg);
-  font-size: 16px; text-align: center; line-height: 1.1; }
-.civic-colourbar-bar { border: 1px solid #333; background: linear-gradient(to top, var(--stops)); }
-.civic-colourbar-ticks { position: relative; font-size: 16px; }
-.civic-colourbar-ticks span { position: absolute; left: 0; bottom: var(--pos);
-  transform: translateY(50%); white-space: nowrap; line-height: 1; }
+.civic-layer { display: flex; align-items: center; gap: 16px; flex: none; }
+.civic-colourbar { flex: 1 1 200px; min-width: 180px; max-width: 320px; }
+.civic-colourbar-title { font-size: 16px; line-height: 1.15; }
+.civic-colourbar-bar { height: 14px; margin: 2px 0; border: 1px solid #333;
+  background: linear-gradient(to right, var(--stops)); }
+.civic-colourbar-ticks { position: relative; height: 18px; font-size: 16px; }
+.civic-colourbar-ticks span { position: absolute; top: 0; left: var(--pos);
+  transform: translateX(-50%); white-space: nowrap; line-height: 1; }
+.civic-colourbar-ticks span:first-child { transform: none; }
+.civic-colourbar-ticks span:last-child { transform: translateX(-100%); }
 .civic-pair { flex: 1; min-height: 0; display: grid; gap: 4px 10px;
   grid-template-columns: minmax(0, 25fr) minmax(0, 25fr) minmax(0, 50fr);
   grid-template-rows: minmax(0, 1fr) auto; }
@@ -187,15 +187,6 @@ html, body { overflow: hidden !important; }
 .civic-small-counters b { font-size: 18px; }
 .civic-pair-bottom { grid-column: 1 / 3; grid-row: 2; display: flex; flex-direction: column;
   gap: 2px; }
-.civic-pair-layer { display: flex; align-items: center; gap: 16px; flex: none; }
-.civic-pair-bottom .civic-colourbar { width: 250px; height: auto; display: block; }
-.civic-pair-bottom .civic-colourbar-title { writing-mode: horizontal-tb; transform: none;
-  text-align: left; font-size: 16px; white-space: nowrap; }
-.civic-pair-bottom .civic-colourbar-bar { height: 14px; margin: 2px 0;
-  background: linear-gradient(to right, var(--stops)); }
-.civic-pair-bottom .civic-colourbar-ticks { height: 18px; }
-.civic-pair-bottom .civic-colourbar-ticks span { bottom: auto; top: 0; left: var(--pos);
-  transform: translateX(-50%); }
 .civic-panels { grid-row: 1 / 3; grid-column: 3; min-height: 0; display: flex;
   flex-direction: column; gap: 4px; }
 .civic-notice { background: #fff3c4; border: 2px solid #8a6d00; border-radius: 6px;
@@ -231,25 +222,18 @@ def Html(text: str, classes: list[str] | None = None, tag: str = "div"):
 def LiveHtml(block: LiveBlock, classes: list[str]):
     """A block of the page that the run's worker updates directly, frame by frame.
 
-    The widget is made here, not described to Solara as an element: Solara would set
-    an element's HTML back to what it was given at its last render whenever the page
-    around it re-renders. The block alone sets this widget's HTML (under its lock).
+    The element is given no HTML: Solara sets only the properties an element names, so
+    it never puts an older frame back when the page around it re-renders. The block
+    alone sets this widget's HTML (under its lock), first when the widget appears.
     """
-    widget = solara.use_memo(
-        lambda: solara.widgets.HTML(tag="div", attributes={"class": " ".join(classes)}), []
-    )
+    el = solara.widgets.HTML.element(tag="div", attributes={"class": " ".join(classes)})
 
     def attach():
+        widget = solara.get_widget(el)
         block.attach(widget)
-
-        def cleanup():
-            block.detach(widget)
-            widget.close()
-
-        return cleanup
+        return lambda: block.detach(widget)
 
     solara.use_effect(attach, [block])
-    solara.display(widget)
 
 
 def _text(value: str, classes: list[str]) -> None:
@@ -545,11 +529,11 @@ def WorkshopView(head_state, live, run, pace, background, client):
             Notice(head.notice, head.status, "civic-map-title")
         with solara.Div(classes=["civic-body"]):
             with solara.Div(classes=["civic-mapcol"]):
-                with solara.Div(classes=["civic-maprow"]):
-                    LiveHtml(live[0], ["civic-mapbox"])
+                LiveHtml(live[0], ["civic-mapbox"])
+                with solara.Div(classes=["civic-layer"]):
+                    BackgroundSwitch(background, run, "civic-background")
                     if head.colour_bar:
-                        Html(head.colour_bar, ["civic-colourbar-box"])
-                BackgroundSwitch(background, run, "civic-background")
+                        Html(head.colour_bar)
                 Html(head.legend)
             LiveHtml(live[1], ["civic-chartcol"])
         ResultsCard(head.results, "civic")
@@ -609,7 +593,7 @@ def PairView(head_state, live, run, pace, background, strategies, on_strategies,
                     LiveHtml(live[side], ["civic-side-body"])
             LiveHtml(live[2], ["civic-panels"])
             with solara.Div(classes=["civic-pair-bottom"]):
-                with solara.Div(classes=["civic-pair-layer"]):
+                with solara.Div(classes=["civic-layer"]):
                     BackgroundSwitch(background, run, "civic-pair-background")
                     if head.colour_bar:
                         Html(head.colour_bar)
@@ -798,18 +782,25 @@ def Page():
 
     pair = solara.use_memo(make_pair, [pair_visited.value])
 
-    def close_all():
-        def cleanup():
-            for run in (main, pair):
-                if run is not None:
-                    band = run.extras.get("band")
-                    if band is not None:
-                        band.cancel()
-                    run.close()
+    def closer(run):
+        """An effect whose cleanup (when the page goes) stops the run and its band."""
 
-        return cleanup
+        def effect():
+            if run is None:
+                return None
 
-    solara.use_effect(close_all, [pair])
+            def cleanup():
+                band = run.extras.get("band")
+                if band is not None:
+                    band.cancel()
+                run.close()
+
+            return cleanup
+
+        return effect
+
+    solara.use_effect(closer(main), [])
+    solara.use_effect(closer(pair), [pair])
 
     def clear_band(run):
         band = run.extras.pop("band", None)

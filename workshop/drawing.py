@@ -390,11 +390,11 @@ def fitted_ticks(lows: Sequence[float], highs: Sequence[float], zero_based: bool
 
 
 def _decimals(step: float) -> int:
-    """Decimals needed to write multiples of ``step`` exactly (at most 3)."""
-    for k in range(4):
-        if abs(round(step, k) - step) < 1e-9 * max(1.0, abs(step)):
+    """Decimals needed to write multiples of ``step`` exactly (at most 8)."""
+    for k in range(9):
+        if abs(round(step, k) - step) < 1e-6 * abs(step):
             return k
-    return 3
+    return 8
 
 
 def _tick_label(value: float, step: float | None = None) -> str:
@@ -797,8 +797,8 @@ def svg_panel(
     zero_line: bool = False,
     note: str = "",
     css: str = "civic-compare",
-    width: float = 300.0,
-    height: float = 250.0,
+    width: float = 290.0,
+    height: float = 236.0,
 ) -> str:
     """Draw a panel of the side-by-side view: lines (and bands) over years, one metric.
 

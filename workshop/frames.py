@@ -49,6 +49,7 @@ class Kept:
     years: np.ndarray
     columns: Mapping[str, Mapping[str, np.ndarray]]
     outcomes: Mapping[str, results.Outcome]
+    short: str = ""
 
 
 @dataclass(frozen=True)
@@ -232,6 +233,7 @@ def keep_workshop(run) -> None:
         label=label,
         years=years,
         columns={"run": columns},
+        short=label,
         outcomes={"run": results.outcome(label, model.steps, columns)} if model.steps else {},
     )
 
@@ -352,9 +354,9 @@ def draw_pair(run) -> Frame:
     band_status = ""
     if band is not None:
         band_status = (
-            f"Band over {len(band.seeds)} other seeds: {band.done} of {len(band.seeds)} done"
+            f"other seeds: {band.done} of {len(band.seeds)} done"
             if not band.finished
-            else f"Band: 10–90% range over {len(band.seeds)} other seeds"
+            else f"10–90% range over {len(band.seeds)} other seeds"
         )
         if band.failed:
             band_status = "Band stopped: " + band.failed
@@ -362,8 +364,8 @@ def draw_pair(run) -> Frame:
     maps = tuple(drawing.svg_map(v, vmax, t) for v, t in zip(views, labels.values(), strict=True))
     legend_html = drawing.side_legend_html(
         labels,
-        kept="kept: " + kept.label if kept else "",
-        band="10–90% over other seeds" if band is not None and band.done >= 2 else "",
+        kept="kept: " + kept.short if kept else "",
+        band=band_status if band is not None else "",
     )
     card = None
     if run.at_horizon:
@@ -406,13 +408,7 @@ def draw_pair(run) -> Frame:
                 + f'<div class="civic-mapbox">{svg}</div>'
                 for side, m, svg in zip("ab", run.models, maps, strict=True)
             ),
-            drawing.charts_html(svgs)
-            + legend_html
-            + (
-                f'<div class="civic-band-status civic-export-text">{drawing.esc(band_status)}</div>'
-                if band_status
-                else ""
-            ),
+            drawing.charts_html(svgs) + legend_html,
         ),
     )
 
@@ -432,7 +428,9 @@ def keep_pair(run) -> None:
             "A": results.outcome("A", a.steps, cols_a),
             "B": results.outcome("B", b.steps, cols_b),
         }
-    run.extras["kept"] = Kept(label, years, {"A": cols_a, "B": cols_b}, outcomes)
+    run.extras["kept"] = Kept(
+        label, years, {"A": cols_a, "B": cols_b}, outcomes, short=settings.scenario_label(s)
+    )
 
 
 def pair_csv(run) -> str:

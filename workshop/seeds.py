@@ -12,14 +12,16 @@ seeds finish, and cancelling drops the seeds not yet started.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 
 import numpy as np
 
-#: Seeds in a band (other than the one on screen).
-BAND_SEEDS = 8
+#: Seeds in a band (other than the one on screen); ``CIVIC_SIM_BAND_SEEDS`` overrides it
+#: (the browser tests use 2).
+BAND_SEEDS = int(os.environ.get("CIVIC_SIM_BAND_SEEDS", "8"))
 
 #: The band's range: these quantiles of the seeds' values each week.
 BAND_QUANTILES = (0.1, 0.9)
