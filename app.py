@@ -775,6 +775,7 @@ def Page():
         )
         run.extras.update(settings=snapshot, background=pair_background.value)
         run.pace = main.pace
+        run.projector = projector.value
         run.set_visible(tab.value == "pair")
         if context is not None:
             context.on_close(run.close)

@@ -264,6 +264,9 @@ def draw_pair(run) -> Frame:
     band = run.extras.get("band")
     horizon = run.horizon / 52
     band_years = np.arange(1, run.horizon + 1) / 52.0
+    # four panels fill two rows; with optional panels (care homes, carers) a third row
+    # needs lower panels to keep 16 px text on a projector
+    height = 236.0 if len(panels) + 1 <= 4 else 168.0
     svgs = []
     for column, title in panels:
         lines = []
@@ -308,7 +311,9 @@ def draw_pair(run) -> Frame:
                         )
                     )
         svgs.append(
-            drawing.svg_panel(title, lines, bands=bands, horizon_years=horizon, events=events)
+            drawing.svg_panel(
+                title, lines, bands=bands, horizon_years=horizon, events=events, height=height
+            )
         )
     # the gap panel: B minus A
     gap_lines = []
@@ -349,6 +354,7 @@ def draw_pair(run) -> Frame:
             zero_line=True,
             note="above 0: B worse",
             css="civic-compare civic-gap",
+            height=height,
         )
     )
     band_status = ""
