@@ -764,3 +764,16 @@ def test_side_by_side_starts_identical_and_steps_in_lockstep():
         state.neighbourhood(a).resident_xy, state.neighbourhood(b).resident_xy
     )
     assert a.p.strategy == "direct" and b.p.strategy == "facilitator"
+
+
+def test_heartbeats_keep_a_page_alive_and_their_absence_does_not():
+    from workshop import client
+
+    page = client.Client()
+    assert page.alive()
+    before = page.pong
+    page.vue_ping(123)
+    assert page.pong == before + 1 and page.alive()
+    page.last_ping -= client.SERVER_LOST_AFTER + 1
+    assert not page.alive()
+    assert str(client.LOST_AFTER_MS) in page.template  # the browser's own threshold

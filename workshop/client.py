@@ -69,6 +69,15 @@ module.exports = {
         const r = el.getBoundingClientRect();
         return r.width > 0 && r.height > 0;
       };
+      for (const card of root.querySelectorAll('.civic-counter')) {
+        if (!visible(card)) { continue; }
+        const r = card.getBoundingClientRect(), st = getComputedStyle(card);
+        const x0 = r.left - box.left, y0 = r.top - box.top;
+        ctx.fillStyle = st.backgroundColor;
+        ctx.fillRect(x0, y0, r.width, r.height);
+        ctx.fillStyle = st.borderLeftColor;
+        ctx.fillRect(x0, y0, parseFloat(st.borderLeftWidth) || 0, r.height);
+      }
       for (const bar of root.querySelectorAll('.civic-colourbar-bar')) {
         if (!visible(bar)) { continue; }
         const r = bar.getBoundingClientRect();
@@ -103,10 +112,24 @@ module.exports = {
         ctx.font = st.fontWeight + ' ' + st.fontSize + ' ' + st.fontFamily;
         ctx.fillStyle = st.color;
         ctx.textBaseline = 'top';
-        const lines = el.innerText.split('\\n');
         const lh = parseFloat(st.lineHeight) || parseFloat(st.fontSize) * 1.25;
-        const x = r.left - box.left, y = r.top - box.top;
-        lines.forEach((line, i) => ctx.fillText(line, x, y + i * lh, r.width + 40));
+        const x = r.left - box.left;
+        let y = r.top - box.top;
+        for (const paragraph of el.innerText.split('\\n')) {
+          let line = '';
+          for (const word of paragraph.split(' ')) {
+            const wider = line ? line + ' ' + word : word;
+            if (line && ctx.measureText(wider).width > r.width + 1) {
+              ctx.fillText(line, x, y);
+              y += lh;
+              line = word;
+            } else {
+              line = wider;
+            }
+          }
+          ctx.fillText(line, x, y);
+          y += lh;
+        }
       }
       const blob = await new Promise((resolve) => canvas.toBlob(resolve, 'image/png'));
       const a = document.createElement('a');
