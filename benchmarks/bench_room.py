@@ -15,7 +15,9 @@ new week everywhere (the counter, the map and all four charts), in four phases:
 
 Target: p95 at most 500 ms in every phase, for everyone's steps and for the projector's.
 For the players it prints frames a second and weeks a second (the pace to keep is 10
-years in 30 s, 17.3 weeks a second). The whole bench takes about three minutes; the
+years in 30 s, 17.3 weeks a second), and for each phase the server's CPU use (per cent
+of one core, and CPU milliseconds per redraw: a figure that a busy machine distorts
+less than the latencies). The whole bench takes about three minutes; the
 server is stopped at the end, whatever happens.
 
 Run alone with ``python -m benchmarks.bench_room`` or with the rest by ``make bench``.
@@ -98,6 +100,12 @@ class Server:
             self.proc.kill()
             self.proc.wait()
 
+    def cpu_seconds(self) -> float:
+        """CPU time the server process has used so far (user + system, seconds)."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def rss_mb(self) -> float:
         """Resident memory of the server process (MB)."""
         with open(f"/proc/{self.proc.pid}/status") as f:
@@ -161,9 +169,12 @@ async def open_pages(url: str, n: int) -> list[PageClient]:
     return pages
 
 
-async def phase(url, steppers: int, players: int, projector: bool, seconds: float):
+async def phase(url, steppers: int, players: int, projector: bool, seconds: float, cpu=None):
+    """Run one phase; return Step latencies (ms), the projector's, the players' stats and
+    the server's CPU seconds a second during the phase (if ``cpu`` reads them)."""
     pages = await open_pages(url, steppers + players + (1 if projector else 0))
     await asyncio.sleep(1.0)
+    cpu0, t0 = (cpu() if cpu else 0.0), time.monotonic()
     until = time.monotonic() + seconds
     step_ms: list[float] = []
     projector_ms: list[float] = []
@@ -183,9 +194,10 @@ async def phase(url, steppers: int, players: int, projector: bool, seconds: floa
         tasks.append(player(pages[k], until, play_stats))
         k += 1
     await asyncio.gather(*tasks)
+    load = ((cpu() - cpu0) / (time.monotonic() - t0)) if cpu else float("nan")
     for page in pages:
         await page.close()
-    return step_ms, projector_ms, play_stats
+    return step_ms, projector_ms, play_stats, load
 
 
 def row(name: str, ms: list[float]) -> str:
@@ -209,25 +221,34 @@ def play_row(stats) -> str:
     )
 
 
-async def run_all(url: str) -> dict[str, list[float]]:
+def cpu_row(load: float, steps: int, seconds: float, frames: int = 0) -> str:
+    per = 1000 * load * seconds / max(1, steps + frames)
+    return f"  {'server CPU':<34} {100 * load:4.0f}% of a core, {per:.1f} ms per redraw"
+
+
+async def run_all(server: Server) -> dict[str, list[float]]:
+    url, cpu = server.url, server.cpu_seconds
     results = {}
     print(
         f"bench_room: {os.cpu_count()} cores, {SESSIONS} sessions, phases of {PHASE_SECONDS:.0f} s"
     )
-    ms, _p, _s = await phase(url, 1, 0, False, 12)
+    ms, _p, _s, _load = await phase(url, 1, 0, False, 12, cpu)
     results["alone"] = ms
     print(row("1 session, idle server", ms), flush=True)
-    ms, _p, _s = await phase(url, SESSIONS, 0, False, PHASE_SECONDS)
+    ms, _p, _s, load = await phase(url, SESSIONS, 0, False, PHASE_SECONDS, cpu)
     results["20 stepping"] = ms
     print(row(f"{SESSIONS} sessions stepping", ms), flush=True)
-    _ms, proj, stats = await phase(url, 0, SESSIONS - 1, True, PHASE_SECONDS)
+    print(cpu_row(load, len(ms), PHASE_SECONDS), flush=True)
+    _ms, proj, stats, load = await phase(url, 0, SESSIONS - 1, True, PHASE_SECONDS, cpu)
     results["projector while 19 play"] = proj
     print(row(f"projector stepping, {SESSIONS - 1} playing", proj), flush=True)
     print(play_row(stats), flush=True)
-    ms, _p, stats = await phase(url, SESSIONS // 2, SESSIONS // 2, False, PHASE_SECONDS)
+    print(cpu_row(load, len(proj), PHASE_SECONDS, sum(f for f, _w, _s in stats)), flush=True)
+    ms, _p, stats, load = await phase(url, SESSIONS // 2, SESSIONS // 2, False, PHASE_SECONDS, cpu)
     results["10 stepping + 10 playing"] = ms
     print(row(f"{SESSIONS // 2} stepping while {SESSIONS // 2} play", ms), flush=True)
     print(play_row(stats), flush=True)
+    print(cpu_row(load, len(ms), PHASE_SECONDS, sum(f for f, _w, _s in stats)), flush=True)
     return results
 
 
@@ -235,7 +256,7 @@ def main() -> dict[str, list[float]]:
     """Run the phases against a fresh server; print the latency table; return it."""
     start = time.monotonic()
     with Server() as server:
-        results = asyncio.run(run_all(server.url))
+        results = asyncio.run(run_all(server))
         print(f"  server memory after the phases: {server.rss_mb():.0f} MB RSS")
     worst = max(pct(ms, 0.95) for ms in results.values() if ms)
     verdict = "OK" if worst <= TARGET_P95_MS else "TOO SLOW"

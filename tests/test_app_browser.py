@@ -242,7 +242,7 @@ DOT_SIZE = """
   const svg = document.querySelector('.civic-view svg.civic-map');
   const r = svg.getBoundingClientRect(), vb = svg.viewBox.baseVal;
   const scale = Math.min(r.width / vb.width, r.height / vb.height);
-  const dot = svg.querySelector('g.residents-2 path:last-child');
+  const dot = svg.querySelector('g.residents-2 use:last-of-type');
   return {dot: parseFloat(dot.getAttribute('stroke-width')) * 0.1 * scale, width: vb.width * scale};
 }
 """

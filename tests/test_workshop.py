@@ -219,9 +219,12 @@ def test_map_svg_draws_every_resident_and_marker(stepped):
     groups = {g.get("class"): g for g in root.iter(f"{SVG}g") if g.get("class")}
     dots = 0
     for code in range(5):
-        paths = groups[f"residents-{code}"].findall(f"{SVG}path")
-        dots += paths[-1].get("d").count("h0") if paths else 0  # the last path: the fill
-    # rings (no need) draw their dot twice (ring then hole); count them once
+        # each category's dots are one path, written once and drawn with <use>
+        paths = groups[f"residents-{code}"].findall(f".//{SVG}path")
+        assert len(paths) <= 1
+        dots += paths[0].get("d").count("h0") if paths else 0
+        uses = groups[f"residents-{code}"].findall(f"{SVG}use")
+        assert all(u.get("href") == "#" + paths[0].get("id") for u in uses)
     assert dots == stepped.residents.count
     triangles = groups["markers-volunteer"].find(f"{SVG}path").get("d").count("z")
     assert triangles == stepped.volunteers.count
@@ -270,7 +273,8 @@ def test_unmet_scale_is_fixed_for_a_run(fresh):
 )
 def test_nice_range_covers_the_data(lo, span):
     ticks = drawing.nice_range(lo, lo + span, 5)
-    assert ticks[0] <= lo + 1e-9 and ticks[-1] >= lo + span - 1e-9
+    tol = 1e-8 * max(1.0, span, abs(lo))  # round-off only
+    assert ticks[0] <= lo + tol and ticks[-1] >= lo + span - tol
     assert 2 <= len(ticks) <= 9
     labels = drawing.tick_labels(ticks)
     assert len(set(labels)) == len(labels)  # no two ticks read the same

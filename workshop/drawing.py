@@ -161,15 +161,28 @@ def layer_png(values: np.ndarray, ramp: Sequence[str], vmax: float) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _dots(xy: np.ndarray, diameter: float, colour: str, extra: str = "") -> str:
-    """Round dots as one path of zero-length strokes with round caps (small and fast)."""
+def _dot_path(xy: np.ndarray) -> str:
+    """Round dots as one path of zero-length strokes (``M x y h0``), in tenths of a unit;
+    drawn with round caps, the stroke width is the dot's diameter (small and fast)."""
+    return "".join([f"M{x} {y}h0" for x, y in np.rint(np.asarray(xy) * 10).astype(int).tolist()])
+
+
+def _dot_layers(xy: np.ndarray, strokes: list[tuple[str, float]], uid: str | None) -> str:
+    """The same dots drawn once per (colour, diameter), widest first.
+
+    With ``uid`` the path is written once in ``<defs>`` and drawn with ``<use>`` (half
+    the bytes); its id must be unique on the page.
+    """
     if len(xy) == 0:
         return ""
-    pts = _ints(xy).split(" ")
-    d = "".join(f"M{x} {y}h0" for x, y in zip(pts[::2], pts[1::2], strict=True))
-    return (
-        f'<path d="{d}" stroke="{colour}" stroke-width="{diameter * 10:.0f}" '
-        f'stroke-linecap="round" fill="none"{extra}/>'
+    d = _dot_path(xy)
+    style = 'stroke-linecap="round" fill="none"'
+    if uid is None:
+        return "".join(
+            f'<path d="{d}" stroke="{c}" stroke-width="{w * 10:.0f}" {style}/>' for c, w in strokes
+        )
+    return f'<defs><path id="{uid}" d="{d}"/></defs>' + "".join(
+        f'<use href="#{uid}" stroke="{c}" stroke-width="{w * 10:.0f}" {style}/>' for c, w in strokes
     )
 
 
@@ -208,20 +221,27 @@ def _shape_path(shape: str, xy: np.ndarray, size: float) -> str:
     )
 
 
-def _marker_layer(marker: Marker, xy: np.ndarray, css: str) -> str:
-    """SVG of one kind of marker at screen points ``xy`` (SVG units)."""
+def _marker_layer(marker: Marker, xy: np.ndarray, css: str, uid: str | None = None) -> str:
+    """SVG of one kind of marker at screen points ``xy`` (SVG units).
+
+    Args:
+        marker: How to draw it.
+        xy: Points in SVG units.
+        css: The group's class.
+        uid: A page-unique id prefix, to write the dots' path once (see :func:`_dot_layers`).
+    """
     size, ow = marker.size * CELL, marker.outline_width * CELL
     if len(xy) == 0:
         return f'<g class="{css}"></g>'
+    pid = f"{uid}-{css}" if uid else None
     if marker.shape == "dot":
-        halo = _dots(xy, 2 * size + 2 * ow, marker.outline)
-        return f'<g class="{css}">{halo}{_dots(xy, 2 * size, marker.ink)}</g>'
+        strokes = [(marker.outline, 2 * size + 2 * ow), (marker.ink, 2 * size)]
+        return f'<g class="{css}">{_dot_layers(xy, strokes, pid)}</g>'
     if marker.shape in ("ring", "dashed-ring"):
-        ring = _dots(xy, 2 * size, marker.ink)
-        hole = _dots(xy, 2 * size - 2 * ow, pal.WHITE)
+        strokes = [(marker.ink, 2 * size), (pal.WHITE, 2 * size - 2 * ow)]
         if marker.shape == "dashed-ring":
-            hole = _dots(xy, 2 * size - 2 * ow, pal.WHITE) + _dots(xy, 0.9 * ow, marker.ink)
-        return f'<g class="{css}">{ring}{hole}</g>'
+            strokes.append((marker.ink, 0.9 * ow))
+        return f'<g class="{css}">{_dot_layers(xy, strokes, pid)}</g>'
     d = _shape_path(marker.shape, xy, size)
     if marker.shape in ("open-square", "cross"):
         fill = pal.WHITE if marker.shape == "open-square" else "none"
@@ -235,13 +255,17 @@ def _marker_layer(marker: Marker, xy: np.ndarray, css: str) -> str:
     )
 
 
-def svg_map(view: MapArrays, vmax: float, label: str = "Neighbourhood map") -> str:
+def svg_map(
+    view: MapArrays, vmax: float, label: str = "Neighbourhood map", uid: str = "map"
+) -> str:
     """Draw the neighbourhood map as an SVG string that scales to its box.
 
     Args:
         view: The arrays to draw.
         vmax: Top of the background layer's colour scale (fixed for a run).
         label: Accessible name of the picture.
+        uid: Prefix of the picture's element ids (unique on the page: two maps side by
+            side need two).
     """
     w, h = view.width * CELL, view.height * CELL
     ramp = BACKGROUNDS[view.background_key][2]
@@ -261,7 +285,9 @@ def svg_map(view: MapArrays, vmax: float, label: str = "Neighbourhood map") -> s
     ]
     xy, cat = screen(view.resident_xy), np.asarray(view.resident_category)
     for code in (NO_NEED, NOT_ASSESSED, NEED_MET, SOME_UNMET, MOST_UNMET):
-        parts.append(_marker_layer(RESIDENT_MARKERS[code], xy[cat == code], f"residents-{code}"))
+        parts.append(
+            _marker_layer(RESIDENT_MARKERS[code], xy[cat == code], f"residents-{code}", uid)
+        )
     hosts = np.asarray(view.business_hosts, dtype=bool)
     bxy = screen(view.business_xy)
     layers = (

@@ -367,7 +367,10 @@ def draw_pair(run) -> Frame:
         if band.failed:
             band_status = "Band stopped: " + band.failed
     status = _status(s)
-    maps = tuple(drawing.svg_map(v, vmax, t) for v, t in zip(views, labels.values(), strict=True))
+    maps = tuple(
+        drawing.svg_map(v, vmax, t, uid=f"map-{side}")
+        for v, t, side in zip(views, labels.values(), "ab", strict=True)
+    )
     legend_html = drawing.side_legend_html(
         labels,
         kept="kept: " + kept.short if kept else "",
