@@ -109,7 +109,7 @@ class PageClient:
         await self.wait_until(lambda: self.find("civic-step") is not None, timeout)
 
     async def _heartbeat(self) -> None:
-        """Send the page's heartbeat every 2 s, as its browser code does (the server
+        """Send the page's heartbeat every 3 s, as its browser code does (the server
         pauses Play on a page whose heartbeats stop)."""
         try:
             while True:
@@ -134,7 +134,7 @@ class PageClient:
                             },
                         )
                     )
-                await asyncio.sleep(2.0)
+                await asyncio.sleep(3.0)
         except (websockets.ConnectionClosed, asyncio.CancelledError):
             return
 

@@ -516,7 +516,7 @@ def test_a_lost_connection_shows_a_banner_and_pauses_play(browser, server):
         proxy.paused.set()  # the network hangs; nothing arrives either way
         page.wait_for_selector(".civic-connection-lost", timeout=20_000)
         assert "reconnecting" in visit.text(".civic-connection-lost")
-        page.wait_for_timeout(8_000)  # the server notices the missing heartbeats too
+        page.wait_for_timeout(10_000)  # the server notices the missing heartbeats too
         proxy.paused.clear()
         page.wait_for_selector(".civic-connection-lost", state="detached", timeout=20_000)
         visit.expect_text(".civic-notice", "connection to this page was lost")

@@ -2,7 +2,7 @@
 
 A Vue template widget (``ipyvuetify.VuetifyTemplate``) that
 
-* sends the server a heartbeat every 2 s and shows a banner, "Connection lost,
+* sends the server a heartbeat every 3 s and shows a banner, "Connection lost,
   reconnecting", when no answer has come back for :data:`LOST_AFTER_MS`; a lost
   connection is otherwise invisible when the network drops without closing the socket
   (the page simply stops changing). The server side pauses Play when heartbeats stop
@@ -20,11 +20,14 @@ import time
 import ipyvuetify as v
 import traitlets
 
+#: Milliseconds between two heartbeats from the page.
+HEARTBEAT_MS = 3000
+
 #: Milliseconds without a heartbeat answer before the banner shows.
-LOST_AFTER_MS = 6500
+LOST_AFTER_MS = 8000
 
 #: Seconds without a heartbeat after which the server treats the page as gone.
-SERVER_LOST_AFTER = 7.0
+SERVER_LOST_AFTER = 9.0
 
 TEMPLATE = """
 <template>
@@ -42,7 +45,7 @@ module.exports = {
     this.timer = setInterval(() => {
       try { this.ping(Date.now()); } catch (e) { /* the socket is closed */ }
       this.lost = (Date.now() - this.lastPong) > LOST_AFTER_MS;
-    }, 2000);
+    }, HEARTBEAT_MS);
     window.civicSavePng = (root, name) => this.savePng(root, name);
   },
   destroyed() { clearInterval(this.timer); },
@@ -142,7 +145,7 @@ module.exports = {
   }
 };
 </script>
-""".replace("LOST_AFTER_MS", str(LOST_AFTER_MS))
+""".replace("LOST_AFTER_MS", str(LOST_AFTER_MS)).replace("HEARTBEAT_MS", str(HEARTBEAT_MS))
 
 
 class Client(v.VuetifyTemplate):
