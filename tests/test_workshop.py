@@ -781,3 +781,24 @@ def test_heartbeats_keep_a_page_alive_and_their_absence_does_not():
     page.last_ping -= client.SERVER_LOST_AFTER + 1
     assert not page.alive()
     assert str(client.LOST_AFTER_MS) in page.template  # the browser's own threshold
+
+
+def test_a_long_holder_hands_its_slot_to_a_press_of_step_between_weeks():
+    queue = scheduler.Scheduler(slots=1)
+    order = []
+    queue.acquire(scheduler.PLAY)
+    assert not queue.yield_to(scheduler.PLAY)  # nobody waiting: keep it
+
+    def press():
+        with queue.slot(scheduler.STEP):
+            order.append("step")
+
+    t = threading.Thread(target=press)
+    t.start()
+    while queue.queued < 1:
+        time.sleep(0.001)
+    assert queue.yield_to(scheduler.PLAY)  # handed over, and back
+    order.append("play goes on")
+    queue.release()
+    t.join(5)
+    assert order == ["step", "play goes on"]

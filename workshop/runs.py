@@ -31,8 +31,9 @@ logger = logging.getLogger("civic-sim.workshop")
 #: Shortest time between two Play frames of one run (seconds): at most 5 frames a second.
 FRAME_SECONDS = 0.2
 
-#: Most weeks one Play frame advances (after a long wait the run catches up no further).
-MAX_WEEKS_PER_FRAME = 26
+#: Most weeks one Play frame advances: a year (after a long wait the run catches up no
+#: further; Play pauses anyway when the page is gone).
+MAX_WEEKS_PER_FRAME = 52
 
 #: Weeks stepped per slot while running to the horizon (other sessions get turns between).
 RUN_TO_CHUNK = 13
@@ -279,10 +280,17 @@ class Run:
                 self.models = models
             self._frame()
 
-    def _advance(self, weeks: int) -> int:
-        """Step the models up to ``weeks`` weeks, never past the horizon; return weeks run."""
+    def _advance(self, weeks: int, priority: int = sched.STEP) -> int:
+        """Step the models up to ``weeks`` weeks, never past the horizon; return weeks run.
+
+        Between weeks, a slot held at a lower ``priority`` than a waiting press of a
+        button is handed over and taken back after it, so a press of Step waits for at
+        most one week of someone else's Play, not for the whole frame.
+        """
         weeks = max(0, min(weeks, self.horizon - self.week))
-        for _ in range(weeks):
+        for k in range(weeks):
+            if k:
+                self.scheduler.yield_to(priority)
             for model in self.models:
                 model.step()
         if self.at_horizon:
@@ -325,7 +333,7 @@ class Run:
             if target is None:
                 return
             with self.lock:
-                self._advance(min(RUN_TO_CHUNK, target - self.week))
+                self._advance(min(RUN_TO_CHUNK, target - self.week), sched.PROJECTOR)
             now = time.monotonic()
             with self._cv:
                 if self._target is not None and self.week >= self._target:
@@ -358,5 +366,5 @@ class Run:
             self._last_frame = time.monotonic()
             if weeks:
                 with self.lock:
-                    self._advance(weeks)
+                    self._advance(weeks, priority)
                 self._frame()

@@ -19,7 +19,9 @@ served by priority, then in order of arrival:
 
 A session asks for its next Play frame only after its last one is drawn, so players
 take turns, and Play's pace (weeks a second) is kept by putting more weeks into each
-frame when frames come less often (see :mod:`workshop.runs`).
+frame when frames come less often (see :mod:`workshop.runs`). A frame of many weeks
+hands its slot to a waiting press of a button between weeks (:meth:`Scheduler.yield_to`),
+so a press of Step waits for one week of someone's Play, not for all of their frame.
 """
 
 from __future__ import annotations
@@ -77,6 +79,19 @@ class Scheduler:
                 ticket.set()  # the slot passes straight to it: busy stays the same
             else:
                 self._busy -= 1
+
+    def yield_to(self, priority: int) -> bool:
+        """Hand a held slot to a waiting request of higher priority (a smaller number),
+        and wait to get it back; return whether it was handed over.
+
+        Called by a long holder between pieces of its work (a week of a Play frame).
+        """
+        with self._lock:
+            if not self._waiting or self._waiting[0][0] >= priority:
+                return False
+        self.release()
+        self.acquire(priority)
+        return True
 
     @contextmanager
     def slot(self, priority: int):
