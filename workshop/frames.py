@@ -392,6 +392,8 @@ def draw_pair(run) -> Frame:
             )
         if band is not None and band.done >= 2:
             sentences.append(results.chance_sentence(band.last_year_differences(GAP_COLUMN)))
+        elif band is None:
+            sentences.append("Chance band runs other seeds: is this gap the strategy or luck?")
         card = {"heading": f"After ten years · {status}", "rows": rows, "sentences": sentences}
     return Frame(
         kind="pair",
