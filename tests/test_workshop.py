@@ -100,6 +100,7 @@ THEMES = {
     "civic": "volunteers and civic energy",
     "facilitation": "volunteers and civic energy",
     "paid": "the council and the care it buys",
+    "care_home": "the council and the care it buys",
     "hub": "the council and the care it buys",
     "business": "local businesses and community-owned places",
     "hosting": "local businesses and community-owned places",
@@ -324,7 +325,7 @@ def test_weekly_columns_and_the_facilitation_spend(stepped):
     _years, columns = state.weekly(stepped, ["spend_facilitation", "no_such_metric"])
     frame = stepped.metrics_frame()
     frame = frame[frame["step"] >= 1]
-    expected = sum(frame[c].to_numpy() for c in drawing.FACILITATION_SPEND)
+    expected = sum(frame[c].to_numpy() for c in drawing.FACILITATION_SPEND if c in frame)
     np.testing.assert_allclose(columns["spend_facilitation"], expected)
     np.testing.assert_array_equal(columns["no_such_metric"], np.zeros(len(frame)))
 
@@ -802,3 +803,27 @@ def test_a_long_holder_hands_its_slot_to_a_press_of_step_between_weeks():
     queue.release()
     t.join(5)
     assert order == ["step", "play goes on"]
+
+
+def test_a_model_with_care_homes_shows_them_on_the_map_and_in_the_charts(registries, fresh):
+    """Care homes and carers come with the model (issue 10); the page shows whatever the
+    model has: a care-home marker, and the optional chart series once collected."""
+    fresh.step()
+    r = fresh.residents
+    r.add_column("in_care_home", bool, False)
+    met = np.flatnonzero(
+        r.alive & (metrics.need_hours_of(fresh) > 0) & (metrics.unmet_hours_of(fresh) <= 1e-9)
+    )
+    r.in_care_home[met[:5]] = True
+    view = state.neighbourhood(fresh)
+    assert view.counts["in_care_home"] == 5
+    frame = frames.draw_workshop(fake_run([fresh]))
+    assert "In a care home" in frame.legend and "residents-5" in frame.blocks[0]
+    marker = drawing.RESIDENT_MARKERS[drawing.IN_CARE_HOME]
+    assert min(palette.contrast(marker.ink, bg) for bg in _all_background_colours()) >= 3
+    # the care-home spend band appears only when the model collects it
+    assert "Care homes" not in frames.draw_workshop(fake_run([fresh])).blocks[1]
+    metrics.register_metric("spend_care_homes", lambda m: 100.0, "test")
+    with_homes = CivicModel(strategy="direct", residents=200, seed=5)
+    with_homes.step()
+    assert "Care homes" in frames.draw_workshop(fake_run([with_homes])).blocks[1]

@@ -22,6 +22,7 @@ every word stays readable. Coordinates are written as whole tenths of a unit ins
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import io
 import math
@@ -36,7 +37,7 @@ from workshop import palette as pal
 _FONT = "font-family:Roboto,Helvetica,Arial,sans-serif"
 
 #: Resident categories on the map (codes of :attr:`MapArrays.resident_category`).
-NO_NEED, NEED_MET, SOME_UNMET, MOST_UNMET, NOT_ASSESSED = 0, 1, 2, 3, 4
+NO_NEED, NEED_MET, SOME_UNMET, MOST_UNMET, NOT_ASSESSED, IN_CARE_HOME = 0, 1, 2, 3, 4, 5
 
 #: Share of a resident's needed hours unmet above which they count as "most unmet".
 MOSTLY_UNMET = 0.5
@@ -62,7 +63,7 @@ class Marker:
     Attributes:
         label: Legend text.
         shape: ``dot``, ``ring``, ``dashed-ring``, ``triangle``, ``star``, ``square``,
-            ``open-square``, ``diamond`` or ``cross``.
+            ``open-square``, ``diamond``, ``house`` or ``cross``.
         size: Half-width in grid cells.
         ink: The colour that identifies it (a fill, or the stroke of hollow shapes);
             tests check its contrast against every background colour.
@@ -93,6 +94,7 @@ RESIDENT_MARKERS = (
         outline_width=0.12,
     ),
     Marker("Need not yet assessed", "dashed-ring", 0.30, pal.GREY_DARK, outline_width=0.1),
+    Marker("In a care home", "house", 0.34, pal.GREY_DARK),
 )
 
 #: Other map markers (drawn above the residents, in this order).
@@ -198,6 +200,8 @@ def _shape_path(shape: str, xy: np.ndarray, size: float) -> str:
         rel = [(-s, -s), (2 * s, 0), (0, 2 * s), (-2 * s, 0)]
     elif shape == "diamond":
         rel = [(0, -s), (s, s), (-s, s), (-s, -s)]
+    elif shape == "house":  # a square with a roof
+        rel = [(0, -1.3 * s), (s, 0.7 * s), (0, 1.3 * s), (-2 * s, 0), (0, -1.3 * s)]
     elif shape == "star":
         pts = []
         for k in range(10):
@@ -284,7 +288,7 @@ def svg_map(
         '<g transform="scale(0.1)">',
     ]
     xy, cat = screen(view.resident_xy), np.asarray(view.resident_category)
-    for code in (NO_NEED, NOT_ASSESSED, NEED_MET, SOME_UNMET, MOST_UNMET):
+    for code in (NO_NEED, IN_CARE_HOME, NOT_ASSESSED, NEED_MET, SOME_UNMET, MOST_UNMET):
         parts.append(
             _marker_layer(RESIDENT_MARKERS[code], xy[cat == code], f"residents-{code}", uid)
         )
@@ -317,15 +321,18 @@ def legend_icon(marker: Marker, px: int = 26) -> str:
     )
 
 
-def legend_html(show_not_assessed: bool = False) -> str:
+def legend_html(show_not_assessed: bool = False, show_care_homes: bool = False) -> str:
     """The map's legend as HTML (text in the page's font size on any screen).
 
     Residents by unmet need first, then volunteers, businesses, assets and hubs;
-    "not yet assessed" only when the map shows it.
+    "not yet assessed" only when the map shows it, "in a care home" only when the model
+    has care homes.
     """
     items = []
     for code, marker in enumerate(RESIDENT_MARKERS):
         if code == NOT_ASSESSED and not show_not_assessed:
+            continue
+        if code == IN_CARE_HOME and not show_care_homes:
             continue
         items.append((marker, f"residents-{code}"))
     items += [(m, f"markers-{k}") for k, m in MAP_MARKERS.items()]
@@ -443,12 +450,17 @@ def tick_labels(ticks: Sequence[float]) -> list[str]:
 # --- charts ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Series:
-    """One line or band of a chart: a metric column, its label, colour and style."""
+    """One line or band of a chart: a metric column, its label, colour and style.
+
+    An ``optional`` series is drawn only when the model collects its column (care homes
+    and carers, for a model that has them).
+    """
 
     column: str
     label: str
     colour: str
     style: str = "band"  # band (stacked), line, dash
+    optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -506,6 +518,7 @@ CHARTS = (
     Chart(
         "Council spend, £ a week",
         (
+            Series("spend_care_homes", "Care homes", pal.DARK_BLUE, optional=True),
             Series("spend_paid_care", "Paid care", pal.BLUE),
             Series("spend_facilitation", "Facilitation", pal.BLUISH_GREEN),
             Series("spend_grants", "Grants", pal.REDDISH_PURPLE),
@@ -514,8 +527,23 @@ CHARTS = (
     ),
 )
 
-#: Metric columns summed into the spend chart's "Facilitation" band.
-FACILITATION_SPEND = ("spend_coordinators", "spend_volunteer_support", "spend_outreach")
+#: Metric columns summed into the spend chart's "Facilitation" band (those collected).
+FACILITATION_SPEND = (
+    "spend_coordinators",
+    "spend_volunteer_support",
+    "spend_outreach",
+    "spend_carer_support",
+)
+
+
+def charts_for(collected) -> tuple[Chart, ...]:
+    """The live charts without the optional series whose column is not collected."""
+    out = []
+    for chart in CHARTS:
+        series = tuple(s for s in chart.series if not s.optional or s.column in collected)
+        out.append(dataclasses.replace(chart, series=series))
+    return tuple(out)
+
 
 #: Text sizes in chart units (a unit is a CSS pixel at the projector layout).
 TITLE_FONT, TICK_FONT, LEGEND_FONT = 18.0, 16.0, 16.0

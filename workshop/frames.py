@@ -146,6 +146,10 @@ def _scale(run, model, background: str) -> float:
     return vmax
 
 
+def _has_care_homes(model) -> bool:
+    return getattr(model.residents, "in_care_home", None) is not None
+
+
 def _status(s: Mapping[str, object], strategy: str | None = None) -> str:
     parts = []
     if strategy is not None:
@@ -182,7 +186,7 @@ def draw_workshop(run) -> Frame:
             kept_label="kept: " + kept.label if kept else "",
             events=events,
         )
-        for chart in drawing.CHARTS
+        for chart in drawing.charts_for(model.datacollector.model_vars)
     )
     status = _status(s, model.p.strategy)
     maps = (drawing.svg_map(view, vmax, status),)
@@ -209,7 +213,7 @@ def draw_workshop(run) -> Frame:
         counters=(state.counters(model),),
         maps=maps,
         colour_bar=drawing.colour_bar_html(background, vmax),
-        legend=drawing.legend_html(view.counts["not_assessed"] > 0),
+        legend=drawing.legend_html(view.counts["not_assessed"] > 0, _has_care_homes(model)),
         charts=charts,
         results=card,
         kept_label=kept.label if kept else "",
@@ -406,7 +410,9 @@ def draw_pair(run) -> Frame:
         counters=tuple(state.counters(m) for m in run.models),
         maps=maps,
         colour_bar=drawing.colour_bar_html(background, vmax),
-        legend=drawing.legend_html(any(v.counts["not_assessed"] > 0 for v in views)),
+        legend=drawing.legend_html(
+            any(v.counts["not_assessed"] > 0 for v in views), _has_care_homes(a)
+        ),
         charts=tuple(svgs),
         chart_legend=legend_html,
         results=card,

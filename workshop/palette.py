@@ -40,9 +40,11 @@ BLUE = "#0072B2"
 VERMILLION = "#D55E00"
 REDDISH_PURPLE = "#CC79A7"
 
-#: Darker shades of Okabe-Ito hues for map symbols (same hue, lower luminance).
+#: Darker shades of Okabe-Ito hues for map symbols (same hue, lower luminance), and a
+#: dark blue beside the blue band of paid care (care-home places the council buys).
 DARK_GREEN = "#007A58"
 DARK_PURPLE = "#A8507E"
+DARK_BLUE = "#004A75"
 
 #: Neutral greys: "no unmet need" on the map; frames, kept runs and bands in charts.
 GREY_DARK = "#4D4D4D"
@@ -63,6 +65,7 @@ MEANINGS = {
     DARK_GREEN: "volunteers and civic energy",
     GREEN_TINT: "volunteers and civic energy",
     BLUE: "the council and the care it buys",
+    DARK_BLUE: "the council and the care it buys",
     REDDISH_PURPLE: "local businesses and community-owned places",
     DARK_PURPLE: "local businesses and community-owned places",
     YELLOW: "family and friends' care",

@@ -17,6 +17,7 @@ from scipy import ndimage
 from model import metrics
 from workshop import drawing
 from workshop.drawing import (  # noqa: F401  (format_* are re-exported for the page)
+    IN_CARE_HOME,
     MOST_UNMET,
     MOSTLY_UNMET,
     NEED_MET,
@@ -52,14 +53,18 @@ def resident_categories(model) -> np.ndarray:
     """Map category of each live resident (in slot order).
 
     NO_NEED, NEED_MET (every needed hour met this week), SOME_UNMET, MOST_UNMET (more
-    than :data:`~workshop.drawing.MOSTLY_UNMET` of the hours unmet), or NOT_ASSESSED: a
-    need level above 0 but no hours worked out yet (before the first week has run).
+    than :data:`~workshop.drawing.MOSTLY_UNMET` of the hours unmet), IN_CARE_HOME (living
+    in a care home with nothing unmet; only in a model with care homes), or NOT_ASSESSED:
+    a need level above 0 but no hours worked out yet (before the first week has run).
     """
     r = model.residents
     need, unmet = resident_hours(model)
     share = np.divide(unmet, need, out=np.zeros_like(need), where=need > 0)
     category = np.where(need > 0, NEED_MET, NO_NEED)
     category = np.where((need <= 0) & (r.level[r.live] > 0), NOT_ASSESSED, category)
+    in_home = getattr(r, "in_care_home", None)  # a model with care homes
+    if in_home is not None:
+        category = np.where(in_home[r.live], IN_CARE_HOME, category)
     category = np.where(unmet > 1e-9, SOME_UNMET, category)
     category = np.where(share > MOSTLY_UNMET, MOST_UNMET, category)
     return category.astype(np.int8)
@@ -124,7 +129,7 @@ def neighbourhood(model, background: str = "civic") -> MapArrays:
     bxy = np.column_stack([b.x[bl] + 0.5, b.y[bl] + 0.5]).astype(float)
     layer = np.asarray(model.civic, dtype=float) if background == "civic" else area_unmet(model)
     category = resident_categories(model)
-    counts = np.bincount(category, minlength=5)
+    counts = np.bincount(category, minlength=6)
     return MapArrays(
         width=int(width),
         height=int(height),
@@ -146,6 +151,7 @@ def neighbourhood(model, background: str = "civic") -> MapArrays:
             "some_unmet": int(counts[SOME_UNMET]),
             "most_unmet": int(counts[MOST_UNMET]),
             "not_assessed": int(counts[NOT_ASSESSED]),
+            "in_care_home": int(counts[IN_CARE_HOME]),
             "volunteers": int(vl.size),
             "businesses": int(plain.sum()),
             "assets": int((is_open & owned).sum()),
@@ -171,8 +177,9 @@ def weekly(model, columns: Sequence[str]) -> tuple[np.ndarray, dict[str, np.ndar
     for name in columns:
         if name == "spend_facilitation":
             parts = [
-                np.asarray(data.get(c, np.zeros(len(steps))), dtype=float)[keep]
+                np.asarray(data[c], dtype=float)[keep]
                 for c in drawing.FACILITATION_SPEND
+                if c in data
             ]
             out[name] = np.sum(parts, axis=0) if parts else np.zeros(n)
         elif name in data:
