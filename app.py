@@ -40,6 +40,7 @@ each session, never at module level, so one person's steps never change another'
 
 from __future__ import annotations
 
+import gc
 import html
 import logging
 import os
@@ -58,6 +59,13 @@ from workshop.live import LiveBlock
 load_plugins()
 
 from model.civic_model import CivicModel  # noqa: E402  (after plugins have registered)
+
+# The server's own objects (Solara, numba, pandas, the model's modules: about 240,000
+# of them) live as long as the process; a full garbage collection walks every one of them
+# and pauses every session for a third of a second or more. Freezing them once, here,
+# leaves the collector only the sessions' objects to walk (and it still frees those).
+gc.collect()
+gc.freeze()
 
 logger = logging.getLogger("civic-sim.app")
 
