@@ -749,6 +749,51 @@ def test_band_over_seeds_collects_ranges_and_can_be_cancelled():
     assert cancelled.done == 0 and cancelled.range("direct", "unmet_hours") is None
 
 
+def test_the_band_process_ends_when_its_server_is_killed():
+    """A server stopped by SIGKILL cannot shut its pool down: the band's worker must
+    notice on its own (it used to outlive every test server, and every `make app`)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys\n"
+        "from workshop import seeds\n"
+        "print(seeds.executor().submit(os.getpid).result(), flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        worker = int(server.stdout.readline())
+        os.kill(worker, 0)  # alive while the server is
+    finally:
+        server.send_signal(signal.SIGKILL)
+        server.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            break
+        # a dead child not yet reaped by init still answers kill(0): look at its state
+        try:
+            if Path(f"/proc/{worker}/stat").read_text().split(") ")[1][0] == "Z":
+                break
+        except (FileNotFoundError, IndexError):
+            break
+        time.sleep(0.2)
+    else:
+        os.kill(worker, signal.SIGKILL)
+        pytest.fail("the band's process outlived its server by 10 s")
+
+
 # --- app.py without a browser --------------------------------------------------------------
 def test_app_builds_no_model_at_import_and_frees_sessions_within_minutes():
     import solara.server.settings as solara_settings

@@ -14,6 +14,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 
@@ -30,9 +31,24 @@ _executor: ProcessPoolExecutor | None = None
 _executor_lock = threading.Lock()
 
 
-def _init_worker() -> None:
+def _init_worker(server_pid: int) -> None:
+    """Start-up of the band's process: load plugins; end when the server has gone.
+
+    A server stopped by a signal (``kill``, a closed terminal) leaves no pool to shut its
+    worker down, so the worker watches its parent and exits once it has gone. (Not
+    ``prctl(PR_SET_PDEATHSIG)``: that fires when the *thread* that started the worker
+    ends, and here that is whichever page handler first asked for a band.)
+    """
     from model.plugins import load_plugins
 
+    def watch() -> None:
+        while os.getppid() == server_pid:
+            time.sleep(1.0)
+        os._exit(0)
+
+    if os.getppid() != server_pid:  # the server died while this process started
+        os._exit(0)
+    threading.Thread(target=watch, name="civic-sim-band-watch", daemon=True).start()
     load_plugins()
 
 
@@ -45,6 +61,7 @@ def executor() -> ProcessPoolExecutor:
                 max_workers=1,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker,
+                initargs=(os.getpid(),),
             )
         return _executor
 
