@@ -200,6 +200,12 @@ html, body { overflow: hidden !important; }
   gap: 2px; }
 .civic-panels { grid-row: 1 / 3; grid-column: 3; min-height: 0; display: flex;
   flex-direction: column; gap: 4px; }
+.civic-panels-col { grid-row: 1 / 3; grid-column: 3; min-height: 0; display: flex;
+  flex-direction: column; gap: 2px; }
+.civic-panels-col .civic-panels { flex: 1; }
+.civic-panel-set .v-btn { text-transform: none; letter-spacing: 0; font-size: 16px; }
+.civic-notice-row { display: flex; align-items: center; gap: 8px; }
+.civic-notice-row .v-btn { text-transform: none; letter-spacing: 0; font-size: 16px; }
 .civic-notice { background: #fff3c4; border: 2px solid #8a6d00; border-radius: 6px;
   padding: 2px 10px; font-size: 17px; }
 .civic-results { position: absolute; left: 0; top: 48px; z-index: 6; width: 50%;
@@ -380,19 +386,13 @@ def RunControls(
 
 
 @solara.component
-def ResultsCard(card: dict | None, prefix: str):
-    """The end-of-run card: the outcomes side by side, the gap in people and hours."""
-    hidden, set_hidden = solara.use_state(False)
-    solara.use_effect(lambda: set_hidden(False), [card is None])
-    if card is None:
-        return
-    if hidden:
-        solara.Button(
-            "Show results",
-            on_click=lambda: set_hidden(False),
-            classes=[f"{prefix}-show-results"],
-            style={"position": "absolute", "left": "0", "top": "48px", "z-index": "6"},
-        )
+def ResultsCard(card: dict | None, prefix: str, hidden: solara.Reactive[bool]):
+    """The end-of-run card: the outcomes side by side, the gap in people and hours.
+
+    ``hidden`` is shared with the run's notice, which offers "Show results" in its own
+    line (so the button never covers the notice or the map)."""
+    solara.use_effect(lambda: hidden.set(False), [card is None])
+    if card is None or hidden.value:
         return
     rows = "".join(
         f"<tr><td>{esc(name)}</td><td>{o.people:,.0f}</td><td>{o.share:.0%}</td>"
@@ -408,7 +408,7 @@ def ResultsCard(card: dict | None, prefix: str):
     with solara.Div(classes=["civic-results", f"{prefix}-results"]):
         Html(body)
         solara.Button(
-            "Hide", on_click=lambda: set_hidden(True), text=True, classes=[f"{prefix}-hide-results"]
+            "Hide", on_click=lambda: hidden.set(True), text=True, classes=[f"{prefix}-hide-results"]
         )
 
 
@@ -531,13 +531,38 @@ def BackgroundSwitch(background: solara.Reactive[str], run, css: str):
 
 
 @solara.component
+def PanelSwitch(run, css: str):
+    """Choose the side by side's panels: need and volunteers, or care homes and carers
+    (offered only when the model has them; each set keeps the 2 x 2 grid readable)."""
+    which, set_which = solara.use_state(run.extras.get("panels", "need"))
+
+    def choose(key):
+        set_which(key)
+        run.extras["panels"] = key
+        run.redraw()
+
+    solara.ToggleButtonsSingle(
+        value=which,
+        on_value=choose,
+        children=[
+            solara.Button(t, value=k, text=True, classes=[f"{css}-{k}"])
+            for k, t in frames.PANEL_SETS.items()
+        ],
+        classes=[css],
+        dense=True,
+    )
+
+
+@solara.component
 def WorkshopView(head_state, live, run, pace, background, client):
     """One neighbourhood, one strategy: controls, counters, map and the live charts."""
     head: frames.Head = head_state.value
+    hidden = solara.use_reactive(False)
+    on_show = (lambda: hidden.set(False)) if head.results is not None and hidden.value else None
     with solara.Div(classes=["civic-view", "civic-view-workshop"]):
         with solara.Div(classes=["civic-controls-row"]):
             RunControls(control_state(head), run, pace, "civic", ".civic-view-workshop", client)
-            Notice(head.notice, head.status, "civic-map-title")
+            Notice(head.notice, head.status, "civic-map-title", on_show, "civic")
         with solara.Div(classes=["civic-body"]):
             with solara.Div(classes=["civic-mapcol"]):
                 LiveHtml(live[0], ["civic-mapbox"])
@@ -547,16 +572,26 @@ def WorkshopView(head_state, live, run, pace, background, client):
                         Html(head.colour_bar)
                 Html(head.legend)
             LiveHtml(live[1], ["civic-chartcol"])
-        ResultsCard(head.results, "civic")
+        ResultsCard(head.results, "civic", hidden)
 
 
 @solara.component
-def Notice(notice: str, status: str, css: str):
-    """The run's status line, or a notice in its place (paused, ten years up)."""
-    if notice:
+def Notice(notice: str, status: str, css: str, on_show=None, prefix: str = "civic"):
+    """The run's status line, or a notice in its place (paused, ten years up); with
+    ``on_show``, a "Show results" button beside it (the results card is hidden)."""
+    if not notice:
+        _text(status, ["civic-title", css])
+    elif on_show is None:
         _text(notice, ["civic-notice"])
     else:
-        _text(status, ["civic-title", css])
+        with solara.Div(classes=["civic-notice-row"]):
+            _text(notice, ["civic-notice"])
+            solara.Button(
+                "Show results",
+                on_click=on_show,
+                outlined=True,
+                classes=[f"{prefix}-show-results", "civic-show-results"],
+            )
 
 
 @solara.component
@@ -585,6 +620,8 @@ def StrategyPicker(side: int, strategies: tuple, on_strategies):
 def PairView(head_state, live, run, pace, background, strategies, on_strategies, client, on_band):
     """Two strategies on one seed and preset, in lockstep, with shared panels."""
     head: frames.Head = head_state.value
+    hidden = solara.use_reactive(False)
+    on_show = (lambda: hidden.set(False)) if head.results is not None and hidden.value else None
     with solara.Div(classes=["civic-view", "civic-view-pair"]):
         with solara.Div(classes=["civic-controls-row"]):
             RunControls(
@@ -596,20 +633,25 @@ def PairView(head_state, live, run, pace, background, strategies, on_strategies,
                 client,
                 on_band=on_band,
             )
-            Notice(head.notice, head.status, "civic-pair-title")
+            Notice(head.notice, head.status, "civic-pair-title", on_show, "civic-pair")
         with solara.Div(classes=["civic-pair"]):
             for side in (0, 1):
                 with solara.Div(classes=["civic-side", f"civic-side-{'ab'[side]}-panel"]):
                     StrategyPicker(side, strategies, on_strategies)
                     LiveHtml(live[side], ["civic-side-body"])
-            LiveHtml(live[2], ["civic-panels"])
+            if head.care_panels:
+                with solara.Div(classes=["civic-panels-col"]):
+                    PanelSwitch(run, "civic-panel-set")
+                    LiveHtml(live[2], ["civic-panels"])
+            else:
+                LiveHtml(live[2], ["civic-panels"])
             with solara.Div(classes=["civic-pair-bottom"]):
                 with solara.Div(classes=["civic-layer"]):
                     BackgroundSwitch(background, run, "civic-pair-background")
                     if head.colour_bar:
                         Html(head.colour_bar)
                 Html(head.legend, ["civic-pair-legend"])
-        ResultsCard(head.results, "civic-pair")
+        ResultsCard(head.results, "civic-pair", hidden)
 
 
 @solara.component

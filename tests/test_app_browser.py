@@ -301,6 +301,14 @@ def test_projector_layout_fits_1280x720_with_nothing_off_screen(browser, server)
         visit.expect_week(1, ".civic-side-a-counters .civic-week")
         check_fits(visit, ".civic-view-pair")
         visit.shot("projector-side-by-side-1280x720.png")
+        if page.locator(".civic-panel-set").count():  # a model with care homes and carers
+            page.click(".civic-panel-set-care")
+            visit.expect_text(".civic-panels", "People in care homes")
+            assert "Active volunteers" not in visit.text(".civic-panels")
+            check_fits(visit, ".civic-view-pair")
+            visit.shot("projector-side-by-side-care-homes-1280x720.png")
+            page.click(".civic-panel-set-need")
+            visit.expect_text(".civic-panels", "Active volunteers")
         # markers scale with the map's drawn size: a bigger screen, bigger dots
         page.click(".civic-tab-workshop")
         page.set_viewport_size({"width": 1920, "height": 1080})
@@ -427,8 +435,20 @@ def test_side_by_side_results_card_kept_run_and_chance_band(browser, server):
         page.click(".civic-pair-hide-results")
         page.wait_for_selector(".civic-pair-results", state="detached", timeout=WAIT)
         page.wait_for_selector(".civic-pair-show-results", timeout=WAIT)
+        # "Show results" sits beside the notice, covering neither it nor the map
+        show = page.locator(".civic-pair-show-results").bounding_box()
+        for other in (".civic-notice", ".civic-side-a-panel svg"):
+            box = page.locator(other).first.bounding_box()
+            assert (
+                show["x"] >= box["x"] + box["width"]
+                or show["y"] >= box["y"] + box["height"]
+                or box["x"] >= show["x"] + show["width"]
+                or box["y"] >= show["y"] + show["height"]
+            ), f"Show results covers {other}"
         visit.shot("side-by-side-kept-run-and-band-1280x720.png")
         check_fits(visit, ".civic-view-pair")
+        page.click(".civic-pair-show-results")
+        page.wait_for_selector(".civic-pair-results", timeout=WAIT)
         assert visit.errors == []
     finally:
         visit.close()

@@ -30,6 +30,11 @@ OPTIONAL_PANELS = (
     ("carer_breakdowns", "Carer breakdowns a week"),
 )
 
+#: The side by side's sets of panels: each fills the 2 x 2 grid with the gap panel, so
+#: chart text stays 16 px on a projector. "care" is offered only when the model collects
+#: one of the optional panels' metrics.
+PANEL_SETS = {"need": "Need and volunteers", "care": "Care homes and carers"}
+
 #: The gap panel: B minus A of this column.
 GAP_COLUMN = "residents_with_unmet_need"
 
@@ -71,6 +76,7 @@ class Head:
     results: dict | None
     kept_label: str
     band: str
+    care_panels: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,8 @@ class Frame:
     blocks: tuple[str, ...] = ()
     #: The band over seeds: "" (none), "running" or "done".
     band: str = ""
+    #: Whether the model collects care-home or carer metrics (a second set of panels).
+    care_panels: bool = False
     extra: dict = field(default_factory=dict)
 
     @property
@@ -116,6 +124,7 @@ class Frame:
             results=self.results,
             kept_label=self.kept_label,
             band=self.band,
+            care_panels=self.care_panels,
         )
 
 
@@ -242,11 +251,19 @@ def keep_workshop(run) -> None:
     )
 
 
-def pair_columns(model) -> list[tuple[str, str]]:
-    """The side-by-side panels this model can fill: the fixed ones and any optional one
-    whose metric it collects."""
+def optional_columns(model) -> list[tuple[str, str]]:
+    """The optional panels (care homes, carers) whose metric this model collects."""
     collected = model.datacollector.model_vars
-    return list(PANELS) + [(c, t) for c, t in OPTIONAL_PANELS if c in collected]
+    return [(c, t) for c, t in OPTIONAL_PANELS if c in collected]
+
+
+def pair_columns(model, which: str = "need") -> list[tuple[str, str]]:
+    """The side-by-side panels of one of :data:`PANEL_SETS` that this model can fill
+    (the need panels when the model has none of the care panels' metrics)."""
+    if which not in PANEL_SETS:
+        raise ValueError(f"panels must be one of {', '.join(PANEL_SETS)}, not {which!r}")
+    optional = optional_columns(model)
+    return optional if which == "care" and optional else list(PANELS)
 
 
 def draw_pair(run) -> Frame:
@@ -260,7 +277,7 @@ def draw_pair(run) -> Frame:
     labels = {"A": f"A: {names[0]}", "B": f"B: {names[1]}"}
     views = [state.neighbourhood(m, background) for m in run.models]
     vmax = _scale(run, a, background)
-    panels = pair_columns(a)
+    panels = pair_columns(a, run.extras.get("panels", "need"))
     wanted = sorted({c for c, _t in panels} | set(results.RESULT_COLUMNS))
     (years, cols_a), (_y, cols_b) = state.weekly(a, wanted), state.weekly(b, wanted)
     events = state.events(a.p)
@@ -268,9 +285,7 @@ def draw_pair(run) -> Frame:
     band = run.extras.get("band")
     horizon = run.horizon / 52
     band_years = np.arange(1, run.horizon + 1) / 52.0
-    # four panels fill two rows; with optional panels (care homes, carers) a third row
-    # needs lower panels to keep 16 px text on a projector
-    height = 236.0 if len(panels) + 1 <= 4 else 168.0
+    height = 236.0  # a set of panels and the gap fill two rows of two
     svgs = []
     for column, title in panels:
         lines = []
@@ -419,6 +434,7 @@ def draw_pair(run) -> Frame:
         kept_label=kept.label if kept else "",
         band_status=band_status,
         band="" if band is None else ("done" if band.finished or band.cancelled else "running"),
+        care_panels=bool(optional_columns(a)),
         blocks=(
             *(
                 drawing.small_counters_html(state.counters(m), f"civic-side-{side}-counters")
@@ -436,7 +452,8 @@ def keep_pair(run) -> None:
         return
     a, b = run.models
     s = run.extras.get("settings") or settings.default_settings()
-    wanted = sorted({c for c, _t in pair_columns(a)} | set(results.RESULT_COLUMNS))
+    columns = PANELS + tuple(optional_columns(a))
+    wanted = sorted({c for c, _t in columns} | set(results.RESULT_COLUMNS))
     (years, cols_a), (_y, cols_b) = state.weekly(a, wanted), state.weekly(b, wanted)
     label = f"{settings.scenario_label(s)}, seed {s['seed']}, week {a.steps}"
     outcomes = {}
