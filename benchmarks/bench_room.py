@@ -13,6 +13,12 @@ new week everywhere (the counter, the map and all four charts), in four phases:
    projector's session (projector mode on) presses Step every second;
 4. *10 stepping + 10 playing*: half the room steps, half plays.
 
+Then, on a second server, the memory check: 100 sessions opened and closed (five at a
+time; half close as a browser tab does, half just drop the connection, freed by Solara's
+kernel cull timeout, set to 2 s here), each building its model, stepping and pressing
+Reset; the server's RSS after the first 20 and after all 100, once every session has been
+freed (``tests/test_app_memory.py`` asserts it stays flat).
+
 Target: p95 at most 500 ms in every phase, for everyone's steps and for the projector's.
 For the players it prints frames a second and weeks a second (the pace to keep is 10
 years in 30 s, 17.3 weeks a second), and for each phase the server's CPU use (per cent
@@ -27,6 +33,7 @@ Figures on a machine shared with other work are pessimistic.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import socket
@@ -252,6 +259,58 @@ async def run_all(server: Server) -> dict[str, list[float]]:
     return results
 
 
+MEMORY_CYCLES = 100
+MEMORY_WARM_UP = 20
+MEMORY_AT_ONCE = 5
+
+
+def kernels(url: str) -> int:
+    """Sessions the server holds (Solara's ``/resourcez``)."""
+    with urllib.request.urlopen(url + "/resourcez", timeout=10) as r:
+        return int(json.load(r)["kernels"]["total"])
+
+
+async def open_close(url: str, goodbye: bool) -> None:
+    """One session: open, step a week, Reset, leave (with or without saying goodbye)."""
+    page = PageClient(url)
+    await page.open()
+    await page.click("civic-step")
+    await page.wait_week(1, timeout=60)
+    await page.click("civic-reset")
+    await page.wait_until(lambda: page.shown == 0, 60)
+    await page.close(goodbye=goodbye)
+
+
+async def open_close_cycles(url: str, first: int, last: int) -> None:
+    """Sessions ``first`` to ``last - 1``, :data:`MEMORY_AT_ONCE` at a time."""
+    for start in range(first, last, MEMORY_AT_ONCE):
+        await asyncio.gather(
+            *(open_close(url, goodbye=(k % 2 == 0)) for k in range(start, start + MEMORY_AT_ONCE))
+        )
+
+
+def settled_rss(server: Server, timeout: float = 60.0) -> float:
+    """Wait until every session has been freed; return the server's RSS then (MB)."""
+    deadline = time.monotonic() + timeout
+    while kernels(server.url) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    if kernels(server.url):
+        raise RuntimeError(f"{kernels(server.url)} sessions were not freed within {timeout:.0f} s")
+    time.sleep(1.0)
+    return server.rss_mb()
+
+
+def memory_check(cycles: int = MEMORY_CYCLES) -> tuple[float, float]:
+    """The server's RSS (MB) after :data:`MEMORY_WARM_UP` and after ``cycles`` sessions
+    opened and closed, on a fresh server whose cull timeout is 2 s."""
+    with Server(env={"SOLARA_KERNEL_CULL_TIMEOUT": "2s"}) as server:
+        asyncio.run(open_close_cycles(server.url, 0, MEMORY_WARM_UP))
+        warm = settled_rss(server)
+        asyncio.run(open_close_cycles(server.url, MEMORY_WARM_UP, cycles))
+        end = settled_rss(server)
+    return warm, end
+
+
 def main() -> dict[str, list[float]]:
     """Run the phases against a fresh server; print the latency table; return it."""
     start = time.monotonic()
@@ -263,6 +322,13 @@ def main() -> dict[str, list[float]]:
     print(
         f"bench_room: worst Step-to-redraw p95 {worst:.0f} ms (target <= {TARGET_P95_MS:.0f} ms) "
         f"{verdict}  ({time.monotonic() - start:.0f} s)"
+    )
+    t0 = time.monotonic()
+    warm, end = memory_check()
+    print(
+        f"bench_room: server RSS after {MEMORY_WARM_UP} sessions opened and closed {warm:.0f} MB, "
+        f"after {MEMORY_CYCLES}: {end:.0f} MB ({end - warm:+.0f} MB; every session freed)  "
+        f"({time.monotonic() - t0:.0f} s)"
     )
     return results
 
