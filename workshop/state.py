@@ -166,8 +166,10 @@ def weekly(model, columns: Sequence[str]) -> tuple[np.ndarray, dict[str, np.ndar
 
     Rows are the weeks run (``step`` 1, 2, ...); a row collected before the first week
     (step 0), if the model collects one, is left out so every chart starts at week 1.
-    Derived columns: ``spend_facilitation`` (coordinators, volunteer support and
-    outreach). A column the model does not collect is all zeros.
+    Derived columns: ``spend_facilitation``, the sum of the
+    :data:`~workshop.drawing.FACILITATION_SPEND` lines the model collects (coordinators,
+    volunteer support, outreach and, with a care system, carer support; grants are their
+    own band). A column the model does not collect is all zeros.
     """
     data = model.datacollector.model_vars
     steps = np.asarray(data.get("step", []), dtype=float)
