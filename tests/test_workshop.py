@@ -194,7 +194,7 @@ def test_week_zero_needs_are_not_yet_assessed(fresh):
     levels = fresh.residents.level[fresh.residents.live]
     need = metrics.need_hours_of(fresh)[fresh.residents.live]
     in_home = getattr(fresh.residents, "in_care_home", None)  # a model with care homes
-    away = in_home[fresh.residents.live] if in_home is not None else False
+    away = in_home[fresh.residents.live] if in_home is not None else np.zeros_like(need, bool)
     unassessed = int(((levels > 0) & (need <= 0) & ~away).sum())
     assert view.counts["not_assessed"] == unassessed
     if getattr(fresh.p, "burn_in_weeks", 0) == 0:  # a model with a burn-in has assessed them
