@@ -2,111 +2,95 @@
 
 Run with ``make app`` (``solara run app.py --host 127.0.0.1 --production``); in a room,
 ``solara run app.py --host 0.0.0.0 --production`` and open the printed address on the
-projector's laptop. The page works with no internet: every asset is served by the
-local Solara server (``solara-assets``) and the pictures are plain SVG made in
-``model/views.py``.
+projector's laptop (``docs/facilitator-guide.md``). The page works with no internet:
+every asset is served by the local Solara server (``solara-assets``) and the pictures are
+plain SVG made in ``workshop/``.
 
 Three tabs:
 
 * **Workshop** -- one neighbourhood under one council strategy: the map, four live
-  charts, counters, and Step / Play / Reset.
+  charts, counters, and the run controls.
 * **Side by side** -- two strategies on the same seed, preset and settings, stepped in
-  lockstep, with a shared chart of unmet need.
+  lockstep: both maps, panels of unmet need, people, volunteers and the gap between
+  them, a band over other seeds (what chance does) and a results card at year 10.
 * **About this model** -- what you see, how it works, things to notice and to try (in the
   style of the NetLogo Models Library's Info tab).
 
-How it relates to Mesa's ``SolaraViz`` (mesa 3.3.1). The page follows SolaraViz's shape
-(a sidebar of model settings, a Step / Play / Reset controller whose Play loop runs in
-a thread, components re-drawn after each step) but is written with plain Solara
+How it relates to Mesa's ``SolaraViz`` (mesa 3.x). The page follows SolaraViz's shape (a
+sidebar of model settings, a Step / Play / Reset controller whose Play loop runs in a
+thread, components re-drawn after each step) but is written with plain Solara
 components, because SolaraViz's pieces do not serve a workshop here:
 
 * its parameter panel keeps every slider's own value, so a scenario preset cannot move
   the sliders (and the sliders' values would override the preset's);
-* its only free-entry field is ``InputText``, so a seed arrives as a string (here it is
-  ``solara.InputInt``);
-* its controller steps one model, and the side-by-side view steps two in lockstep;
+* its only free-entry field is ``InputText`` with no validation: a seed here is read as a
+  whole number, exactly, with a plain error in the field;
+* its controller steps one model with one thread per page, and the side by side steps
+  two in lockstep; twenty pages playing at once need one fair queue for the server's
+  core (``workshop/scheduler.py``), which SolaraViz does not have;
 * its default Altair space view loads Vega from a CDN path that ``solara-assets`` does
   not hold, so it fails with no internet; its Matplotlib views cost hundreds of
   milliseconds a frame on a small laptop, where SVG costs a few.
 
-One model per browser session: models are made inside the ``Page`` component
-(``solara.use_memo``), never at module level, so one person's steps never change
-another's view. The model itself is only read here (``model/views.py``); all the rules
-live in ``model/`` and ``agents/``.
+This file only lays the page out. One run per tab per browser session
+(``workshop/runs.py``) does all the computing in its own thread; the components here
+only read the finished frames it publishes (``workshop/frames.py``). Models are made for
+each session, never at module level, so one person's steps never change another's view.
 """
 
 from __future__ import annotations
 
+import gc
 import html
 import logging
-import threading
-import time
+import os
+import sys
+from dataclasses import dataclass
 
 import markdown
 import solara
-import solara.lab
+import solara.server.settings as solara_settings
 
-from model import views
 from model.plugins import load_plugins
+from workshop import frames, runs, seeds, settings
+from workshop.client import Client
+from workshop.drawing import BACKGROUNDS, esc
+from workshop.live import LiveBlock
 
 load_plugins()
 
 from model.civic_model import CivicModel  # noqa: E402  (after plugins have registered)
 
+# The server's own objects (Solara, numba, pandas, the model's modules: about 240,000
+# of them) live as long as the process; a full garbage collection walks every one of them
+# and pauses every session for a third of a second or more. Freezing them once, here,
+# leaves the collector only the sessions' objects to walk (and it still frees those).
+# Only in a Solara server: a test that imports this file keeps its collector as it was.
+if "solara.server.server" in sys.modules:
+    gc.collect()
+    gc.freeze()
+
 logger = logging.getLogger("civic-sim.app")
 
-#: Shortest time between two frames while playing (seconds).
-FRAME_SECONDS = 0.2
+#: How long the server keeps a session whose page has gone without saying goodbye (a
+#: closed laptop lid, a dropped wifi): Solara's ``SOLARA_KERNEL_CULL_TIMEOUT``, 24 hours
+#: by default. A workshop wants them freed within minutes; the environment variable, if
+#: set, wins.
+SESSION_TIMEOUT = "3m"
 
-#: Weeks in the default run; Play pauses when a run reaches it (press Play to go on).
-HORIZON_WEEKS = 520
-
-#: Choices of how many weeks each frame of Play advances.
-WEEKS_PER_FRAME = (1, 4, 13)
-
-CSS = """
-.v-application { font-size: 17px; }
-.civic-counters { display: flex; flex-wrap: wrap; gap: 12px; margin: 4px 0 12px 0; }
-.civic-counter { background: #f3f5f7; border-left: 6px solid #0072B2; padding: 6px 14px;
-  min-width: 170px; border-radius: 4px; }
-.civic-counter .num { font-size: 30px; font-weight: 700; line-height: 1.15; color: #111; }
-.civic-counter .lab { font-size: 15px; color: #444; }
-.civic-counter.unmet { border-left-color: #C0002A; }
-.civic-counter.vol { border-left-color: #009E73; }
-.civic-counter.spend { border-left-color: #6a3d9a; }
-.civic-charts { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr));
-  gap: 10px 18px; }
-.civic-help { font-size: 15px; color: #444; margin: 2px 0 10px 0; }
-.civic-run-buttons .v-btn { font-size: 17px !important; margin-right: 8px; }
-.civic-legend { display: flex; flex-wrap: wrap; gap: 2px 18px; font-size: 15px; }
-.civic-legend-item { display: inline-flex; align-items: center; gap: 4px; }
-.civic-three { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr));
-  gap: 14px; }
-.civic-small-counters { font-size: 16px; margin: 2px 0 4px 0; color: #222;
-  min-height: 3.1em; }
-.civic-background-row { flex-wrap: wrap; }
-.civic-small-counters b { font-size: 19px; }
-.civic-info { max-width: 980px; font-size: 18px; }
-.civic-info h2 { margin-top: 18px; }
-.civic-slider-label { font-size: 16px; margin-top: 6px; }
-.civic-slider-label b { color: #0b4f8a; }
-"""
+if "SOLARA_KERNEL_CULL_TIMEOUT" not in os.environ:
+    solara_settings.kernel.cull_timeout = SESSION_TIMEOUT
+# no "This website runs on Solara" badge over the charts
+if "SOLARA_THEME_SHOW_BANNER" not in os.environ:
+    solara_settings.theme.show_banner = False
 
 
-# --- models -----------------------------------------------------------------------------
-def build_model(settings: dict, strategy: str | None = None) -> CivicModel:
+def build_model(values: dict, strategy: str | None = None) -> CivicModel:
     """Make a fresh model from the page's settings (optionally with another strategy)."""
-    kwargs = views.model_kwargs(settings)
+    kwargs = settings.model_kwargs(values)
     if strategy is not None:
         kwargs["strategy"] = strategy
     return CivicModel(**kwargs)
-
-
-def step_models(models, weeks: int = 1) -> None:
-    """Advance each model the same number of weeks (lockstep for the side by side)."""
-    for _ in range(weeks):
-        for model in models:
-            model.step()
 
 
 def session_context():
@@ -119,12 +103,8 @@ def session_context():
         return None
 
 
-def session_connected(context) -> bool:
-    """Whether a browser page is still connected to this session.
-
-    Play stops when the last page has gone (a closed tab or a dropped connection), so a
-    forgotten session never keeps stepping in the background of the facilitator's laptop.
-    """
+def page_connected(context) -> bool:
+    """Whether a browser page is still connected to this session (as Solara knows it)."""
     if context is None:
         return True
     try:
@@ -137,97 +117,303 @@ def session_connected(context) -> bool:
         return True
 
 
-def titles(options) -> dict[str, str]:
-    """Name to title, from ``views.strategy_options()`` or ``views.scenario_options()``."""
-    return {name: title for name, title, _description in options}
+CSS = """
+html, body { overflow: hidden !important; }
+.civic-shell { position: fixed; inset: 0; display: flex; flex-direction: column;
+  background: #fff; color: #111; font-size: 16px; }
+.civic-hidden { display: none !important; }
+.civic-client-box { position: absolute; width: 0; height: 0; overflow: visible; }
+.civic-topbar { display: flex; align-items: center; gap: 10px; height: 52px; flex: none;
+  padding: 0 10px; background: #0b3d66; color: #fff; }
+.civic-topbar .civic-app-title { font-size: 20px; font-weight: 700; margin-right: 8px;
+  white-space: nowrap; }
+.civic-topbar .v-btn { color: #fff !important; text-transform: none; font-size: 16px;
+  letter-spacing: 0; }
+.civic-topbar .civic-tab.active { background: rgba(255,255,255,0.22) !important;
+  font-weight: 700; }
+.civic-topbar .v-input--switch label { color: #fff !important; font-size: 16px; }
+.civic-topbar .v-input--selection-controls { margin-top: 0; padding-top: 0; }
+.civic-topbar .v-input__slot { margin-bottom: 0 !important; }
+.civic-main { flex: 1; min-height: 0; display: flex; }
+.civic-sidebar { width: 330px; flex: none; overflow-y: auto; border-right: 1px solid #ddd;
+  padding: 6px 14px 20px 14px; }
+.civic-content { flex: 1; min-width: 0; min-height: 0; display: flex;
+  flex-direction: column; padding: 6px 12px 6px 12px; overflow: auto; }
+.civic-view { flex: 1; min-height: 0; display: flex; flex-direction: column;
+  position: relative; background: #fff; }
+.civic-controls-row { display: flex; flex-wrap: wrap; align-items: center; gap: 4px 12px;
+  flex: none; margin-bottom: 6px; }
+.civic-controls { display: flex; flex-wrap: wrap; align-items: center; gap: 4px 6px; }
+.civic-controls .v-btn { text-transform: none; letter-spacing: 0; font-size: 16px;
+  height: 38px !important; padding: 0 12px !important; }
+.civic-controls .civic-pace { max-width: 250px; }
+.civic-controls .v-input { margin-top: 0; padding-top: 0; font-size: 16px; }
+.civic-controls .v-text-field__details { display: none; }
+.civic-body { flex: 1; min-height: 0; display: grid; gap: 10px;
+  grid-template-columns: minmax(0, 42fr) minmax(0, 58fr); }
+.civic-mapcol { min-height: 0; display: flex; flex-direction: column; gap: 4px; }
+.civic-mapbox { flex: 1; min-width: 0; min-height: 0; display: flex; }
+.civic-mapbox svg { width: 100%; height: 100%; }
+.civic-title { font-size: 18px; font-weight: 700; line-height: 1.25; white-space: nowrap;
+  overflow: hidden; text-overflow: ellipsis; }
+.civic-counters { display: flex; gap: 8px; flex: none; }
+.civic-counter { flex: 1; min-width: 0; background: #f3f5f7; border-left: 6px solid #4D4D4D;
+  padding: 2px 10px; border-radius: 4px; }
+.civic-counter .num { font-size: 22px; font-weight: 700; line-height: 1.2; white-space: nowrap; }
+.civic-counter .lab { font-size: 16px; color: #333; line-height: 1.2; white-space: nowrap; }
+.civic-counter.unmet { border-left-color: #D55E00; }
+.civic-counter.vol { border-left-color: #009E73; }
+.civic-counter.spend { border-left-color: #0072B2; }
+.civic-chartcol { min-height: 0; display: flex; flex-direction: column; gap: 6px; }
+.civic-panels .civic-charts, .civic-chartcol .civic-charts { flex: 1; }
+.civic-charts { flex: 1; min-height: 0; display: grid; gap: 8px 10px;
+  grid-template-columns: repeat(2, minmax(0, 1fr)); grid-auto-rows: minmax(0, 1fr); }
+.civic-charts > div { min-height: 0; min-width: 0; display: flex; }
+.civic-charts svg { width: 100%; height: 100%; }
+.civic-background .v-btn, .civic-pair-background .v-btn { text-transform: none;
+  letter-spacing: 0; font-size: 16px; }
+.civic-legend { display: flex; flex-wrap: wrap; gap: 0 14px; font-size: 16px; flex: none;
+  line-height: 1.35; }
+.civic-legend-item { display: inline-flex; align-items: center; gap: 3px; white-space: nowrap; }
+.civic-layer { display: flex; align-items: center; gap: 16px; flex: none; }
+.civic-colourbar { flex: 1 1 200px; min-width: 180px; max-width: 320px; }
+.civic-colourbar-title { font-size: 16px; line-height: 1.15; }
+.civic-colourbar-bar { height: 14px; margin: 2px 0; border: 1px solid #333;
+  background: linear-gradient(to right, var(--stops)); }
+.civic-colourbar-ticks { position: relative; height: 18px; font-size: 16px; }
+.civic-colourbar-ticks span { position: absolute; top: 0; left: var(--pos);
+  transform: translateX(-50%); white-space: nowrap; line-height: 1; }
+.civic-colourbar-ticks span:first-child { transform: none; }
+.civic-colourbar-ticks span:last-child { transform: translateX(-100%); }
+.civic-pair { flex: 1; min-height: 0; display: grid; gap: 4px 10px;
+  grid-template-columns: minmax(0, 25fr) minmax(0, 25fr) minmax(0, 50fr);
+  grid-template-rows: minmax(0, 1fr) auto; }
+.civic-side { min-height: 0; display: flex; flex-direction: column; gap: 2px; }
+.civic-side-body { flex: 1; min-height: 0; display: flex; flex-direction: column; gap: 2px; }
+.civic-side-body .civic-mapbox { flex: 1; min-height: 0; }
+.civic-side-head { display: flex; align-items: center; gap: 6px; flex: none; }
+.civic-side-head .v-input { margin-top: 0; padding-top: 0; font-size: 16px; }
+.civic-side-head .v-text-field__details { display: none; }
+.civic-small-counters { font-size: 16px; line-height: 1.3; flex: none; white-space: nowrap; }
+.civic-small-counters b { font-size: 18px; }
+.civic-pair-bottom { grid-column: 1 / 3; grid-row: 2; display: flex; flex-direction: column;
+  gap: 2px; }
+.civic-panels { grid-row: 1 / 3; grid-column: 3; min-height: 0; display: flex;
+  flex-direction: column; gap: 4px; }
+.civic-panels-col { grid-row: 1 / 3; grid-column: 3; min-height: 0; display: flex;
+  flex-direction: column; gap: 2px; }
+.civic-panels-col .civic-panels { flex: 1; }
+.civic-panel-set .v-btn { text-transform: none; letter-spacing: 0; font-size: 16px; }
+.civic-notice-row { display: flex; align-items: center; gap: 8px; }
+.civic-notice-row .v-btn { text-transform: none; letter-spacing: 0; font-size: 16px; }
+.civic-notice { background: #fff3c4; border: 2px solid #8a6d00; border-radius: 6px;
+  padding: 2px 10px; font-size: 17px; }
+.civic-results { position: absolute; left: 0; top: 48px; z-index: 6; width: 50%;
+  max-height: calc(100% - 56px); overflow: auto; background: #fff; border: 3px solid #111;
+  border-radius: 8px; padding: 10px 16px; box-shadow: 0 6px 24px rgba(0,0,0,0.25); }
+.civic-results h3 { font-size: 22px; margin: 0 0 6px 0; }
+.civic-results table { border-collapse: collapse; font-size: 18px; margin-bottom: 6px; }
+.civic-results td, .civic-results th { padding: 2px 10px 2px 0; text-align: right; }
+.civic-results td:first-child, .civic-results th:first-child { text-align: left; }
+.civic-results p { font-size: 18px; margin: 4px 0; }
+.civic-band-status { font-size: 16px; color: #333; }
+.civic-help { font-size: 15px; color: #444; margin: 2px 0 8px 0; }
+.civic-info { max-width: 980px; font-size: 18px; }
+.civic-info h2 { margin-top: 18px; }
+.civic-slider-label { font-size: 16px; margin-top: 6px; }
+.civic-slider-label b { color: #0b4f8a; }
+.civic-connection-lost { position: fixed; top: 0; left: 0; right: 0; z-index: 100010;
+  background: #8a1c00; color: #fff; font-size: 22px; font-weight: 700; text-align: center;
+  padding: 10px; }
+"""
 
 
 # --- small components -------------------------------------------------------------------
 @solara.component
-def Svg(svg: str, classes: list[str] | None = None):
-    """Show an SVG string made by ``model/views.py``."""
-    solara.HTML(tag="div", unsafe_innerHTML=svg, classes=classes or [])
+def Html(text: str, classes: list[str] | None = None, tag: str = "div"):
+    """Show HTML (or SVG) made by ``workshop/``."""
+    solara.HTML(tag=tag, unsafe_innerHTML=text, classes=classes or [])
 
 
 @solara.component
-def Counters(c: dict):
-    """Week, year, residents with unmet need, volunteers and this week's spend.
+def LiveHtml(block: LiveBlock, classes: list[str]):
+    """A block of the page that the run's worker updates directly, frame by frame.
 
-    Args:
-        c: From ``views.counters(model)``.
+    The element is given no HTML: Solara sets only the properties an element names, so
+    it never puts an older frame back when the page around it re-renders. The block
+    alone sets this widget's HTML (under its lock), first when the widget appears.
     """
-    unmet = views.format_count(c["residents_with_unmet_need"])
-    share = c["share_with_unmet_need"]
-    unmet_of = f" of {c['residents']:,}" if share is not None else ""
-    cards = [
-        ("week", "civic-week", f"Week {c['week']}", f"year {c['year']} of the run"),
-        ("unmet", "civic-unmet", f"{unmet}{unmet_of}", "older residents with unmet need"),
-        ("vol", "civic-volunteers", f"{c['volunteers']:,}", "active volunteers"),
-        ("spend", "civic-spend", views.format_money(c["spend_total"]), "council spend this week"),
-    ]
-    with solara.Div(classes=["civic-counters"]):
-        for kind, cls, number, label in cards:
-            with solara.Div(classes=["civic-counter", kind, cls]):
-                solara.HTML(tag="div", unsafe_innerHTML=html.escape(number), classes=["num"])
-                solara.HTML(tag="div", unsafe_innerHTML=html.escape(label), classes=["lab"])
+    el = solara.widgets.HTML.element(tag="div", attributes={"class": " ".join(classes)})
+
+    def attach():
+        widget = solara.get_widget(el)
+        block.attach(widget)
+        return lambda: block.detach(widget)
+
+    solara.use_effect(attach, [block])
+
+
+def _text(value: str, classes: list[str]) -> None:
+    solara.HTML(
+        tag="div", unsafe_innerHTML=html.escape(value), classes=["civic-export-text", *classes]
+    )
+
+
+@dataclass(frozen=True)
+class ControlState:
+    """What the run controls show; it changes only when a button's state does, so the
+    controls are not redrawn with every frame of Play."""
+
+    playing: bool
+    done: bool
+    building: bool
+    week_zero: bool
+    kept: bool
+    name: str
+    band: str = ""
+
+
+def control_state(head: frames.Head) -> ControlState:
+    """The run controls' state for a frame's head."""
+    band_label = {"": "", "running": "Stop band", "done": "Clear band"}[head.band]
+    slug = (
+        head.status.lower().replace(" · ", "-").replace(" ", "-").replace("(", "").replace(")", "")
+    )
+    return ControlState(
+        playing=head.playing,
+        done=head.at_horizon,
+        building=head.building,
+        week_zero=head.week_zero,
+        kept=bool(head.kept_label),
+        name=slug or "run",
+        band=band_label,
+    )
+
+
+def export_csv(run: runs.Run) -> str:
+    """The run's weekly metrics as CSV (read with the models locked)."""
+    from workshop.state import metrics_csv
+
+    with run.lock:
+        if not run.models:
+            return ""
+        return metrics_csv(run.models[0]) if len(run.models) == 1 else frames.pair_csv(run)
 
 
 @solara.component
-def RunButtons(
-    on_step,
-    on_play,
-    on_reset,
-    playing: bool,
-    weeks_per_frame: solara.Reactive[int],
+def RunControls(
+    state: ControlState,
+    run: runs.Run,
+    pace: tuple,
     prefix: str,
+    png_root: str,
+    client: Client,
+    on_band=None,
 ):
-    """Step / Play-Pause / Reset, and how many weeks each frame of Play advances."""
-    with solara.Row(classes=["civic-run-buttons"], style={"align-items": "center"}):
+    """Step / Play / Run to year 10 / Reset, Play's pace, keep a run, export: one
+    component for both tabs (``prefix`` names the buttons for tests: ``civic`` or
+    ``civic-pair``)."""
+    png_count = solara.use_ref(0)
+    busy = state.building
+
+    def save_png():
+        png_count.current += 1
+        tab = prefix.removeprefix("civic-") if prefix != "civic" else "workshop"
+        name = f"civic-sim-{tab}-{state.name}-week-{run.week}.png"
+        client.png_request = {"id": png_count.current, "root": png_root, "name": name}
+
+    def keep():
+        if state.kept:
+            run.call(lambda r: r.extras.pop("kept", None))
+        else:
+            run.call(frames.keep_workshop if prefix == "civic" else frames.keep_pair)
+
+    with solara.Div(classes=["civic-controls", f"{prefix}-controls"]):
         solara.Button(
             "Step 1 week",
-            on_click=on_step,
+            on_click=lambda: run.step(1),
             color="primary",
-            disabled=playing,
+            disabled=state.playing or state.done or busy,
             classes=[f"{prefix}-step"],
         )
         solara.Button(
-            "❚❚ Pause" if playing else "▶ Play",
-            on_click=on_play,
-            color="success" if not playing else "warning",
+            "❚❚ Pause" if state.playing else "▶ Play",
+            on_click=lambda: run.toggle_play(),
+            color="warning" if state.playing else "success",
+            disabled=state.done or busy,
             classes=[f"{prefix}-play"],
         )
-        solara.Button("↺ Reset", on_click=on_reset, outlined=True, classes=[f"{prefix}-reset"])
+        solara.Button(
+            "To year 10 »",
+            on_click=run.run_to_horizon,
+            outlined=True,
+            disabled=state.done or busy,
+            classes=[f"{prefix}-run-to"],
+        )
+        solara.Button(
+            "↺ Reset", on_click=lambda: run.reset(), outlined=True, classes=[f"{prefix}-reset"]
+        )
         solara.Select(
-            "Weeks per frame when playing",
-            values=list(WEEKS_PER_FRAME),
-            value=weeks_per_frame,
-            style={"max-width": "230px"},
+            "Play speed",
+            values=list(settings.PACES),
+            value=pace[0],
+            on_value=pace[1],
+            classes=[f"{prefix}-pace", "civic-pace"],
+            dense=True,
+        )
+        solara.Button(
+            "Forget kept run" if state.kept else "Keep this run",
+            on_click=keep,
+            outlined=True,
+            disabled=busy or (state.week_zero and not state.kept),
+            classes=[f"{prefix}-keep"],
+        )
+        if on_band is not None:
+            solara.Button(
+                state.band or "Chance band",
+                on_click=on_band,
+                outlined=True,
+                disabled=busy,
+                classes=[f"{prefix}-band"],
+            )
+        with solara.FileDownload(
+            lambda: export_csv(run),
+            f"civic-sim-{prefix.removeprefix('civic-') or 'workshop'}-{state.name}.csv",
+            mime_type="text/csv",
+        ):
+            solara.Button("⤓ CSV", outlined=True, classes=[f"{prefix}-csv"], disabled=busy)
+        solara.Button("⤓ PNG", on_click=save_png, outlined=True, classes=[f"{prefix}-png"])
+
+
+@solara.component
+def ResultsCard(card: dict | None, prefix: str, hidden: solara.Reactive[bool]):
+    """The end-of-run card: the outcomes side by side, the gap in people and hours.
+
+    ``hidden`` is shared with the run's notice, which offers "Show results" in its own
+    line (so the button never covers the notice or the map)."""
+    solara.use_effect(lambda: hidden.set(False), [card is None])
+    if card is None or hidden.value:
+        return
+    rows = "".join(
+        f"<tr><td>{esc(name)}</td><td>{o.people:,.0f}</td><td>{o.share:.0%}</td>"
+        f"<td>{o.hours:,.0f}</td><td>{o.volunteers:,.0f}</td></tr>"
+        for name, o in card["rows"]
+    )
+    body = (
+        f'<h3 class="civic-export-text">{esc(card["heading"])}</h3>'
+        "<table><tr><th>Average of the last year</th><th>people with unmet need</th>"
+        f"<th>share</th><th>unmet hours a week</th><th>volunteers</th></tr>{rows}</table>"
+        + "".join(f'<p class="civic-export-text">{esc(s)}</p>' for s in card["sentences"])
+    )
+    with solara.Div(classes=["civic-results", f"{prefix}-results"]):
+        Html(body)
+        solara.Button(
+            "Hide", on_click=lambda: hidden.set(True), text=True, classes=[f"{prefix}-hide-results"]
         )
 
 
 @solara.component
-def BackgroundSwitch(background: solara.Reactive[str]):
-    """Choose the map's background layer: civic potential or unmet need by area."""
-    with solara.Row(style={"align-items": "center"}, classes=["civic-background-row"]):
-        solara.Text("Map background:", style={"font-size": "16px"})
-        solara.ToggleButtonsSingle(
-            value=background,
-            children=[solara.Button(t, value=k) for k, (t, _l) in views.BACKGROUNDS.items()],
-            classes=["civic-background"],
-        )
-
-
-@solara.component
-def MapPanel(view: views.NeighbourhoodView, background: solara.Reactive[str], title: str):
-    """Show the neighbourhood map with its background switch and legend."""
-    with solara.Column(gap="4px"):
-        BackgroundSwitch(background)
-        Svg(views.svg_neighbourhood(view, title))
-        Svg(views.legend_html(view))
-
-
-@solara.component
-def ParameterSlider(spec: views.SliderSpec, value, on_release):
+def ParameterSlider(spec: settings.SliderSpec, value, on_release):
     """A labelled slider that applies its value when released, not while dragged.
 
     Every change of setting rebuilds the model, so rebuilding on each pixel of a drag
@@ -264,53 +450,62 @@ def ParameterSlider(spec: views.SliderSpec, value, on_release):
 
 
 @solara.component
-def SettingsPanel(settings: dict, on_change, error: str | None):
+def SettingsPanel(values: dict, on_change, seed_text: solara.Reactive[str]):
     """Strategy, scenario preset, the sliders and the seed (changes restart the run)."""
-    strategies = views.strategy_options()
-    scenarios = views.scenario_options()
-    strategy_titles = titles(strategies)
-    scenario_titles = titles(scenarios)
+    seed_error, set_seed_error = solara.use_state("")
+    strategies = settings.strategy_options()
+    scenarios = settings.scenario_options()
 
     def set_value(name, value):
         on_change({name: value})
 
-    solara.HTML(tag="h3", unsafe_innerHTML="Settings", style="margin: 4px 0 10px 0")
-
-    def registry_choice(label, options, key):
+    def choice(label, options, key):
         """A drop-down over a registry (name, title, description) and the chosen one's text."""
         solara.v.Select(
             label=label,
             items=[{"text": t, "value": n} for n, t, _d in options],
-            v_model=settings[key],
+            v_model=values[key],
             on_v_model=lambda v: set_value(key, v),
             class_=f"civic-{key}",
+            hide_details=True,
         )
         solara.HTML(
             tag="div",
-            unsafe_innerHTML=html.escape(
-                next((d for n, _t, d in options if n == settings[key]), "")
-            ),
+            unsafe_innerHTML=html.escape(next((d for n, _t, d in options if n == values[key]), "")),
             classes=["civic-help"],
         )
 
-    registry_choice("Council strategy", strategies, "strategy")
-    registry_choice("Scenario preset", scenarios, "scenario")
-    for spec in views.slider_specs():
-        ParameterSlider(spec, settings[spec.name], lambda v, n=spec.name: set_value(n, v))
-    solara.InputInt(
+    def seed_entered(text):
+        seed_text.set(text)
+        try:
+            seed = settings.parse_seed(text)
+        except ValueError as exc:
+            set_seed_error(str(exc))
+            return
+        set_seed_error("")
+        if seed != values["seed"]:
+            set_value("seed", seed)
+
+    solara.HTML(tag="h3", unsafe_innerHTML="Settings", style="margin: 4px 0 6px 0")
+    choice("Council strategy (Workshop tab)", strategies, "strategy")
+    choice("Scenario preset", scenarios, "scenario")
+    for spec in settings.slider_specs():
+        ParameterSlider(spec, values[spec.name], lambda v, n=spec.name: set_value(n, v))
+    solara.InputText(
         "Random seed (a whole number; same seed, same story)",
-        value=int(settings["seed"]),
-        on_value=lambda v: set_value("seed", v),
+        value=seed_text.value,
+        on_value=seed_entered,
+        continuous_update=False,
+        error=seed_error or False,
+        message="" if seed_error else "Press Enter to use it.",
         classes=["civic-seed"],
     )
-    if error:
-        solara.Error(error)
     solara.HTML(
         tag="div",
         unsafe_innerHTML=(
-            "Changing a setting starts a fresh run at week 0. "
-            f"Now: {html.escape(strategy_titles.get(settings['strategy'], ''))}, "
-            f"{html.escape(scenario_titles.get(settings['scenario'], ''))}."
+            "Changing a setting starts a fresh run at week 0. Now: "
+            f"<b class='civic-scenario-label'>{html.escape(settings.scenario_label(values))}</b>, "
+            f"seed {values['seed']}."
         ),
         classes=["civic-help"],
     )
@@ -318,95 +513,155 @@ def SettingsPanel(settings: dict, on_change, error: str | None):
 
 # --- the tabs ---------------------------------------------------------------------------
 @solara.component
-def WorkshopTab(model, lock, version, background, controls):
-    """One neighbourhood, one strategy: counters, map and the live charts.
+def BackgroundSwitch(background: solara.Reactive[str], run, css: str):
+    """Choose the map's background layer: civic potential or unmet need by area."""
 
-    The model is read under the session's lock, so a redraw never sees a week half done
-    by the Play thread.
-    """
-    strategy = titles(views.strategy_options()).get(model.p.strategy, model.p.strategy)
-    scenario = titles(views.scenario_options()).get(model.p.scenario, model.p.scenario)
-    with lock:
-        counters = views.counters(model)
-        view = views.neighbourhood(model, background.value)
-        charts = views.svg_charts(model.metrics_frame())
-    controls()
-    Counters(counters)
-    with solara.Columns([4, 6], gutters_dense=True):
-        MapPanel(view, background, f"{strategy} · {scenario}")
-        with solara.Div(classes=["civic-charts"]):
-            for svg in charts:
-                Svg(svg)
+    def choose(key):
+        background.set(key)
+        run.extras["background"] = key
+        run.redraw()
+
+    solara.ToggleButtonsSingle(
+        value=background.value,
+        on_value=choose,
+        children=[solara.Button(t, value=k, text=True) for k, (t, _l, _r) in BACKGROUNDS.items()],
+        classes=[css],
+        dense=True,
+    )
 
 
 @solara.component
-def SmallCounters(c: dict, side: str):
-    """One line of counters above a side-by-side map (``c`` from ``views.counters``)."""
-    unmet = views.format_count(c["residents_with_unmet_need"])
-    text = (
-        f'<span class="civic-week">Week <b>{c["week"]}</b></span> · '
-        f"<b>{html.escape(unmet)}</b> with unmet need · "
-        f"<b>{c['volunteers']:,}</b> volunteers · "
-        f"spend <b>{html.escape(views.format_money(c['spend_total']))}</b>"
+def PanelSwitch(run, css: str):
+    """Choose the side by side's panels: need and volunteers, or care homes and carers
+    (offered only when the model has them; each set keeps the 2 x 2 grid readable)."""
+    which, set_which = solara.use_state(run.extras.get("panels", "need"))
+
+    def choose(key):
+        set_which(key)
+        run.extras["panels"] = key
+        run.redraw()
+
+    solara.ToggleButtonsSingle(
+        value=which,
+        on_value=choose,
+        children=[
+            solara.Button(t, value=k, text=True, classes=[f"{css}-{k}"])
+            for k, t in frames.PANEL_SETS.items()
+        ],
+        classes=[css],
+        dense=True,
     )
-    solara.HTML(tag="div", unsafe_innerHTML=text, classes=["civic-small-counters", side])
 
 
 @solara.component
-def SideBySideTab(pair, lock, version, background, strategies, on_strategies, controls):
-    """Two strategies on one seed and preset, in lockstep, with a shared chart."""
-    options = views.strategy_options()
-    names = titles(options)
-    solara.HTML(
-        tag="div",
-        unsafe_innerHTML=(
-            "Both neighbourhoods start identical (same seed, preset and settings from the "
-            "left) and face the same births, deaths and illnesses; only the council's "
-            "strategy differs."
-        ),
-        classes=["civic-help"],
-    )
-    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
-        for side in (0, 1):
+def WorkshopView(head_state, live, run, pace, background, client):
+    """One neighbourhood, one strategy: controls, counters, map and the live charts."""
+    head: frames.Head = head_state.value
+    hidden = solara.use_reactive(False)
+    on_show = (lambda: hidden.set(False)) if head.results is not None and hidden.value else None
+    with solara.Div(classes=["civic-view", "civic-view-workshop"]):
+        with solara.Div(classes=["civic-controls-row"]):
+            RunControls(control_state(head), run, pace, "civic", ".civic-view-workshop", client)
+            Notice(head.notice, head.status, "civic-map-title", on_show, "civic")
+        with solara.Div(classes=["civic-body"]):
+            with solara.Div(classes=["civic-mapcol"]):
+                LiveHtml(live[0], ["civic-mapbox"])
+                with solara.Div(classes=["civic-layer"]):
+                    BackgroundSwitch(background, run, "civic-background")
+                    if head.colour_bar:
+                        Html(head.colour_bar)
+                Html(head.legend)
+            LiveHtml(live[1], ["civic-chartcol"])
+        ResultsCard(head.results, "civic", hidden)
 
-            def choose(value, side=side):
-                new = list(strategies)
-                new[side] = value
-                on_strategies(tuple(new))
 
-            solara.v.Select(
-                label=f"Strategy {'AB'[side]}",
-                items=[{"text": t, "value": n} for n, t, _d in options],
-                v_model=strategies[side],
-                on_v_model=choose,
-                class_=f"civic-side-{'ab'[side]}",
-                style_="max-width: 260px; margin-right: 16px",
+@solara.component
+def Notice(notice: str, status: str, css: str, on_show=None, prefix: str = "civic"):
+    """The run's status line, or a notice in its place (paused, ten years up); with
+    ``on_show``, a "Show results" button beside it (the results card is hidden)."""
+    if not notice:
+        _text(status, ["civic-title", css])
+    elif on_show is None:
+        _text(notice, ["civic-notice"])
+    else:
+        with solara.Div(classes=["civic-notice-row"]):
+            _text(notice, ["civic-notice"])
+            solara.Button(
+                "Show results",
+                on_click=on_show,
+                outlined=True,
+                classes=[f"{prefix}-show-results", "civic-show-results"],
             )
-        BackgroundSwitch(background)
-    controls()
-    labels = [f"{'AB'[i]}: {names.get(m.p.strategy, m.p.strategy)}" for i, m in enumerate(pair)]
-    with lock:
-        counters = [views.counters(m) for m in pair]
-        maps = [views.neighbourhood(m, background.value) for m in pair]
-        frames = {label: m.metrics_frame() for label, m in zip(labels, pair, strict=True)}
-    with solara.Div(classes=["civic-three"]):
-        for side in range(len(pair)):
-            with solara.Column(gap="0px", classes=[f"civic-side-{'ab'[side]}-panel"]):
-                SmallCounters(counters[side], f"civic-side-{'ab'[side]}-counters")
-                Svg(views.svg_neighbourhood(maps[side], labels[side]))
-        with solara.Column(gap="6px"):
-            for column, title, ylabel in views.COMPARISON_PANELS:
-                Svg(views.svg_comparison(frames, column, title, ylabel))
-    Svg(views.legend_html(None))
+
+
+@solara.component
+def StrategyPicker(side: int, strategies: tuple, on_strategies):
+    """Choose the strategy of side A (0) or B (1) of the side-by-side view."""
+    options = settings.strategy_options()
+
+    def choose(value):
+        new = list(strategies)
+        new[side] = value
+        on_strategies(tuple(new))
+
+    with solara.Div(classes=["civic-side-head"]):
+        solara.HTML(tag="b", unsafe_innerHTML="AB"[side] + ":", style="font-size:18px")
+        solara.v.Select(
+            items=[{"text": t, "value": n} for n, t, _d in options],
+            v_model=strategies[side],
+            on_v_model=choose,
+            class_=f"civic-side-{'ab'[side]}",
+            hide_details=True,
+            dense=True,
+        )
+
+
+@solara.component
+def PairView(head_state, live, run, pace, background, strategies, on_strategies, client, on_band):
+    """Two strategies on one seed and preset, in lockstep, with shared panels."""
+    head: frames.Head = head_state.value
+    hidden = solara.use_reactive(False)
+    on_show = (lambda: hidden.set(False)) if head.results is not None and hidden.value else None
+    with solara.Div(classes=["civic-view", "civic-view-pair"]):
+        with solara.Div(classes=["civic-controls-row"]):
+            RunControls(
+                control_state(head),
+                run,
+                pace,
+                "civic-pair",
+                ".civic-view-pair",
+                client,
+                on_band=on_band,
+            )
+            Notice(head.notice, head.status, "civic-pair-title", on_show, "civic-pair")
+        with solara.Div(classes=["civic-pair"]):
+            for side in (0, 1):
+                with solara.Div(classes=["civic-side", f"civic-side-{'ab'[side]}-panel"]):
+                    StrategyPicker(side, strategies, on_strategies)
+                    LiveHtml(live[side], ["civic-side-body"])
+            if head.care_panels:
+                with solara.Div(classes=["civic-panels-col"]):
+                    PanelSwitch(run, "civic-panel-set")
+                    LiveHtml(live[2], ["civic-panels"])
+            else:
+                LiveHtml(live[2], ["civic-panels"])
+            with solara.Div(classes=["civic-pair-bottom"]):
+                with solara.Div(classes=["civic-layer"]):
+                    BackgroundSwitch(background, run, "civic-pair-background")
+                    if head.colour_bar:
+                        Html(head.colour_bar)
+                Html(head.legend, ["civic-pair-legend"])
+        ResultsCard(head.results, "civic-pair", hidden)
 
 
 @solara.component
 def InfoTab():
     """Explain the model: what you see, how it works, things to notice and to try."""
-    strategies = "\n".join(f"* **{t}** -- {d}" for _n, t, d in views.strategy_options())
-    scenarios = "\n".join(f"* **{t}** -- {d}" for _n, t, d in views.scenario_options())
+    strategies = "\n".join(f"* **{t}** -- {d}" for _n, t, d in settings.strategy_options())
+    scenarios = "\n".join(f"* **{t}** -- {d}" for _n, t, d in settings.scenario_options())
     text = INFO.format(strategies=strategies, scenarios=scenarios).replace(" -- ", " – ")
-    solara.HTML(tag="div", unsafe_innerHTML=markdown.markdown(text), classes=["civic-info"])
+    with solara.Div(style={"overflow-y": "auto", "height": "100%"}):
+        solara.HTML(tag="div", unsafe_innerHTML=markdown.markdown(text), classes=["civic-info"])
 
 
 INFO = """
@@ -422,20 +677,25 @@ energy makes the difference.
 ## What you are seeing
 
 * **The map** is a neighbourhood (about 4 x 4 km at the default 800 residents); each
-  square is a street block of about 100 m.
-  Each **dot** is an older resident: grey has no care need, **blue** has all their
-  needed hours met this week, **orange** has some need unmet and **red** has more than
-  half of it unmet. **Green triangles** are volunteers, the **black star** is the
-  council hub, **purple squares** are cafes, pubs and shops (filled when they host a
-  weekly activity), **gold diamonds** are community-owned assets (a closing pub bought
-  by its neighbours), and **crosses** are closed businesses.
+  square is a street block of about 100 m. Each **dot** is an older resident:
+  **vermillion** means some of the care they need is not given this week (a big dot
+  with a black ring: more than half of it), **dark grey** means all their needed hours
+  are met, a **grey ring** has no care need. **Green triangles** are volunteers, the
+  **blue star** is the council hub, **purple** squares are cafes, pubs and shops
+  (filled when they host a weekly activity), **purple diamonds** are community-owned
+  assets (a closing pub bought by its neighbours), and **purple crosses** are closed
+  businesses. One colour, one meaning: vermillion is always unmet need, green always
+  volunteers and civic energy, blue the council and the care it buys, purple local
+  businesses, yellow family care.
 * **The background** shows either *civic potential* (how much untapped willingness to
-  help an area has; darker green is more) or *unmet need by area* (care hours a week
-  not met within about 250 m; darker purple is more).
+  help an area has; greener is more) or *unmet need by area* (care hours a week not
+  met within about 250 m; its scale is fixed for the run, so a colour means the same
+  number all run long).
 * **The charts**: unmet need by type (personal care only paid carers or family can give;
   low-level support such as meals, shopping and company, which volunteers and
   businesses can give), care given by who gives it, volunteers and their civic energy,
-  and the council's spend by line. The horizontal axis is years from the start.
+  and the council's spend. The horizontal axis is years from the start; dotted
+  vertical lines mark events (a budget cut, a business shock).
 
 ## How it works
 
@@ -455,11 +715,15 @@ The strategies:
 
 ## How to use it
 
-Pick a **strategy** and a **scenario preset** on the left, then press **Step 1 week**
-or **Play**. **Reset** starts again from week 0 with the same seed (the same
-neighbourhood and the same story of births, deaths and illnesses). Any change of
-setting starts a fresh run. The **Side by side** tab runs two strategies on the same
-seed in lockstep.
+Pick a **strategy** and a **scenario preset** in the settings panel, then press **Step
+1 week**, **Play** or **To year 10**. **Reset** starts again from week 0 with the same
+seed (the same neighbourhood and the same story of births, deaths and illnesses). Any
+change of setting starts a fresh run; once a slider moves off the preset, the page says
+"Custom (from ...)". **Keep this run** keeps the run as a grey line, so the next run
+(another preset, another strategy) can be compared with it. The **Side by side** tab
+runs two strategies on the same seed in lockstep, shows the gap between them, and
+**Chance band** runs other seeds in the background to show how much of the gap is
+chance.
 
 The presets:
 
@@ -468,21 +732,21 @@ The presets:
 ## Things to notice
 
 * Direct delivery keeps the people with the highest needs supported, but as the budget
-  falls behind the growing need, eligibility tightens and more people slip into red.
+  falls behind the growing need, eligibility tightens and more people turn vermillion.
 * Under the facilitator hub, watch the green triangles: volunteers cluster where civic
   potential is high, and recruitment spreads from volunteer to neighbour.
-* Personal-care need (the red band) barely responds to volunteers; low-level need
-  (the orange band) does.
-* Do the red dots gather in the pale areas of the civic-potential background?
+* Personal-care need (the dark vermillion band) barely responds to volunteers;
+  low-level need (the pale band) does.
+* Do the vermillion dots gather in the pale areas of the civic-potential background?
 * Watch civic energy: when too few volunteers carry too many matches they burn out.
 
 ## Things to try
 
 * Run the **Side by side** on *Asset-rich* and then on *Asset-poor*: which strategy
-  wins in each, and by how much?
+  wins in each, and by how much? Is the gap outside the chance band?
 * Move the **budget cut** slider to 5% a year. How long before the lines cross?
 * Set **civic potential** to 0.1 and then 0.9 under the facilitator hub.
-* Run the *Business shock* preset and look for gold diamonds after year 2.
+* Run the *Business shock* preset and look for purple diamonds after year 2.
 * Change the **seed**: is the story the same, or was the first run lucky?
 
 ## Caveats
@@ -493,142 +757,231 @@ figures where they exist and invented (and documented) where they do not; see
 compare strategies over many seeds with confidence intervals.
 """
 
+TABS = (("workshop", "Workshop"), ("pair", "Side by side"), ("info", "About this model"))
+
 
 # --- the page ---------------------------------------------------------------------------
 @solara.component
 def Page():
-    """Render the workshop page; every browser session gets its own models."""
-    settings = solara.use_reactive(views.default_settings())
-    error = solara.use_reactive(None)
-    resets = solara.use_reactive(0)
-    pair_resets = solara.use_reactive(0)
-    version = solara.use_reactive(0)
-    tab = solara.use_reactive(0)
+    """Render the workshop page; every browser session gets its own runs."""
+    context = solara.use_memo(session_context, [])
+    client = solara.use_memo(Client, [])
+    values = solara.use_reactive(settings.default_settings())
+    seed_text = solara.use_reactive(str(values.value["seed"]))
+    tab = solara.use_reactive("workshop")
+    projector = solara.use_reactive(False)
+    sidebar = solara.use_reactive(True)
+    pace = solara.use_reactive(settings.DEFAULT_PACE)
     background = solara.use_reactive("civic")
     pair_background = solara.use_reactive("civic")
-    strategies = solara.use_reactive(views.default_pair())
-    playing = solara.use_reactive(False)
-    pair_playing = solara.use_reactive(False)
-    weeks_per_frame = solara.use_reactive(1)
-    pair_weeks_per_frame = solara.use_reactive(1)
-    lock = solara.use_memo(threading.RLock, [])
-    key = tuple(sorted(settings.value.items()))
-    model = solara.use_memo(lambda: build_model(settings.value), [key, resets.value])
-    pair_visited = solara.use_reactive(False)  # the pair is built on the first visit
-    pair = solara.use_memo(
-        lambda: (
-            tuple(build_model(settings.value, s) for s in strategies.value)
-            if pair_visited.value or tab.value == 1
-            else ()
-        ),
-        [key, strategies.value, pair_resets.value, pair_visited.value or tab.value == 1],
-    )
-    current = solara.use_ref({})
-    current.current = {"main": (model,), "pair": pair}
-    context = solara.use_memo(session_context, [])
+    strategies = solara.use_reactive(settings.default_pair())
+    main_head = solara.use_reactive(frames.building_frame("workshop").head)
+    pair_head = solara.use_reactive(frames.building_frame("pair").head)
+    main_live = solara.use_memo(lambda: (LiveBlock(), LiveBlock()), [])
+    pair_live = solara.use_memo(lambda: (LiveBlock(), LiveBlock(), LiveBlock()), [])
+    pair_visited = solara.use_reactive(False)
 
-    def stop():
-        playing.set(False)
-        pair_playing.set(False)
+    def connected() -> bool:
+        return client.alive() and page_connected(context)
+
+    def publisher(head_state, live):
+        """Hand a frame to the page: its blocks straight to their widgets, its head to
+        the components only when it changed (called by the run's worker)."""
+        last = [head_state.value]
+
+        def publish(frame: frames.Frame) -> None:
+            for block, text in zip(live, frame.blocks, strict=False):
+                block.update(text)
+            head = frame.head
+            if head != last[0]:
+                last[0] = head
+                head_state.set(head)
+
+        return publish
+
+    def make_main():
+        snapshot = dict(values.value)
+        run = runs.Run(
+            lambda: (build_model(snapshot),),
+            frames.draw_workshop,
+            publisher(main_head, main_live),
+            connected=connected,
+            name="workshop",
+        )
+        run.extras.update(settings=snapshot, background=background.value)
+        if context is not None:
+            context.on_close(run.close)
+        return run
+
+    main = solara.use_memo(make_main, [])
+
+    def make_pair():
+        if not pair_visited.value:
+            return None
+        snapshot, pair = dict(values.value), tuple(strategies.value)
+        run = runs.Run(
+            lambda: tuple(build_model(snapshot, s) for s in pair),
+            frames.draw_pair,
+            publisher(pair_head, pair_live),
+            connected=connected,
+            name="pair",
+        )
+        run.extras.update(settings=snapshot, background=pair_background.value)
+        run.pace = main.pace
+        run.projector = projector.value
+        run.set_visible(tab.value == "pair")
+        if context is not None:
+            context.on_close(run.close)
+        return run
+
+    pair = solara.use_memo(make_pair, [pair_visited.value])
+
+    def closer(run):
+        """An effect whose cleanup (when the page goes) stops the run and its band."""
+
+        def effect():
+            if run is None:
+                return None
+
+            def cleanup():
+                band = run.extras.get("band")
+                if band is not None:
+                    band.cancel()
+                run.close()
+
+            return cleanup
+
+        return effect
+
+    solara.use_effect(closer(main), [])
+    solara.use_effect(closer(pair), [pair])
+
+    def clear_band(run):
+        band = run.extras.pop("band", None)
+        if band is not None:
+            band.cancel()
+
+    def rebuild_pair(snapshot, pair_strategies):
+        if pair is None:
+            return
+        clear_band(pair)
+        pair.extras["settings"] = snapshot
+        pair.reset(lambda: tuple(build_model(snapshot, s) for s in pair_strategies))
 
     def change_settings(changes: dict):
-        new = {**settings.value, **changes}
-        if "scenario" in changes and changes["scenario"] != settings.value["scenario"]:
-            new.update(views.preset_values(changes["scenario"], new["residents"]))
+        new = {**values.value, **changes}
+        if "scenario" in changes and changes["scenario"] != values.value["scenario"]:
+            new.update(settings.preset_values(changes["scenario"], new["residents"]))
         try:
-            views.model_kwargs(new)
-        except ValueError as exc:
-            error.set(str(exc))
+            settings.model_kwargs(new)
+        except ValueError as exc:  # the sliders and menus only offer allowed values
+            logger.warning("setting refused: %s", exc)
             return
-        error.set(None)
-        stop()
-        settings.set(new)
+        values.set(new)
+        snapshot = dict(new)
+        main.extras["settings"] = snapshot
+        main.reset(lambda: (build_model(snapshot),))
+        rebuild_pair(snapshot, tuple(strategies.value))
 
-    def step(which: str, weeks: int = 1):
-        with lock:
-            step_models(current.current[which], weeks)
-        version.set(version.value + 1)
+    def change_strategies(pair_strategies):
+        strategies.set(pair_strategies)
+        rebuild_pair(dict(values.value), pair_strategies)
 
-    def play_loop(cancel: threading.Event):
-        """Step the playing view frame by frame until paused (runs in its own thread)."""
-        try:
-            while not cancel.is_set():
-                if not session_connected(context):
-                    stop()
-                    return
-                if playing.value:
-                    which, weeks = "main", weeks_per_frame.value
-                elif pair_playing.value:
-                    which, weeks = "pair", pair_weeks_per_frame.value
-                else:
-                    return
-                start = time.perf_counter()
-                models = current.current[which]
-                if not models:
-                    return
-                before = models[0].steps
-                with lock:
-                    step_models(models, weeks)
-                if before < HORIZON_WEEKS <= models[0].steps:
-                    stop()
-                version.set(version.value + 1)
-                cancel.wait(max(0.02, FRAME_SECONDS - (time.perf_counter() - start)))
-        except Exception:  # noqa: BLE001 - a closed session or a model error ends play
-            logger.exception("play stopped")
-            try:
-                stop()
-            except Exception:  # noqa: BLE001
-                pass
+    def change_pace(label: str):
+        pace.set(label)
+        for run in (main, pair):
+            if run is not None:
+                run.pace = settings.weeks_per_second(label)
 
-    solara.use_thread(
-        play_loop, dependencies=[playing.value, pair_playing.value], intrusive_cancel=False
-    )
-
-    def main_controls():
-        RunButtons(
-            on_step=lambda: step("main"),
-            on_play=lambda: (pair_playing.set(False), playing.set(not playing.value)),
-            on_reset=lambda: (stop(), resets.set(resets.value + 1)),
-            playing=playing.value,
-            weeks_per_frame=weeks_per_frame,
-            prefix="civic",
-        )
-
-    def pair_controls():
-        RunButtons(
-            on_step=lambda: step("pair"),
-            on_play=lambda: (playing.set(False), pair_playing.set(not pair_playing.value)),
-            on_reset=lambda: (stop(), pair_resets.set(pair_resets.value + 1)),
-            playing=pair_playing.value,
-            weeks_per_frame=pair_weeks_per_frame,
-            prefix="civic-pair",
-        )
-
-    def change_tab(index: int):
-        stop()
-        if index == 1:
+    def change_tab(key: str):
+        tab.set(key)
+        if key == "pair" and not pair_visited.value:
             pair_visited.set(True)
-        tab.set(index)
+        main.set_visible(key == "workshop")
+        if pair is not None:
+            pair.set_visible(key == "pair")
+
+    def change_projector(on: bool):
+        projector.set(on)
+        sidebar.set(not on)
+        for run in (main, pair):
+            if run is not None:
+                run.projector = on
+
+    def toggle_band():
+        if pair is None:
+            return
+        band = pair.extras.get("band")
+        if band is not None:
+            if band.finished or band.cancelled:
+                clear_band(pair)
+            else:
+                band.cancel()
+        else:
+            kwargs = settings.model_kwargs(values.value)
+            pair.extras["band"] = seeds.SeedBand(
+                kwargs,
+                tuple(strategies.value),
+                pair.horizon,
+                sorted(
+                    {c for c, _t in frames.PANELS + frames.OPTIONAL_PANELS}
+                    | {frames.GAP_COLUMN, *frames.results.RESULT_COLUMNS}
+                ),
+                on_update=pair.redraw,
+            )
+        pair.redraw()
 
     solara.Title("civic-sim workshop")
     solara.Style(CSS)
-    with solara.AppBar():
-        solara.AppBarTitle("civic-sim · care need and civic energy")
-    with solara.Sidebar():
-        SettingsPanel(settings.value, change_settings, error.value)
-    with solara.lab.Tabs(value=tab.value, on_value=change_tab, lazy=True):
-        with solara.lab.Tab("Workshop", classes=["civic-tab-workshop"]):
-            WorkshopTab(model, lock, version.value, background, main_controls)
-        with solara.lab.Tab("Side by side", classes=["civic-tab-pair"]):
-            if pair:
-                SideBySideTab(
-                    pair,
-                    lock,
-                    version.value,
-                    pair_background,
-                    strategies.value,
-                    lambda s: (stop(), strategies.set(s)),
-                    pair_controls,
+    shell = ["civic-shell"] + (["civic-projector"] if projector.value else [])
+    with solara.Div(classes=shell):
+        with solara.Div(classes=["civic-client-box"]):
+            solara.display(client)
+        with solara.Div(classes=["civic-topbar"]):
+            solara.Button(
+                "☰ Settings",
+                on_click=lambda: sidebar.set(not sidebar.value),
+                text=True,
+                classes=["civic-settings-toggle"],
+            )
+            solara.HTML(tag="span", unsafe_innerHTML="civic-sim", classes=["civic-app-title"])
+            for key, label in TABS:
+                solara.Button(
+                    label,
+                    on_click=lambda key=key: change_tab(key),
+                    text=True,
+                    classes=["civic-tab", f"civic-tab-{key}"]
+                    + (["active"] if tab.value == key else []),
                 )
-        with solara.lab.Tab("About this model", classes=["civic-tab-info"]):
-            InfoTab()
+            solara.v.Spacer()
+            solara.Switch(
+                label="Projector mode",
+                value=projector.value,
+                on_value=change_projector,
+                classes=["civic-projector-switch"],
+            )
+        with solara.Div(classes=["civic-main"]):
+            # always in the page (hidden when closed), so opening it never rebuilds the tab
+            with solara.Div(
+                classes=["civic-sidebar"] + ([] if sidebar.value else ["civic-hidden"])
+            ):
+                SettingsPanel(values.value, change_settings, seed_text)
+            with solara.Div(classes=["civic-content"]):
+                if tab.value == "workshop":
+                    WorkshopView(
+                        main_head, main_live, main, (pace.value, change_pace), background, client
+                    )
+                elif tab.value == "pair" and pair is not None:
+                    PairView(
+                        pair_head,
+                        pair_live,
+                        pair,
+                        (pace.value, change_pace),
+                        pair_background,
+                        strategies.value,
+                        change_strategies,
+                        client,
+                        toggle_band,
+                    )
+                elif tab.value == "info":
+                    InfoTab()

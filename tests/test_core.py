@@ -20,10 +20,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agents import resident
-from model import kernels, metrics, scenarios, strategies, views
+from model import kernels, metrics, scenarios, strategies
 from model.civic_model import CivicModel
 from model.registry import Registry
 from model.strategies import CARE_LINES, FACILITATION_LINES, SPEND_LINES, Spending, SpendPlan
+from workshop import state
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("model", "agents")
@@ -151,7 +152,7 @@ def test_every_count_of_unmet_need_is_the_rule(ran):
     np.add.at(layer, (r.x[r.live], r.y[r.live]), unmet[r.live])
     np.testing.assert_allclose(ran.grid.unmet_need.data, layer, rtol=1e-12, atol=1e-12)
     # the page's view and a resident agent
-    need, shown = views.resident_unmet(ran)
+    need, shown = state.resident_hours(ran)
     np.testing.assert_array_equal(shown, unmet[r.live])
     np.testing.assert_array_equal(need, (r.need_personal + r.need_low)[r.live])
     slot = int(r.live[np.argmax(unmet[r.live])])
