@@ -119,8 +119,9 @@ class Box:
         out = []
         for row in values:
             point = {}
-            for name, value, is_int in zip(self.names, row, self.integer or (False,) * self.dim,
-                                           strict=True):
+            for name, value, is_int in zip(
+                self.names, row, self.integer or (False,) * self.dim, strict=True
+            ):
                 point[name] = int(value) if is_int else round(float(value), 12)
             out.append(point)
         return out
@@ -296,6 +297,7 @@ class HistoryMatch:
         ensemble_means: Their simulated target means.
         ensemble_implausibility: Their largest simulated implausibility.
         ensemble_wave: The wave each came from.
+        ensemble_row: Its row among that wave's run points.
         notes: Things a user should know (for example a wave that found no points).
     """
 
@@ -312,6 +314,7 @@ class HistoryMatch:
     ensemble_means: np.ndarray | None = None
     ensemble_implausibility: np.ndarray | None = None
     ensemble_wave: np.ndarray | None = None
+    ensemble_row: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -497,8 +500,14 @@ def history_match(
         values = box.from_unit(unit)
         unit = box.to_unit(values)  # whole-number parameters: where the runs really are
         means, replicate_var = simulate(box.points(unit), index)
-        wave = fit_wave(index, unit, np.asarray(means), np.asarray(replicate_var), replicates,
-                        seed=seed + 1000 * index)
+        wave = fit_wave(
+            index,
+            unit,
+            np.asarray(means),
+            np.asarray(replicate_var),
+            replicates,
+            seed=seed + 1000 * index,
+        )
         match.waves.append(wave)
         ok = np.ones(len(match.prior_sample), dtype=bool)
         for w in match.waves:
@@ -521,7 +530,7 @@ def simulated_implausibility(match: HistoryMatch, wave: Wave) -> np.ndarray:
 
 def _choose_ensemble(match: HistoryMatch) -> None:
     """The run points (every wave) whose simulated means are non-implausible."""
-    units, means, worst, waves = [], [], [], []
+    units, means, worst, waves, rows = [], [], [], [], []
     for wave in match.waves:
         values = max_implausibility(simulated_implausibility(match, wave), match.rule)
         keep = values <= match.cutoff
@@ -529,10 +538,12 @@ def _choose_ensemble(match: HistoryMatch) -> None:
         means.append(wave.means[keep])
         worst.append(values[keep])
         waves.append(np.full(int(keep.sum()), wave.index))
+        rows.append(np.flatnonzero(keep))
     match.ensemble_unit = np.vstack(units)
     match.ensemble_means = np.vstack(means)
     match.ensemble_implausibility = np.concatenate(worst)
     match.ensemble_wave = np.concatenate(waves)
+    match.ensemble_row = np.concatenate(rows)
     if not len(match.ensemble_unit):
         best = min(
             float(np.min(max_implausibility(simulated_implausibility(match, w), match.rule)))
