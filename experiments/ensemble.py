@@ -136,3 +136,85 @@ def member_points(frame: pd.DataFrame, members: list[int]) -> list[dict[str, Any
             point[name] = int(value) if isinstance(value, int | np.integer) else float(value)
         points.append(point)
     return points
+
+
+# --- the design type `ensemble` ------------------------------------------------------------
+ENSEMBLE_DESIGN_KEYS = ("type", "file", "sample", "seed", "factors")
+
+
+def parse_ensemble_design(table: dict, base: Path, parameter_value) -> dict[str, Any]:
+    """Validate ``[design] type = "ensemble"`` and read its file.
+
+    Keys: ``file`` (an ensemble Parquet file, relative to the spec file), ``sample``
+    (how many members to use, drawn by weight without replacement; default all),
+    ``seed`` (of that draw; default 0) and ``factors`` (optional: parameter = [values]
+    crossed with every member, for instance the scenarios).
+
+    Args:
+        table: The ``[design]`` table.
+        base: Folder relative paths are resolved against.
+        parameter_value: ``(path, name, value) -> value``, the spec's value check.
+
+    Returns:
+        ``{"file", "sample", "seed", "factors", "members", "points", "record"}``: the
+        crossed design points (member-major) and what the manifest records.
+
+    Raises:
+        ValueError: A message starting with the field's dotted path.
+    """
+    file = table.get("file")
+    if not isinstance(file, str) or not file:
+        raise ValueError("spec.design.file: must name an ensemble file (.parquet)")
+    path = Path(file)
+    path = path if path.is_absolute() else (base / path).resolve()
+    try:
+        frame, meta = read_ensemble(path)
+    except EnsembleError as exc:
+        raise ValueError(f"spec.design.file: {exc}") from None
+    sample = table.get("sample")
+    if sample is not None and (
+        isinstance(sample, bool) or not isinstance(sample, int) or sample < 1
+    ):
+        raise ValueError(f"spec.design.sample: must be a positive integer, got {sample!r}")
+    seed = table.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise ValueError(f"spec.design.seed: must be an integer from 0 to 2**32 - 1, got {seed!r}")
+    factors = table.get("factors", {})
+    if not isinstance(factors, dict):
+        raise ValueError("spec.design.factors: must be a table of parameter = [values, ...]")
+    names = parameter_columns(frame)
+    checked: dict[str, list[Any]] = {}
+    for name, values in factors.items():
+        where = f"spec.design.factors.{name}"
+        if name in names:
+            raise ValueError(f"{where}: is a parameter of the ensemble; it cannot also vary")
+        if not isinstance(values, list) or not values:
+            raise ValueError(f"{where}: must be a non-empty list of values, got {values!r}")
+        checked[name] = [parameter_value(f"{where}[{i}]", name, v) for i, v in enumerate(values)]
+    members = choose_members(frame, sample, seed)
+    calibration_fixed = {
+        k: v for k, v in meta.get("calibration", {}).get("fixed", {}).items() if k not in checked
+    }
+    from itertools import product
+
+    combos = [dict(zip(checked, c, strict=True)) for c in product(*checked.values())] or [{}]
+    points = [
+        {**calibration_fixed, **member, **combo}
+        for member in member_points(frame, members)
+        for combo in combos
+    ]
+    weights = frame.set_index("member").loc[members, "weight"].astype(float).tolist()
+    record = {
+        "file": str(path),
+        "sample": sample,
+        "seed": seed,
+        "factors": checked,
+        "members": members,
+        "weights": weights,
+        "ensemble_sha256": file_hash(path),
+        "model_fingerprint": meta.get("model_fingerprint"),
+        "ensemble_commit": meta.get("git_commit"),
+        "ensemble_command": meta.get("command"),
+        "calibrated_parameters": names,
+    }
+    return {"points": points, "record": record, "combos": len(combos)}

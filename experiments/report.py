@@ -6,7 +6,9 @@
 
 * ``DIR/report.md`` and ``DIR/report.html`` (the same content);
 * ``DIR/per_run.csv`` (final-year outcomes of every run), ``DIR/summary.csv``,
-  ``DIR/paired.csv`` and ``DIR/risk.csv`` (the tables at full precision).
+  ``DIR/paired.csv`` and ``DIR/risk.csv`` (the tables at full precision);
+* for a design of type ``ensemble`` (plausible worlds of a calibration), first the
+  section of :mod:`experiments.worlds` and ``DIR/worlds.csv``.
 """
 
 from __future__ import annotations
@@ -143,6 +145,13 @@ def write_report(
         manifest, folder, per_run, summary, paired, risk, threshold, baseline,
         figures, paired_figures, crossover,
     )  # fmt: skip
+    if spec["design"]["type"] == "ensemble" and len(spec["strategies"]) > 1:
+        from experiments import worlds
+
+        lines, table = worlds.section(per_run, manifest, baseline)
+        table.to_csv(folder / "worlds.csv", index=False)
+        at = md.find("## The experiment")
+        md = md[:at] + "\n".join(lines) + "\n\n" + md[at:]
     import markdown
 
     html = HTML_TEMPLATE.format(

@@ -15,6 +15,11 @@ Designs:
   ``design.seed`` (or a seed derived from the experiment's root entropy, recorded in
   the manifest).
 * ``points``: ``design.points`` is an explicit list of tables of parameter values.
+* ``ensemble``: the plausible worlds of a calibration (``design.file``, an ensemble
+  Parquet file of ``civic-sim calibrate``; all members or a weighted ``sample`` of them),
+  each crossed with optional ``design.factors`` (for instance the scenarios). Every
+  strategy runs in every world on the same replicate seeds. The file must come from the
+  running model (its fingerprint); see :mod:`experiments.ensemble`.
 
 Without a ``[design]`` table the experiment has one design point (the fixed values).
 """
@@ -53,6 +58,7 @@ DESIGN_KEYS = {
     "full_factorial": ("type", "factors"),
     "latin_hypercube": ("type", "ranges", "samples", "seed"),
     "points": ("type", "points"),
+    "ensemble": ("type", "file", "sample", "seed", "factors"),
 }
 REPORT_KEYS = ("baseline", "risk_threshold")
 #: Parameters a spec may not set in ``fixed`` or the design (they have their own keys).
@@ -78,7 +84,9 @@ class Design:
         ranges: ``(low, high)`` per parameter (Latin hypercube).
         samples: Number of Latin hypercube points.
         seed: Seed of the Latin hypercube (None: derived from the root entropy).
-        points: Explicit points.
+        points: Explicit points (for ``ensemble``: every member crossed with the factors).
+        ensemble: What an ``ensemble`` design read (file, members, weights, hash,
+            fingerprint); recorded in the manifest.
     """
 
     type: str = "single"
@@ -87,6 +95,7 @@ class Design:
     samples: int = 0
     seed: int | None = None
     points: list[dict[str, Any]] = field(default_factory=list)
+    ensemble: dict[str, Any] | None = None
 
     def varied(self) -> list[str]:
         """Names of the parameters the design varies, in first-seen order."""
@@ -150,6 +159,8 @@ class Spec:
             design["seed"] = self.design.seed
         elif self.design.type == "points":
             design["points"] = copy.deepcopy(self.design.points)
+        elif self.design.type == "ensemble":
+            design.update(copy.deepcopy(self.design.ensemble))
         return {
             "name": self.name,
             "description": self.description,
@@ -237,7 +248,7 @@ def parse_spec(data: dict[str, Any], source: Path | None = None) -> Spec:
     spec.fixed = {
         name: _parameter_value(f"spec.fixed.{name}", name, v) for name, v in fixed.items()
     }
-    spec.design = _parse_design(data.get("design"))
+    spec.design = _parse_design(data.get("design"), base)
     overlap = set(spec.fixed) & set(spec.design.varied())
     if overlap:
         name = sorted(overlap)[0]
@@ -395,7 +406,7 @@ def _parameter_value(path: str, name: str, value: Any) -> Any:
     return converted
 
 
-def _parse_design(design: Any) -> Design:
+def _parse_design(design: Any, base: Path | None = None) -> Design:
     if design is None:
         return Design()
     if not isinstance(design, dict):
@@ -405,7 +416,18 @@ def _parse_design(design: Any) -> Design:
         raise _fail("spec.design.type", f"must be one of {', '.join(DESIGN_KEYS)}, got {kind!r}")
     _no_unknown_keys(design, DESIGN_KEYS[kind], "spec.design")
     out = Design(type=kind)
-    if kind == "full_factorial":
+    if kind == "ensemble":
+        from experiments.ensemble import parse_ensemble_design
+
+        try:
+            read = parse_ensemble_design(design, base or Path.cwd(), _parameter_value)
+        except SpecError:
+            raise
+        except ValueError as exc:
+            raise SpecError(str(exc)) from None
+        out.points, out.ensemble = read["points"], read["record"]
+        out.ensemble["combos"] = read["combos"]
+    elif kind == "full_factorial":
         factors = design.get("factors")
         if not isinstance(factors, dict) or not factors:
             raise _fail("spec.design.factors", "must be a table of parameter = [values, ...]")
@@ -457,7 +479,7 @@ def design_size(design: Design) -> int:
         return math.prod(len(v) for v in design.factors.values())
     if design.type == "latin_hypercube":
         return design.samples
-    if design.type == "points":
+    if design.type in ("points", "ensemble"):
         return len(design.points)
     return 1
 
@@ -497,7 +519,7 @@ def expand_design(spec: Spec, root_entropy: int) -> list[dict[str, Any]]:
                 point[name] = value
             points.append(point)
         return points
-    if design.type == "points":
+    if design.type in ("points", "ensemble"):
         return [dict(p) for p in design.points]
     return [{}]
 
