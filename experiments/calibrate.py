@@ -463,7 +463,7 @@ def run_wave(spec: CalibrationSpec, index: int, points: list[dict[str, Any]], op
     means = np.full((len(points), len(targets)), np.nan)
     variances = np.full_like(means, np.nan)
     values: dict[tuple[int, int], list[float]] = {}
-    for run_id, run in frame.groupby("run_id", sort=True):
+    for _, run in frame.groupby("run_id", sort=True):
         design_point = int(run["point"].iloc[0])
         i, s = divmod(design_point, n_scen)
         run = run.sort_values("step")

@@ -172,7 +172,6 @@ def write_calibration_report(calibration) -> dict[str, Path]:
 def headline(calibration) -> list[str]:
     """The calibration in a few sentences (the CLI prints them too)."""
     match = calibration.match
-    spec = calibration.spec
     by_target = sorted(match.share_ruled_out_by_target().items(), key=lambda kv: -kv[1])
     strongest = ", ".join(f"{name} ({_pct(share)})" for name, share in by_target[:3])
     lines = [

@@ -50,7 +50,10 @@ def test_emulator_leave_one_out_errors_are_standard():
     assert np.max(np.abs(mean[:, 0] - (test**2).sum(axis=1))) < 0.05
 
 
-def bands(points, wave, rng=np.random.default_rng(11)):
+NOISE = np.random.default_rng(11)
+
+
+def bands(points, wave, rng=NOISE):
     """Two noisy targets: a + b and a - b, four replicates with noise sd 0.03."""
     x = np.array([[p["a"], p["b"]] for p in points])
     truth = np.column_stack([x[:, 0] + x[:, 1], x[:, 0] - x[:, 1]])
