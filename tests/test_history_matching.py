@@ -50,11 +50,9 @@ def test_emulator_leave_one_out_errors_are_standard():
     assert np.max(np.abs(mean[:, 0] - (test**2).sum(axis=1))) < 0.05
 
 
-NOISE = np.random.default_rng(11)
-
-
-def bands(points, wave, rng=NOISE):
+def bands(points, wave):
     """Two noisy targets: a + b and a - b, four replicates with noise sd 0.03."""
+    rng = np.random.default_rng(11 + wave)
     x = np.array([[p["a"], p["b"]] for p in points])
     truth = np.column_stack([x[:, 0] + x[:, 1], x[:, 0] - x[:, 1]])
     reps = truth[None] + rng.normal(0.0, 0.03, (4, *truth.shape))
