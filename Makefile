@@ -15,7 +15,7 @@ LOCK := requirements.lock
 UV_VERSION := 0.13.9
 CHROMIUM_STAMP := $(VENV)/.chromium
 
-.PHONY: setup run test test-fast lint format bench app browser lock versions clean
+.PHONY: setup calibrate run test test-fast lint format bench app browser lock versions clean
 
 # The virtual environment, made once with the chosen Python.
 $(VENV)/pyvenv.cfg:
@@ -67,6 +67,13 @@ $(CHROMIUM_STAMP): | $(VENV)/pyvenv.cfg
 	touch $(CHROMIUM_STAMP)
 
 browser: $(CHROMIUM_STAMP)
+
+# The shipped calibration: history matching to experiments/ensembles/calibrated.parquet (the
+# plausible worlds `make run` compares the strategies in) and its diagnostics in
+# results/calibration/. Rerun it after a change to model/ or agents/ (the ensemble is tied
+# to the model's fingerprint; make run refuses a stale one). A few minutes on 2 cores.
+calibrate: $(VENV)/.installed-core
+	$(BIN)/civic-sim calibrate experiments/specs/calibration.toml
 
 run: $(VENV)/.installed-core
 	$(BIN)/civic-sim sweep experiments/specs/strategy_comparison.toml --out results/strategy_comparison --rerun-changed

@@ -346,7 +346,7 @@ class HistoryMatch:
                     row[name] = 0.0
                 else:
                     lo, hi = np.quantile(kept[:, j], [0.05, 0.95])
-                    row[name] = float((hi - lo) / 0.9)
+                    row[name] = min(1.0, float((hi - lo) / 0.9))
             out[o.name] = row
         return out
 
