@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import textwrap
 
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
@@ -194,3 +195,47 @@ def test_an_ensemble_from_another_model_is_refused_by_sweep(calibrated, tmp_path
     assert len(err.splitlines()) == 1
     assert "spec.design.file" in err and "another version of the model" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_sweep_over_the_plausible_worlds_reports_both_uncertainties(calibrated, tmp_path):
+    folder, _, _ = calibrated
+    (tmp_path / "s.toml").write_text(
+        textwrap.dedent(
+            f"""
+            strategies = ["direct", "facilitator"]
+            replicates = 2
+            steps = 52
+            seed = 9
+            [fixed]
+            residents = 60
+            [design]
+            type = "ensemble"
+            file = "{folder / "out" / "ensemble.parquet"}"
+            sample = 3
+            """
+        )
+    )
+    out = tmp_path / "o"
+    assert (
+        main(
+            [
+                "sweep",
+                str(tmp_path / "s.toml"),
+                "--out",
+                str(out),
+                "--executor",
+                "serial",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    assert main(["report", str(out)]) == 0
+    report = (out / "report.md").read_text()
+    assert report.index("## Over plausible worlds") < report.index("## The experiment")
+    assert "P(better than direct)" in report
+    table = pd.read_csv(out / "worlds.csv")
+    assert list(table["strategy"]) == ["facilitator"]
+    assert table.loc[0, "worlds"] == 3
+    assert 0.0 <= table.loc[0, "p_beats_baseline"] <= 1.0
+    assert table.loc[0, "low"] <= table.loc[0, "expected_difference"] <= table.loc[0, "high"]
