@@ -239,3 +239,37 @@ def test_a_sweep_over_the_plausible_worlds_reports_both_uncertainties(calibrated
     assert table.loc[0, "worlds"] == 3
     assert 0.0 <= table.loc[0, "p_beats_baseline"] <= 1.0
     assert table.loc[0, "low"] <= table.loc[0, "expected_difference"] <= table.loc[0, "high"]
+
+
+def test_without_parameters_the_top_invented_ones_of_a_screening_are_taken(tmp_path):
+    pd.DataFrame(
+        {
+            "method": "morris",
+            "outcome": "unmet_share",
+            "comparison": "direct",
+            "parameter": [
+                "budget_scale",
+                "care_home_rate",
+                "carer_uptake_rate",
+                "mortality_need_factor",
+                "spouse_carer_share",
+            ],
+            "rank": [1, 4, 2, 3, 5],
+        }
+    ).to_csv(tmp_path / "sensitivity.csv", index=False)
+    spec = write_spec(tmp_path)
+    text = spec.read_text().replace(
+        '[parameters]\nmortality_need_factor = "declared"\ncare_home_rate = [0.3, 3.0]\n',
+        f'[screening]\nfile = "{tmp_path / "sensitivity.csv"}"\ntop = 2\n',
+    )
+    spec.write_text(text)
+    parsed = cal.load_calibration_spec(spec)
+    # budget_scale ranks first but is not invented; then the two best invented ones
+    assert list(parsed.ranges) == ["carer_uptake_rate", "mortality_need_factor"]
+    assert parsed.ranges["mortality_need_factor"] == (0.15, 0.6)
+    assert "screening rank 2" in parsed.range_source["carer_uptake_rate"]
+    spec.write_text(
+        text.replace(f'[screening]\nfile = "{tmp_path / "sensitivity.csv"}"\ntop = 2\n', "")
+    )
+    with pytest.raises(cal.CalibrationError, match="name the parameters to calibrate"):
+        cal.load_calibration_spec(spec)
