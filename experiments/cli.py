@@ -183,7 +183,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     calibrate = sub.add_parser(
-        "calibrate", parents=[common], help="list the calibration targets, or check them"
+        "calibrate",
+        parents=[common],
+        help="history-match the model (SPEC), list the calibration targets, or check them",
+    )
+    calibrate.add_argument(
+        "spec",
+        nargs="?",
+        default=None,
+        help="a calibration spec (TOML): history matching to an ensemble of plausible "
+        "parameter sets and its diagnostics",
+    )
+    calibrate.add_argument(
+        "--dask", default=None, help="with SPEC: 'local' or a scheduler address (tcp://...)"
     )
     calibrate.add_argument(
         "--check",
@@ -207,7 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     calibrate.add_argument("--executor", default="processes", help="processes (default) or serial")
     calibrate.add_argument("--workers", type=int, default=None, help="worker count")
-    calibrate.add_argument("--out", default=None, help="also write the table (.csv)")
+    calibrate.add_argument(
+        "--out", default=None, help="also write the table (.csv); with SPEC: the output folder"
+    )
     calibrate.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     report = sub.add_parser("report", parents=[common], help="write the report of a sweep")
@@ -660,6 +674,8 @@ def cmd_calibrate(args) -> int:
     """``civic-sim calibrate [--check]``: the targets, or the model against them."""
     from experiments import calibration, runner
 
+    if args.spec is not None:
+        return cmd_history_match(args)
     try:
         targets = calibration.load_targets(args.targets or calibration.TARGETS_FILE)
     except calibration.TargetError as exc:
@@ -717,6 +733,56 @@ def cmd_calibrate(args) -> int:
         out.to_csv(args.out, index=False)
         print(f"table written to {args.out}")
     return EXIT_OK if missed == 0 else EXIT_FAILED_RUNS
+
+
+def cmd_history_match(args) -> int:
+    """``civic-sim calibrate SPEC``: history matching to an ensemble and its diagnostics."""
+    from experiments import calibrate, runner
+    from experiments.calibration_report import headline
+    from experiments.ensemble import EnsembleError
+
+    if args.check or args.sets or args.targets:
+        raise UsageError("calibrate SPEC: --check, --set and --targets are for the check only")
+    if args.executor not in runner.EXECUTORS:
+        raise UsageError(
+            f"--executor must be one of {', '.join(runner.EXECUTORS)}, got {args.executor!r}"
+        )
+    try:
+        spec = calibrate.load_calibration_spec(args.spec)
+    except calibrate.CalibrationError as exc:
+        raise UsageError(str(exc)) from None
+    if args.out:
+        spec.out = args.out
+    for name in ("replicates", "residents", "steps"):
+        value = getattr(args, name)
+        if value is not None:
+            if value < 1:
+                raise UsageError(f"--{name} must be a positive integer, got {value}")
+            setattr(spec, name, value)
+    print(
+        f"calibrate {spec.name}: {len(spec.ranges)} parameters, {len(spec.targets)} targets "
+        f"({len(spec.holdout)} held out), waves of {spec.points_per_wave} points x "
+        f"{spec.replicates} replicates x {len(spec.scenarios)} scenarios; output in {spec.out}",
+        file=sys.stderr,
+    )
+    opts = calibrate.RunOptions(
+        executor=args.executor,
+        workers=args.workers,
+        dask=args.dask,
+        progress=not args.no_progress,
+    )
+    try:
+        result = calibrate.run_calibration(spec, opts)
+    except (calibrate.CalibrationError, runner.SweepError, EnsembleError) as exc:
+        raise UsageError(str(exc)) from None
+    for line in headline(result):
+        print(line)
+    print(
+        f"ensemble: {result.out / 'ensemble.parquet'}"
+        + (f" (and {spec.ensemble})" if spec.ensemble else "")
+    )
+    print(f"diagnostics: {result.out / 'calibration.html'}")
+    return EXIT_OK
 
 
 COMMANDS = {

@@ -15,7 +15,9 @@ title, markdown and figures) or None when it has nothing to say for this experim
 (:mod:`experiments.sections`); other analyses add theirs in one place with
 :func:`add_section`, as the exploration sections do (:mod:`experiments.exploration`:
 sensitivity, scenario discovery and robustness, with ``sensitivity.csv``,
-``discovery.csv`` and ``robustness.csv``).
+``discovery.csv`` and ``robustness.csv``) and the section over plausible worlds does
+(:mod:`experiments.worlds`, right after the headline for a design of type ``ensemble``,
+with ``worlds.csv``).
 
 A design with more than :data:`MANY_POINTS` points (a Latin hypercube, Morris or
 Sobol' sample) gets its over-time figures pooled over all points and its per-point
@@ -329,6 +331,7 @@ def write_report(
         OSError: If ``out`` cannot be written.
     """
     import experiments.exploration  # noqa: F401 - fills SECTIONS (with experiments.sections)
+    import experiments.worlds  # noqa: F401 - adds the section over plausible worlds
 
     ctx = ReportContext(folder, out, threshold, baseline, discovery_threshold, regret_tolerance)
     ctx.out.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,11 @@ Designs:
   ``levels`` levels over ``ranges``.
 * ``sobol``: SALib's Saltelli-Sobol' sample, ``base_samples`` (a power of two) x (k + 2)
   points, or x (2k + 2) with ``second_order``.
+* ``ensemble``: the plausible worlds of a calibration (``design.file``, an ensemble
+  Parquet file of ``civic-sim calibrate``; all members or a weighted ``sample`` of them),
+  each crossed with optional ``design.factors`` (for instance the scenarios). Every
+  strategy runs in every world on the same replicate seeds. The file must come from the
+  running model (its fingerprint); see :mod:`experiments.ensemble`.
 
 For ``latin_hypercube``, ``morris`` and ``sobol``, ``ranges`` is either a table of
 ``parameter = [low, high]`` or the name of a kind (``"invented"``, ``"data"`` or
@@ -65,6 +70,7 @@ DESIGN_KEYS = {
     "points": ("type", "points"),
     "morris": ("type", "ranges", "trajectories", "levels", "seed"),
     "sobol": ("type", "ranges", "base_samples", "second_order", "seed"),
+    "ensemble": ("type", "file", "sample", "seed", "factors"),
 }
 #: Designs drawn from ranges (and seeded).
 SAMPLED = ("latin_hypercube", "morris", "sobol")
@@ -101,7 +107,9 @@ class Design:
         base_samples: Sobol base sample size (a power of two).
         second_order: Sobol second-order indices too.
         seed: Seed of the sample (None: derived from the root entropy).
-        points: Explicit points.
+        points: Explicit points (for ``ensemble``: every member crossed with the factors).
+        ensemble: What an ``ensemble`` design read (file, members, weights, hash,
+            fingerprint); recorded in the manifest.
     """
 
     type: str = "single"
@@ -115,6 +123,7 @@ class Design:
     second_order: bool = False
     seed: int | None = None
     points: list[dict[str, Any]] = field(default_factory=list)
+    ensemble: dict[str, Any] | None = None
 
     def varied(self) -> list[str]:
         """Names of the parameters the design varies, in first-seen order."""
@@ -194,6 +203,8 @@ class Spec:
             design["seed"] = self.design.seed
         elif self.design.type == "points":
             design["points"] = copy.deepcopy(self.design.points)
+        elif self.design.type == "ensemble":
+            design.update(copy.deepcopy(self.design.ensemble))
         return {
             "name": self.name,
             "description": self.description,
@@ -287,7 +298,7 @@ def parse_spec(data: dict[str, Any], source: Path | None = None) -> Spec:
     spec.fixed = {
         name: _parameter_value(f"spec.fixed.{name}", name, v) for name, v in fixed.items()
     }
-    spec.design = _parse_design(data.get("design"), fixed=set(spec.fixed))
+    spec.design = _parse_design(data.get("design"), base, fixed=set(spec.fixed))
     overlap = set(spec.fixed) & set(spec.design.varied())
     if overlap:
         name = sorted(overlap)[0]
@@ -554,7 +565,7 @@ def _is_integer_parameter(name: str) -> bool:
     return isinstance(PARAMETER_FIELDS[name].default, int) or name in ("width", "height")
 
 
-def _parse_design(design: Any, fixed: set[str] | None = None) -> Design:
+def _parse_design(design: Any, base: Path | None = None, fixed: set[str] | None = None) -> Design:
     fixed = fixed or set()
     if design is None:
         return Design()
@@ -565,7 +576,18 @@ def _parse_design(design: Any, fixed: set[str] | None = None) -> Design:
         raise _fail("spec.design.type", f"must be one of {', '.join(DESIGN_KEYS)}, got {kind!r}")
     _no_unknown_keys(design, DESIGN_KEYS[kind], "spec.design")
     out = Design(type=kind)
-    if kind == "full_factorial":
+    if kind == "ensemble":
+        from experiments.ensemble import parse_ensemble_design
+
+        try:
+            read = parse_ensemble_design(design, base or Path.cwd(), _parameter_value)
+        except SpecError:
+            raise
+        except ValueError as exc:
+            raise SpecError(str(exc)) from None
+        out.points, out.ensemble = read["points"], read["record"]
+        out.ensemble["combos"] = read["combos"]
+    elif kind == "full_factorial":
         factors = design.get("factors")
         if not isinstance(factors, dict) or not factors:
             raise _fail("spec.design.factors", "must be a table of parameter = [values, ...]")
@@ -635,7 +657,7 @@ def design_size(design: Design) -> int:
     if design.type == "sobol":
         k = len(design.ranges)
         return design.base_samples * ((2 * k + 2) if design.second_order else (k + 2))
-    if design.type == "points":
+    if design.type in ("points", "ensemble"):
         return len(design.points)
     return 1
 
@@ -679,7 +701,7 @@ def expand_design(spec: Spec, root_entropy: int) -> list[dict[str, Any]]:
         from experiments import sensitivity
 
         return sensitivity.design_points(design, design_seed(spec, root_entropy))
-    if design.type == "points":
+    if design.type in ("points", "ensemble"):
         return [dict(p) for p in design.points]
     return [{}]
 

@@ -1,0 +1,630 @@
+"""``civic-sim calibrate SPEC``: history matching of the model against the targets.
+
+A calibration spec (TOML; ``experiments/specs/calibration.toml`` is the shipped one)
+names the parameters to calibrate and their prior ranges, the targets used and the ones
+held back for validation, how the runs are made (strategy, residents, weeks, replicates,
+seed) and the waves. Each wave's runs go through the project's runner and store
+(``OUT/wave-1``, ``OUT/wave-2``, ...), so an interrupted calibration resumes where it
+stopped and can run on processes or Dask; the waves' points are a deterministic function
+of the seed and the runs before them, so a rerun asks for the same runs.
+
+Parameters (``[parameters]``): ``name = "declared"`` takes the range the parameter
+declares in ``model/parameters.py``; ``name = [low, high]`` sets one (within the allowed
+range). Without a ``[parameters]`` table, ``[screening]`` names a screening result
+(``sensitivity.csv`` of a Morris or Sobol' sweep) and ``top``: the invented parameters
+ranked highest there, at their declared ranges.
+
+Output in ``OUT``: ``ensemble.parquet`` (:mod:`experiments.ensemble`), ``calibration.md``
+and ``calibration.html`` (the diagnostics), ``figures/`` and the tables as CSV; with
+``ensemble = "path"`` the ensemble is also copied there (the shipped file).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shlex
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from experiments import history_matching as hm
+from experiments.calibration import TARGETS_FILE, Target, TargetError, load_targets
+
+TOP_KEYS = (
+    "name",
+    "description",
+    "out",
+    "ensemble",
+    "targets_file",
+    "targets",
+    "holdout",
+    "strategy",
+    "residents",
+    "steps",
+    "replicates",
+    "seed",
+    "fixed",
+    "parameters",
+    "screening",
+    "history_matching",
+)
+HM_KEYS = (
+    "points_per_wave",
+    "cutoff",
+    "rule",
+    "discrepancy",
+    "discrepancy_by_target",
+    "candidates",
+    "prior_sample",
+)
+
+
+class CalibrationError(ValueError):
+    """A problem with a calibration spec or its inputs; one line naming the field."""
+
+
+@dataclass
+class CalibrationSpec:
+    """A validated calibration spec.
+
+    Attributes:
+        name: Short name.
+        description: What it is for.
+        out: Output folder.
+        ensemble: Where the ensemble is copied as well (None: only ``OUT``).
+        targets_file: The targets file.
+        targets: The targets matched.
+        holdout: The targets held back (validation out of sample).
+        strategy: The council strategy of the calibration runs (today's policy).
+        residents: Older residents per run.
+        steps: Weeks per run.
+        replicates: Seeds per design point.
+        seed: Root seed (runs and waves).
+        fixed: Other parameter values of every run.
+        ranges: Prior range of each calibrated parameter.
+        range_source: Where each range came from (``declared``, ``spec``).
+        points_per_wave: Run points per wave.
+        cutoff: Implausibility cutoff.
+        rule: ``max`` or ``second_max``.
+        discrepancy: Model discrepancy as a multiple of each target's ``obs_sd``.
+        discrepancy_by_target: Model discrepancy (standard deviation) set per target.
+        candidates: Candidates tried per wave.
+        prior_sample: Size of the prior sample the shares ruled out are measured on.
+        source: The spec file.
+    """
+
+    name: str
+    description: str = ""
+    out: str = ""
+    ensemble: str | None = None
+    targets_file: str = str(TARGETS_FILE)
+    targets: list[Target] = field(default_factory=list)
+    holdout: list[Target] = field(default_factory=list)
+    strategy: str = "direct"
+    residents: int = 1000
+    steps: int = 520
+    replicates: int = 2
+    seed: int = 0
+    fixed: dict[str, Any] = field(default_factory=dict)
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+    range_source: dict[str, str] = field(default_factory=dict)
+    points_per_wave: list[int] = field(default_factory=lambda: [40, 30])
+    cutoff: float = hm.DEFAULT_CUTOFF
+    rule: str = "max"
+    discrepancy: float = 0.5
+    discrepancy_by_target: dict[str, float] = field(default_factory=dict)
+    candidates: int = 20000
+    prior_sample: int = 20000
+    source: str | None = None
+
+    @property
+    def scenarios(self) -> list[str]:
+        """Scenarios the runs need (calibration and held-out targets)."""
+        return list(dict.fromkeys(t.scenario for t in self.targets + self.holdout))
+
+    def observations(self) -> list[hm.Observation]:
+        """The calibration targets with their observation error and discrepancy."""
+        return [
+            hm.Observation(
+                t.name,
+                t.value,
+                t.obs_sd,
+                self.discrepancy_by_target.get(t.name, self.discrepancy * t.obs_sd),
+            )
+            for t in self.targets
+        ]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain form (recorded in the ensemble's metadata)."""
+        return {
+            "name": self.name,
+            "targets_file": self.targets_file,
+            "targets": [t.name for t in self.targets],
+            "holdout": [t.name for t in self.holdout],
+            "strategy": self.strategy,
+            "residents": self.residents,
+            "steps": self.steps,
+            "replicates": self.replicates,
+            "seed": self.seed,
+            "fixed": self.fixed,
+            "ranges": {k: list(v) for k, v in self.ranges.items()},
+            "range_source": self.range_source,
+            "points_per_wave": self.points_per_wave,
+            "cutoff": self.cutoff,
+            "rule": self.rule,
+            "discrepancy": self.discrepancy,
+            "discrepancy_by_target": self.discrepancy_by_target,
+        }
+
+
+def _fail(path: str, message: str) -> CalibrationError:
+    return CalibrationError(f"{path}: {message}")
+
+
+def load_calibration_spec(path: str | Path) -> CalibrationSpec:
+    """Read and validate a calibration spec (targets file and parameters included).
+
+    Raises:
+        CalibrationError: Naming the field at fault.
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise _fail("calibration", f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise _fail("calibration", f"{str(path)!r} is not valid TOML: {exc}") from None
+    return parse_calibration_spec(data, path)
+
+
+def _int(data: dict, key: str, default: int, lo: int, hi: int, where="calibration") -> int:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise _fail(f"{where}.{key}", f"must be an integer from {lo} to {hi}, got {value!r}")
+    return value
+
+
+def _names(data: dict, key: str) -> list[str] | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _fail(f"calibration.{key}", f"must be a list of target names, got {value!r}")
+    return value
+
+
+def parse_calibration_spec(data: dict, source: Path | None = None) -> CalibrationSpec:
+    """Validate a calibration spec read from TOML.
+
+    Raises:
+        CalibrationError: Naming the field at fault.
+    """
+    from experiments.spec import SpecError, _parameter_value
+    from model.strategies import strategy_names
+
+    for key in data:
+        if key not in TOP_KEYS:
+            raise _fail(f"calibration.{key}", f"unknown key; allowed keys: {', '.join(TOP_KEYS)}")
+    base = source.parent if source is not None else Path.cwd()
+    name = data.get("name", source.stem if source is not None else "calibration")
+    spec = CalibrationSpec(name=str(name), source=str(source) if source else None)
+    spec.description = str(data.get("description", ""))
+    spec.out = str(data.get("out", "") or Path("results") / spec.name)
+    if "ensemble" in data:
+        spec.ensemble = str(_resolve(base, data["ensemble"]))
+    if "targets_file" in data:
+        spec.targets_file = str(_resolve(base, data["targets_file"]))
+    try:
+        targets = load_targets(spec.targets_file)
+    except TargetError as exc:
+        raise _fail("calibration.targets_file", str(exc)) from None
+    by_name = {t.name: t for t in targets.targets}
+    chosen = _names(data, "targets")
+    holdout = _names(data, "holdout") or []
+    for key, names in (("targets", chosen or []), ("holdout", holdout)):
+        for i, n in enumerate(names):
+            if n not in by_name:
+                raise _fail(
+                    f"calibration.{key}[{i}]",
+                    f"no target named {n!r} in {spec.targets_file}; see 'civic-sim calibrate'",
+                )
+    overlap = set(chosen or []) & set(holdout)
+    if overlap:
+        raise _fail("calibration.holdout", f"{sorted(overlap)[0]!r} is also a calibration target")
+    spec.holdout = [by_name[n] for n in holdout]
+    spec.targets = [
+        t for t in targets.targets if (chosen is None or t.name in chosen) and t.name not in holdout
+    ]
+    if not spec.targets:
+        raise _fail("calibration.targets", "no target is left to calibrate on")
+
+    spec.strategy = str(data.get("strategy", "direct"))
+    if spec.strategy not in strategy_names():
+        raise _fail(
+            "calibration.strategy",
+            f"must be one of {', '.join(strategy_names())}, got {spec.strategy!r}",
+        )
+    spec.residents = _int(data, "residents", 1000, 20, 1_000_000)
+    spec.steps = _int(data, "steps", 520, 52, 10_000)
+    spec.replicates = _int(data, "replicates", 2, 1, 1000)
+    spec.seed = _int(data, "seed", 0, 0, 2**63 - 1)
+    fixed = data.get("fixed", {})
+    if not isinstance(fixed, dict):
+        raise _fail("calibration.fixed", "must be a table of parameter = value")
+    try:
+        spec.fixed = {k: _parameter_value(f"calibration.fixed.{k}", k, v) for k, v in fixed.items()}
+    except SpecError as exc:
+        raise CalibrationError(str(exc)) from None
+    for reserved in ("strategy", "residents", "scenario"):
+        if reserved in spec.fixed:
+            raise _fail(f"calibration.fixed.{reserved}", "is set by its own key, not here")
+    spec.ranges, spec.range_source = _parameters(data, spec.fixed)
+    _history_matching(data.get("history_matching", {}), spec)
+    return spec
+
+
+def _resolve(base: Path, value: Any) -> Path:
+    if not isinstance(value, str):
+        raise _fail("calibration", f"a path must be a string, got {value!r}")
+    path = Path(value)
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+def declared_range(name: str, where: str) -> tuple[float, float]:
+    """The plausible range a parameter declares.
+
+    Raises:
+        CalibrationError: If the parameter is unknown, not numeric or declares no range.
+    """
+    from model.parameters import PARAMETER_FIELDS
+
+    if name not in PARAMETER_FIELDS:
+        raise _fail(where, "unknown parameter; see 'civic-sim list parameters'")
+    meta = PARAMETER_FIELDS[name].metadata
+    if meta.get("range") is None:
+        raise _fail(
+            where,
+            f"parameter {name!r} declares no plausible range (kind {meta.get('kind')!r}) in "
+            "model/parameters.py; declare one there with its reason, or give [low, high] here",
+        )
+    low, high = meta["range"]
+    return low, high
+
+
+def _parameters(data: dict, fixed: dict) -> tuple[dict, dict]:
+    from experiments.spec import SpecError, _parameter_value
+
+    table = data.get("parameters")
+    ranges, source = {}, {}
+    if table is None:
+        return _from_screening(data.get("screening"), fixed)
+    if not isinstance(table, dict) or not table:
+        raise _fail("calibration.parameters", 'must be a table of name = "declared" or [low, high]')
+    for name, value in table.items():
+        where = f"calibration.parameters.{name}"
+        if name in fixed:
+            raise _fail(where, "is also in calibration.fixed; set it in one place")
+        if value == "declared":
+            ranges[name] = declared_range(name, where)
+            source[name] = "declared"
+            continue
+        if not isinstance(value, list) or len(value) != 2:
+            raise _fail(where, f'must be "declared" or [low, high], got {value!r}')
+        try:
+            low = _parameter_value(f"{where}[0]", name, value[0])
+            high = _parameter_value(f"{where}[1]", name, value[1])
+        except SpecError as exc:
+            raise CalibrationError(str(exc)) from None
+        if not isinstance(low, int | float) or not isinstance(high, int | float) or low >= high:
+            raise _fail(where, f"must be [low, high] with low below high, got {value!r}")
+        ranges[name] = (low, high)
+        source[name] = "spec"
+    return ranges, source
+
+
+def _from_screening(table: Any, fixed: dict) -> tuple[dict, dict]:
+    """The invented parameters a screening result ranks highest, at their declared ranges."""
+    from model.parameters import PARAMETER_FIELDS
+
+    if table is None:
+        raise _fail(
+            "calibration.parameters",
+            "name the parameters to calibrate, or give [screening] file = "
+            "'.../sensitivity.csv' and top = N to take the invented ones screening ranked highest",
+        )
+    if not isinstance(table, dict) or "file" not in table:
+        raise _fail("calibration.screening", "must be a table with file = '...sensitivity.csv'")
+    top = _int(table, "top", 6, 1, 100, "calibration.screening")
+    path = Path(table["file"])
+    try:
+        ranking = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError) as exc:
+        raise _fail("calibration.screening.file", f"cannot read {str(path)!r}: {exc}") from None
+    if not {"parameter", "rank"} <= set(ranking.columns):
+        raise _fail("calibration.screening.file", "needs the columns parameter and rank")
+    if "outcome" in table:
+        ranking = ranking[ranking["outcome"] == table["outcome"]]
+    best = ranking.dropna(subset=["rank"]).groupby("parameter")["rank"].min().sort_values()
+    ranges, source = {}, {}
+    for name in best.index:
+        fld = PARAMETER_FIELDS.get(name)
+        if fld is None or fld.metadata.get("kind") != "invented" or name in fixed:
+            continue
+        if fld.metadata.get("range") is None:
+            continue
+        ranges[name] = tuple(fld.metadata["range"])
+        source[name] = f"declared (screening rank {best[name]:g})"
+        if len(ranges) == top:
+            break
+    if not ranges:
+        raise _fail("calibration.screening.file", "ranks no invented parameter with a range")
+    return ranges, source
+
+
+def _history_matching(table: Any, spec: CalibrationSpec) -> None:
+    where = "calibration.history_matching"
+    if not isinstance(table, dict):
+        raise _fail(where, "must be a table")
+    for key in table:
+        if key not in HM_KEYS:
+            raise _fail(f"{where}.{key}", f"unknown key; allowed keys: {', '.join(HM_KEYS)}")
+    waves = table.get("points_per_wave", spec.points_per_wave)
+    if (
+        not isinstance(waves, list)
+        or not waves
+        or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 5 for n in waves)
+    ):
+        raise _fail(f"{where}.points_per_wave", f"must be a list of integers >= 5, got {waves!r}")
+    spec.points_per_wave = waves
+    for key, lo in (("cutoff", 0.5), ("discrepancy", 0.0)):
+        value = table.get(key, getattr(spec, key))
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < lo:
+            raise _fail(f"{where}.{key}", f"must be a number of at least {lo:g}, got {value!r}")
+        setattr(spec, key, float(value))
+    spec.rule = table.get("rule", spec.rule)
+    if spec.rule not in ("max", "second_max"):
+        raise _fail(f"{where}.rule", f"must be max or second_max, got {spec.rule!r}")
+    by_target = table.get("discrepancy_by_target", {})
+    names = {t.name for t in spec.targets}
+    for name, value in by_target.items():
+        if name not in names:
+            raise _fail(f"{where}.discrepancy_by_target", f"no calibration target {name!r}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise _fail(f"{where}.discrepancy_by_target.{name}", f"must be >= 0, got {value!r}")
+        spec.discrepancy_by_target[name] = float(value)
+    spec.candidates = _int(table, "candidates", spec.candidates, 100, 10**7, where)
+    spec.prior_sample = _int(table, "prior_sample", spec.prior_sample, 100, 10**7, where)
+
+
+# --- running -----------------------------------------------------------------------------
+@dataclass
+class RunOptions:
+    """How the waves' runs execute (the sweep options of the runner)."""
+
+    executor: str = "processes"
+    workers: int | None = None
+    dask: str | None = None
+    progress: bool = True
+
+
+def wave_spec(spec: CalibrationSpec, index: int, points: list[dict[str, Any]]):
+    """The experiment spec of one wave: every point in every scenario the targets need,
+    on the calibration's replicate seeds (one root entropy for every wave)."""
+    from experiments import spec as specs
+
+    design_points = [{**p, "scenario": s} for p in points for s in spec.scenarios]
+    return specs.Spec(
+        name=f"{spec.name}-wave-{index}",
+        description=f"history-matching wave {index} of {spec.name}",
+        strategies=[spec.strategy],
+        replicates=spec.replicates,
+        steps=spec.steps,
+        seed=spec.seed,
+        out=str(Path(spec.out) / f"wave-{index}"),
+        fixed={**spec.fixed, "residents": spec.residents},
+        design=specs.Design(type="points", points=json.loads(json.dumps(design_points))),
+        baseline=spec.strategy,
+    )
+
+
+def run_wave(spec: CalibrationSpec, index: int, points: list[dict[str, Any]], opts: RunOptions):
+    """Run (or resume) a wave through the runner and store; return every target's
+    replicate mean and variance at each point (calibration targets, then held-out ones).
+
+    Raises:
+        CalibrationError: If runs failed (finished runs stay stored; a rerun resumes).
+    """
+    from experiments import runner
+    from experiments.store import Store
+
+    wave = wave_spec(spec, index, points)
+    summary = runner.run_sweep(
+        wave,
+        wave.out,
+        executor=opts.executor,
+        workers=opts.workers,
+        dask=opts.dask,
+        progress=opts.progress,
+    )
+    if summary.failed:
+        raise CalibrationError(
+            f"wave {index}: {len(summary.failed)} runs failed (first {summary.failed[0]}; "
+            f"tracebacks in {wave.out}/manifest.json); the finished runs are kept and a rerun "
+            "resumes"
+        )
+    frame = Store(wave.out).read_runs()
+    targets = spec.targets + spec.holdout
+    n_scen = len(spec.scenarios)
+    means = np.full((len(points), len(targets)), np.nan)
+    variances = np.full_like(means, np.nan)
+    values: dict[tuple[int, int], list[float]] = {}
+    for _, run in frame.groupby("run_id", sort=True):
+        design_point = int(run["point"].iloc[0])
+        i, s = divmod(design_point, n_scen)
+        run = run.sort_values("step")
+        for t, target in enumerate(targets):
+            if target.scenario == spec.scenarios[s]:
+                values.setdefault((i, t), []).append(target.measure(run))
+    for (i, t), v in values.items():
+        means[i, t] = float(np.mean(v))
+        variances[i, t] = float(np.var(v, ddof=1)) if len(v) > 1 else 0.0
+    bad = np.argwhere(~np.isfinite(means[:, : len(spec.targets)]))
+    if len(bad):
+        i, t = bad[0]
+        raise CalibrationError(
+            f"target {spec.targets[t].name!r}: its statistic is not a number at wave {index} "
+            f"point {i} ({points[i]}); check the target's metric and window"
+        )
+    return means, variances
+
+
+@dataclass
+class Calibration:
+    """A finished calibration: the spec, the history match and every target's values."""
+
+    spec: CalibrationSpec
+    match: hm.HistoryMatch
+    all_means: list[np.ndarray]
+    ensemble: pd.DataFrame
+    meta: dict[str, Any]
+    out: Path
+
+
+def run_calibration(spec: CalibrationSpec, opts: RunOptions | None = None) -> Calibration:
+    """History-match the model, write the ensemble and the diagnostics report.
+
+    Raises:
+        CalibrationError: For failed runs or an empty plausible region (the runs made are
+            kept in ``OUT``).
+    """
+    from experiments.store import ensure_writable_folder
+
+    opts = opts or RunOptions()
+    out = Path(spec.out)
+    try:
+        ensure_writable_folder(out)
+    except ValueError as exc:
+        raise CalibrationError(f"--out: {exc}") from None
+    box = hm.Box.from_ranges(
+        spec.ranges,
+        integer=[n for n, r in spec.ranges.items() if all(isinstance(v, int) for v in r)],
+    )
+    n_cal = len(spec.targets)
+    all_means: list[np.ndarray] = []
+
+    def simulate(points, wave):
+        means, variances = run_wave(spec, wave, points, opts)
+        all_means.append(means)
+        return means[:, :n_cal], variances[:, :n_cal]
+
+    try:
+        match = hm.history_match(
+            simulate,
+            box,
+            spec.observations(),
+            points_per_wave=spec.points_per_wave,
+            replicates=spec.replicates,
+            cutoff=spec.cutoff,
+            rule=spec.rule,
+            seed=spec.seed % 2**32,
+            prior_sample_size=spec.prior_sample,
+            candidates=spec.candidates,
+        )
+    except hm.HistoryMatchingError as exc:
+        raise CalibrationError(f"{exc} (the runs made so far are kept in {out})") from None
+    ensemble, meta = ensemble_frame(spec, match, all_means)
+    from experiments.ensemble import write_ensemble
+
+    write_ensemble(ensemble, out / "ensemble.parquet", meta)
+    if spec.ensemble:
+        write_ensemble(ensemble, Path(spec.ensemble), meta)
+    result = Calibration(spec, match, all_means, ensemble, meta, out)
+    from experiments.calibration_report import write_calibration_report
+
+    write_calibration_report(result)
+    return result
+
+
+def regenerate_command(spec: CalibrationSpec) -> str:
+    """The command that makes this ensemble again."""
+    source = spec.source or "SPEC"
+    try:
+        source = str(Path(source).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        pass
+    return f"civic-sim calibrate {shlex.quote(source)}"
+
+
+def ensemble_frame(spec: CalibrationSpec, match: hm.HistoryMatch, all_means: list[np.ndarray]):
+    """The ensemble table and its metadata."""
+    from experiments.store import git_commit, model_fingerprint, now, package_versions
+
+    values = match.box.from_unit(match.ensemble_unit)
+    targets = spec.targets + spec.holdout
+    # every target's simulated value of each member (held-out ones from the same runs)
+    rows = [
+        all_means[int(wave) - 1][int(row)]
+        for wave, row in zip(match.ensemble_wave, match.ensemble_row, strict=True)
+    ]
+    frame = pd.DataFrame({"member": np.arange(len(values), dtype=np.int64)})
+    frame["weight"] = 1.0 / len(values)
+    frame["wave"] = match.ensemble_wave.astype(np.int64)
+    frame["max_implausibility"] = match.ensemble_implausibility
+    for j, name in enumerate(match.box.names):
+        column = values[:, j]
+        frame[name] = column.astype(np.int64) if match.box.integer[j] else np.round(column, 12)
+    table = np.vstack(rows)
+    for t, target in enumerate(targets):
+        frame[f"target:{target.name}"] = table[:, t]
+    meta = {
+        "format": 1,
+        "created": now(),
+        "model_fingerprint": model_fingerprint(),
+        "git_commit": git_commit(),
+        "versions": package_versions(),
+        "calibration": spec.as_dict(),
+        "command": regenerate_command(spec),
+        "share_ruled_out": match.share_ruled_out,
+        "method": "history matching (equal weights)",
+        "parameters": list(match.box.names),
+    }
+    return frame, meta
+
+
+def heldout_table(calibration: Calibration) -> pd.DataFrame:
+    """How the ensemble predicts each held-out target, against the prior (wave 1).
+
+    Returns:
+        One row per held-out target: value, band, the ensemble's mean, 5-95% range and
+        share in band, and the same share for the wave-1 (prior) runs.
+    """
+    spec = calibration.spec
+    rows = []
+    offset = len(spec.targets)
+    for h, target in enumerate(spec.holdout):
+        column = calibration.ensemble[f"target:{target.name}"].to_numpy(dtype=float)
+        prior = calibration.all_means[0][:, offset + h]
+        lo, hi = np.quantile(column, [0.05, 0.95])
+        denominator = math.sqrt(target.obs_sd**2 + (spec.discrepancy * target.obs_sd) ** 2)
+        rows.append(
+            {
+                "target": target.name,
+                "value": target.value,
+                "low": target.low,
+                "high": target.high,
+                "ensemble_mean": float(column.mean()),
+                "ensemble_p05": float(lo),
+                "ensemble_p95": float(hi),
+                "ensemble_in_band": float(
+                    np.mean((column >= target.low) & (column <= target.high))
+                ),
+                "prior_in_band": float(np.mean((prior >= target.low) & (prior <= target.high))),
+                "implausibility_of_mean": abs(float(column.mean()) - target.value) / denominator,
+            }
+        )
+    return pd.DataFrame(rows)

@@ -1,0 +1,220 @@
+"""Ensemble files: the plausible parameter sets a calibration found, as Parquet.
+
+One row per member (a plausible world): ``member``, ``weight`` (equal weights from
+history matching; they sum to 1), ``wave``, ``max_implausibility``, one column per
+calibrated parameter and ``target:<name>`` columns with the member's simulated target
+values (calibration and held-out targets). The Parquet file's key-value metadata (key
+``civic_sim_ensemble``, JSON) records what made it: the model fingerprint, the git commit,
+the calibration spec and its targets, the parameters and their prior ranges, and the
+command that regenerates it.
+
+An ensemble is tied to the model that made it: :func:`read_ensemble` refuses a file whose
+model fingerprint differs from the running model's (``allow_other_model`` lets a user
+look at an old file anyway; the design type ``ensemble`` never does).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+META_KEY = b"civic_sim_ensemble"
+TARGET_PREFIX = "target:"
+#: Columns of an ensemble file that are not parameters.
+RESERVED_COLUMNS = ("member", "weight", "wave", "max_implausibility")
+
+
+class EnsembleError(ValueError):
+    """A problem with an ensemble file; the message names the file and what to do."""
+
+
+def write_ensemble(frame: pd.DataFrame, path: Path, meta: dict[str, Any]) -> Path:
+    """Write an ensemble (atomically) with its metadata.
+
+    Args:
+        frame: One row per member (see the module docstring for the columns).
+        path: The Parquet file.
+        meta: What made it (JSON-able); must hold ``model_fingerprint`` and ``parameters``.
+    """
+    from experiments.store import atomic_write_bytes
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    schema_meta = dict(table.schema.metadata or {})
+    schema_meta[META_KEY] = json.dumps(meta, sort_keys=True, default=str).encode("utf-8")
+    table = table.replace_schema_metadata(schema_meta)
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    atomic_write_bytes(Path(path), sink.getvalue().to_pybytes())
+    return Path(path)
+
+
+def file_hash(path: Path) -> str:
+    """``sha256`` of the file, first 16 hex digits (the report names the ensemble by it)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def read_ensemble(path: str | Path, allow_other_model: bool = False):
+    """Read an ensemble file and its metadata.
+
+    Returns:
+        ``(frame, meta)``.
+
+    Raises:
+        EnsembleError: If the file is missing, not an ensemble, empty, or made by another
+            version of the model (unless ``allow_other_model``).
+    """
+    from experiments.store import model_fingerprint
+
+    path = Path(path)
+    try:
+        table = pq.read_table(path)
+    except FileNotFoundError:
+        raise EnsembleError(f"no such ensemble file {str(path)!r}") from None
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise EnsembleError(f"{str(path)!r} is not a Parquet file: {exc}") from None
+    raw = (table.schema.metadata or {}).get(META_KEY)
+    if raw is None:
+        raise EnsembleError(
+            f"{str(path)!r} is not an ensemble file (no civic_sim_ensemble metadata); "
+            "make one with 'civic-sim calibrate SPEC'"
+        )
+    meta = json.loads(raw)
+    frame = table.to_pandas()
+    if not len(frame):
+        raise EnsembleError(f"{str(path)!r} holds no parameter sets")
+    now = model_fingerprint()
+    made_by = meta.get("model_fingerprint")
+    if made_by != now and not allow_other_model:
+        raise EnsembleError(
+            f"{str(path)!r} was calibrated on another version of the model (fingerprint "
+            f"{made_by}; now {now}), so its parameter sets are not known to be plausible for "
+            f"this one; regenerate it with: {meta.get('command', 'civic-sim calibrate SPEC')}"
+        )
+    missing = [c for c in ("member", "weight") if c not in frame.columns]
+    if missing:
+        raise EnsembleError(f"{str(path)!r} lacks the column(s) {', '.join(missing)}")
+    return frame, meta
+
+
+def parameter_columns(frame: pd.DataFrame) -> list[str]:
+    """The parameter columns of an ensemble frame."""
+    return [
+        c for c in frame.columns if c not in RESERVED_COLUMNS and not c.startswith(TARGET_PREFIX)
+    ]
+
+
+def choose_members(frame: pd.DataFrame, sample: int | None, seed: int) -> list[int]:
+    """Which members a design uses: all (``sample`` None) or ``sample`` of them drawn
+    without replacement with probability proportional to their weights (seeded), in
+    member order."""
+    members = frame["member"].to_numpy()
+    if sample is None or sample >= len(frame):
+        return [int(m) for m in members]
+    weights = frame["weight"].to_numpy(dtype=float)
+    rng = np.random.default_rng(seed)
+    picked = rng.choice(len(frame), size=sample, replace=False, p=weights / weights.sum())
+    return [int(m) for m in sorted(members[picked])]
+
+
+def member_points(frame: pd.DataFrame, members: list[int]) -> list[dict[str, Any]]:
+    """The parameter values of the chosen members, as design points."""
+    by_member = frame.set_index("member")
+    names = parameter_columns(frame)
+    points = []
+    for m in members:
+        row = by_member.loc[m]
+        point = {}
+        for name in names:
+            value = row[name]
+            point[name] = int(value) if isinstance(value, int | np.integer) else float(value)
+        points.append(point)
+    return points
+
+
+# --- the design type `ensemble` ------------------------------------------------------------
+ENSEMBLE_DESIGN_KEYS = ("type", "file", "sample", "seed", "factors")
+
+
+def parse_ensemble_design(table: dict, base: Path, parameter_value) -> dict[str, Any]:
+    """Validate ``[design] type = "ensemble"`` and read its file.
+
+    Keys: ``file`` (an ensemble Parquet file, relative to the spec file), ``sample``
+    (how many members to use, drawn by weight without replacement; default all),
+    ``seed`` (of that draw; default 0) and ``factors`` (optional: parameter = [values]
+    crossed with every member, for instance the scenarios).
+
+    Args:
+        table: The ``[design]`` table.
+        base: Folder relative paths are resolved against.
+        parameter_value: ``(path, name, value) -> value``, the spec's value check.
+
+    Returns:
+        ``{"file", "sample", "seed", "factors", "members", "points", "record"}``: the
+        crossed design points (member-major) and what the manifest records.
+
+    Raises:
+        ValueError: A message starting with the field's dotted path.
+    """
+    file = table.get("file")
+    if not isinstance(file, str) or not file:
+        raise ValueError("spec.design.file: must name an ensemble file (.parquet)")
+    path = Path(file)
+    path = path if path.is_absolute() else (base / path).resolve()
+    try:
+        frame, meta = read_ensemble(path)
+    except EnsembleError as exc:
+        raise ValueError(f"spec.design.file: {exc}") from None
+    sample = table.get("sample")
+    if sample is not None and (
+        isinstance(sample, bool) or not isinstance(sample, int) or sample < 1
+    ):
+        raise ValueError(f"spec.design.sample: must be a positive integer, got {sample!r}")
+    seed = table.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise ValueError(f"spec.design.seed: must be an integer from 0 to 2**32 - 1, got {seed!r}")
+    factors = table.get("factors", {})
+    if not isinstance(factors, dict):
+        raise ValueError("spec.design.factors: must be a table of parameter = [values, ...]")
+    names = parameter_columns(frame)
+    checked: dict[str, list[Any]] = {}
+    for name, values in factors.items():
+        where = f"spec.design.factors.{name}"
+        if name in names:
+            raise ValueError(f"{where}: is a parameter of the ensemble; it cannot also vary")
+        if not isinstance(values, list) or not values:
+            raise ValueError(f"{where}: must be a non-empty list of values, got {values!r}")
+        checked[name] = [parameter_value(f"{where}[{i}]", name, v) for i, v in enumerate(values)]
+    members = choose_members(frame, sample, seed)
+    calibration_fixed = {
+        k: v for k, v in meta.get("calibration", {}).get("fixed", {}).items() if k not in checked
+    }
+    from itertools import product
+
+    combos = [dict(zip(checked, c, strict=True)) for c in product(*checked.values())] or [{}]
+    points = [
+        {**calibration_fixed, **member, **combo}
+        for member in member_points(frame, members)
+        for combo in combos
+    ]
+    weights = frame.set_index("member").loc[members, "weight"].astype(float).tolist()
+    record = {
+        "file": str(path),
+        "sample": sample,
+        "seed": seed,
+        "factors": checked,
+        "members": members,
+        "weights": weights,
+        "ensemble_sha256": file_hash(path),
+        "model_fingerprint": meta.get("model_fingerprint"),
+        "ensemble_commit": meta.get("git_commit"),
+        "ensemble_command": meta.get("command"),
+        "calibrated_parameters": names,
+    }
+    return {"points": points, "record": record, "combos": len(combos)}
