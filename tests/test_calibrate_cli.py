@@ -147,11 +147,13 @@ def test_unknown_metric_in_a_target_is_one_line_and_exit_2(tmp_path, capsys):
 
 
 def test_a_parameter_without_a_declared_range_is_one_line_and_exit_2(tmp_path, capsys):
-    spec = write_spec(tmp_path, parameters='recruitment_rate = "declared"\n')
+    # every scalar invented parameter declares a range since issue 12; the grid's width
+    # (a setting) does not
+    spec = write_spec(tmp_path, parameters='width = "declared"\n')
     assert main(["calibrate", str(spec)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
-    assert "calibration.parameters.recruitment_rate" in err
+    assert "calibration.parameters.width" in err
     assert "declares no plausible range" in err
 
 
