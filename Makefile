@@ -74,7 +74,7 @@ browser: $(CHROMIUM_STAMP)
 # The shipped calibration: history matching to experiments/ensembles/calibrated.parquet (the
 # plausible worlds `make run` compares the strategies in) and its diagnostics in
 # results/calibration/. Rerun it after a change to model/ or agents/ (the ensemble is tied
-# to the model's fingerprint; make run refuses a stale one). About 5 minutes on 2 idle cores.
+# to the model's fingerprint; make run refuses a stale one). About 3.5 minutes on 2 cores.
 calibrate: $(VENV)/.installed-dev
 	$(BIN)/civic-sim calibrate experiments/specs/calibration.toml
 
