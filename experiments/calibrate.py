@@ -562,7 +562,13 @@ def regenerate_command(spec: CalibrationSpec) -> str:
 
 def ensemble_frame(spec: CalibrationSpec, match: hm.HistoryMatch, all_means: list[np.ndarray]):
     """The ensemble table and its metadata."""
-    from experiments.store import git_commit, model_fingerprint, now, package_versions
+    from experiments.store import (
+        git_commit,
+        model_code_hash,
+        model_fingerprint,
+        now,
+        package_versions,
+    )
 
     values = match.box.from_unit(match.ensemble_unit)
     targets = spec.targets + spec.holdout
@@ -585,6 +591,7 @@ def ensemble_frame(spec: CalibrationSpec, match: hm.HistoryMatch, all_means: lis
         "format": 1,
         "created": now(),
         "model_fingerprint": model_fingerprint(),
+        "model_code": model_code_hash(),
         "git_commit": git_commit(),
         "versions": package_versions(),
         "calibration": spec.as_dict(),

@@ -70,7 +70,7 @@ def read_ensemble(path: str | Path, allow_other_model: bool = False):
         EnsembleError: If the file is missing, not an ensemble, empty, or made by another
             version of the model (unless ``allow_other_model``).
     """
-    from experiments.store import model_fingerprint
+    from experiments.store import model_code_hash, model_fingerprint
 
     path = Path(path)
     try:
@@ -89,8 +89,13 @@ def read_ensemble(path: str | Path, allow_other_model: bool = False):
     frame = table.to_pandas()
     if not len(frame):
         raise EnsembleError(f"{str(path)!r} holds no parameter sets")
-    now = model_fingerprint()
-    made_by = meta.get("model_fingerprint")
+    # Plausibility belongs to the model's code, not to the numerical packages' versions
+    # (the same rules under Mesa 3.3 or 3.5 are the same model); files from before the
+    # code hash was recorded are checked by the whole fingerprint.
+    if "model_code" in meta:
+        now, made_by = model_code_hash(), meta["model_code"]
+    else:
+        now, made_by = model_fingerprint(), meta.get("model_fingerprint")
     if made_by != now and not allow_other_model:
         raise EnsembleError(
             f"{str(path)!r} was calibrated on another version of the model (fingerprint "

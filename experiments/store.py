@@ -171,6 +171,22 @@ def model_fingerprint(parts: dict[str, Any] | None = None) -> str:
     return digest.hexdigest()[:16]
 
 
+def model_code_hash(parts: dict[str, Any] | None = None) -> str:
+    """A short hash of the model's code alone: the source of ``model`` and ``agents`` and
+    the plugins' content, without the numerical packages' versions.
+
+    :func:`model_fingerprint` says whether two runs give the *same numbers* (so it counts
+    numpy's or Mesa's version); this says whether parameter sets calibrated on one install
+    are plausible for another: the same rules on Python 3.11 with Mesa 3.3 and on 3.13 with
+    Mesa 3.5 are the same model, whose runs differ only in their random draws' rounding.
+    """
+    parts = parts if parts is not None else fingerprint_parts()
+    digest = hashlib.sha256(parts["model_source"].encode())
+    for sha in sorted(p["sha256"] for p in parts["plugins"]):
+        digest.update(f"plugin={sha}".encode())
+    return digest.hexdigest()[:16]
+
+
 def explain_fingerprint_change(before: dict[str, Any] | None, now: dict[str, Any]) -> str:
     """Plain words for what differs between two :func:`fingerprint_parts` records."""
     if not before:

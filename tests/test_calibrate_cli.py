@@ -12,7 +12,7 @@ import pytest
 from experiments import calibrate as cal
 from experiments.cli import main
 from experiments.ensemble import META_KEY, read_ensemble
-from experiments.store import model_fingerprint
+from experiments.store import model_code_hash, model_fingerprint
 
 TARGETS = """
 [[target]]
@@ -185,7 +185,15 @@ def test_an_ensemble_from_another_model_is_refused_by_sweep(calibrated, tmp_path
     folder, _, _ = calibrated
     table = pq.read_table(folder / "out" / "ensemble.parquet")
     meta = json.loads(table.schema.metadata[META_KEY])
+    assert meta["model_code"] == model_code_hash()
+    # other numerical packages (another Python, another Mesa): the same model, accepted
     meta["model_fingerprint"] = "feedfacefeedface"
+    table = table.replace_schema_metadata({META_KEY: json.dumps(meta).encode()})
+    pq.write_table(table, tmp_path / "other_install.parquet")
+    frame, _ = read_ensemble(tmp_path / "other_install.parquet")
+    assert len(frame)
+    # another model's code: refused
+    meta["model_code"] = "feedfacefeedface"
     table = table.replace_schema_metadata({META_KEY: json.dumps(meta).encode()})
     pq.write_table(table, tmp_path / "old.parquet")
     (tmp_path / "s.toml").write_text(
