@@ -259,4 +259,7 @@ def test_the_family_care_and_care_home_kernels_copy_their_phases(
     rf, rs = fast.residents, slow.residents
     np.testing.assert_array_equal(rf.alive, rs.alive)
     for column in STATE:
-        np.testing.assert_allclose(getattr(rf, column), getattr(rs, column), rtol=1e-12)
+        # the compiled copy adds in another order: hypothesis found a 3e-11 relative
+        # difference after ten weeks (Python 3.11, Mesa 3.3), so the same 1e-9 as the
+        # whole-model comparison above; alive/dead and every count stay exact
+        np.testing.assert_allclose(getattr(rf, column), getattr(rs, column), rtol=1e-9)
