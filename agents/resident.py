@@ -83,7 +83,7 @@ def initial_need_probability(age, p):
     reports 21% and 52%, with 24-28% of all 65+).
 
     Defaults:
-        ``initial_need_age50`` = 89.1, ``initial_need_age_spread`` = 12.8.
+        ``initial_need_age50`` = 88.5, ``initial_need_age_spread`` = 12.9.
     """
     return 1.0 / (1.0 + np.exp(-(age - p.initial_need_age50) / p.initial_need_age_spread))
 
@@ -99,8 +99,8 @@ def initial_level_probabilities(age, p):
         A list of four arrays (or numbers): P(level >= 1), ..., P(level >= 4).
 
     Defaults:
-        ``initial_need_age50`` = 89.1, ``initial_need_age_spread`` = 12.8,
-        ``initial_level_age_gaps`` = (17.7, 33.9, 56.2).
+        ``initial_need_age50`` = 88.5, ``initial_need_age_spread`` = 12.9,
+        ``initial_level_age_gaps`` = (13.9, 26.7, 43.4).
     """
     # the curves share their spread: exp(-(age - age50 - gap) / spread) = e * exp(gap / spread)
     e = np.exp(-(age - p.initial_need_age50) / p.initial_need_age_spread)
@@ -138,6 +138,20 @@ def deterioration_probability(age, recent_unmet, lonely, low_support, p):
     return weekly(yearly)
 
 
+def progression_probability(chance, need_level, p):
+    """Weekly chance of moving up a level for a resident who already has need (ODD 7.2):
+    once need has begun it worsens faster. The hazard of :func:`deterioration_probability`
+    (``chance``, weekly) multiplies by ``progression_factor`` at levels 1-3, so the weekly
+    chance becomes ``1 - (1 - chance) ** progression_factor``; at level 0 it stays
+    ``chance`` (need onset).
+
+    Defaults:
+        ``progression_factor`` = 2.0.
+    """
+    faster = 1.0 - (1.0 - chance) ** p.progression_factor
+    return np.where(np.asarray(need_level) > 0, faster, chance)
+
+
 def help_acceptance_probability(referrers, outreach, p):
     """Weekly chance that a resident who lacks low-level support comes forward and
     accepts a volunteer (ODD 7.4): finding people who will accept help is itself slow.
@@ -161,7 +175,7 @@ def reablement_probability(fully_supported, age, need_level, p):
     better for the young-old, or at low levels); the shipped rule uses neither.
 
     Defaults:
-        ``reablement_rate`` = 0.004.
+        ``reablement_rate`` = 0.003.
     """
     return np.where(fully_supported, p.reablement_rate, 0.0)
 
@@ -224,7 +238,7 @@ def care_home_admission_probability(age, need_level, missing_family_care, in_cri
     * ``care_home_crisis_factor`` in the weeks after the family carer broke down.
 
     Defaults:
-        ``care_home_rate`` = 4.5, ``care_home_level_ratio`` = 11,
+        ``care_home_rate`` = 1.5, ``care_home_level_ratio`` = 11,
         ``care_home_age_slope`` = 0.13, ``care_home_family_factor`` = 1,
         ``care_home_crisis_factor`` = 3.
     """

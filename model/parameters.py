@@ -351,7 +351,7 @@ class Parameters:
         range_reason="a list of shares per level; set it with --set",
     )
     initial_need_age50: float = _p(
-        89.1,
+        88.5,
         "Age at which half of residents have some need (initial logistic curve)",
         lo=60.0,
         hi=110.0,
@@ -363,7 +363,7 @@ class Parameters:
         range_reason="calibrated to HSE 2021 (25-30% of 65+ with some need)",
     )
     initial_need_age_spread: float = _p(
-        12.8,
+        12.9,
         "Spread of the initial need-by-age logistic curve",
         lo=1.0,
         hi=50.0,
@@ -375,7 +375,7 @@ class Parameters:
         range_reason="fit to HSE 2021's need by age band",
     )
     initial_level_age_gaps: tuple = _p(
-        (17.7, 33.9, 56.2),
+        (13.9, 26.7, 43.4),
         "Years beyond initial_need_age50 at which half of residents have need of level 2, "
         "3 and 4 or more (initial ordinal logistic curves)",
         unit="years",
@@ -466,8 +466,23 @@ class Parameters:
         range_reason="no effect to OR 0.76 of multidimensional programmes (Stuck et al. 2002)",
         group="need",
     )
+    progression_factor: float = _p(
+        2.0,
+        "Once a resident has need, the hazard of moving up a further level multiplies by this",
+        lo=1.0,
+        hi=10.0,
+        source="invented, informed by evidence: disability already present is the strongest "
+        "predictor of further decline (Hardy, Dubin, Holford & Gill 2005; Leiden 85-plus "
+        "study, Age 2014: 63% of 85-year-olds changed disability state within five years, "
+        "mostly for the worse); set so that substantial and critical need reach council "
+        "long-term support and spend (NHS England ASC-FR 2022-23)",
+        group="need",
+        kind="invented",
+        range=(1.5, 4.0),
+        range_reason="further decline after onset is faster than onset itself, by 1.5-4 fold",
+    )
     reablement_rate: float = _p(
-        0.004,
+        0.003,
         "Weekly chance of moving down a level when fully supported",
         lo=0.0,
         hi=0.2,
@@ -580,17 +595,18 @@ class Parameters:
 
     # --- care homes -------------------------------------------------------------------
     care_home_rate: float = _p(
-        4.5,
+        1.5,
         "Yearly chance that a resident aged 85 with critical need and every need met at "
         "home moves into a care home (the factors may take it above 1: then it is certain)",
         lo=0.0,
         hi=10.0,
         unit="per year",
-        source="invented (calibrated: about 2.5% of 65+ in care homes, ONS Census 2021; 1.0 "
-        "before the sourced need feedbacks left fewer residents at critical need)",
+        source="invented (calibrated: about 2.5% of 65+ in care homes, ONS Census 2021, with "
+        "progression_factor: 4.5 before need progressed faster once begun, 1.0 before the "
+        "sourced need feedbacks)",
         group="care_homes",
         kind="invented",
-        range=(2.0, 8.0),
+        range=(0.75, 3.0),
         range_reason="half to about twice the calibrated rate: 1-4% of 65+ in care homes",
     )
     care_home_level_ratio: float = _p(

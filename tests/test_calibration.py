@@ -162,27 +162,10 @@ def test_calibrate_check_prints_the_table(tmp_path, capsys):
     assert "| NO" in capsys.readouterr().out
 
 
-#: Targets out of band at the defaults since the care system and the community dynamics
-#: were merged, with the reason (docs/ODD.md section 8): the sourced need feedbacks leave
-#: fewer residents at substantial and critical need, so at the calibrated budget direct
-#: delivery cannot spend it all on eligible need and fewer residents qualify for council
-#: support; need at 65-69 sits just below its band.
-KNOWN_OUT_OF_BAND = {
-    "residents aged 65-69 with any care need",
-    "care-home residents who fund themselves",
-    "older residents with council long-term support in a year",
-    "council long-term care spend per older resident (GBP a week)",
-}
-
-
 @pytest.mark.slow
-def test_every_shipped_target_is_in_band_or_a_known_miss_on_replicate_averages():
+def test_every_shipped_target_is_in_band_on_replicate_averages():
     """The calibration check users run: every target of experiments/targets.toml, at ward
     scale, on the check's replicates (the steady start and the ageing wave included)."""
     table = calibration.run_check(load_targets())
-    known = table["target"].isin(KNOWN_OUT_OF_BAND)
-    missed = table.loc[~table["in_band"] & ~known, ["target", "low", "high", "model_mean"]]
+    missed = table.loc[~table["in_band"], ["target", "low", "high", "model_mean"]]
     assert missed.empty, "\n" + missed.to_string()
-    # a known miss that comes back into band is taken off the list (and out of the ODD's)
-    back = table.loc[table["in_band"] & known, "target"].tolist()
-    assert not back, f"now in band, remove from KNOWN_OUT_OF_BAND: {back}"

@@ -44,6 +44,38 @@ def test_deaths_rise_with_age_and_need():
         )
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.floats(0.0, 0.2), st.integers(0, 3), st.floats(1.0, 6.0))
+def test_need_once_begun_worsens_faster_by_the_progression_factor(chance, level, factor):
+    """The weekly chance of moving up is the onset chance at level 0, and the chance of a
+    hazard multiplied by ``progression_factor`` at levels 1-3 (so a yearly rate, too)."""
+    p = P.replace(progression_factor=factor)
+    up = resident.progression_probability(np.float64(chance), level, p)
+    if level == 0:
+        assert up == chance
+    else:
+        assert up == pytest.approx(1.0 - (1.0 - chance) ** factor, rel=1e-12, abs=1e-15)
+        assert up >= chance - 1e-15
+        # multiplying the hazard: the yearly chance of no move is (that at onset) ** factor
+        assert (1.0 - up) ** 52 == pytest.approx(((1.0 - chance) ** 52) ** factor, rel=1e-9)
+
+
+def test_with_faster_progression_more_residents_reach_substantial_need():
+    """The pattern the factor is for (two seeds, 1,000 residents, a short burn-in)."""
+
+    def substantial_or_worse(factor):
+        counts = []
+        for seed in range(2):
+            q = P.replace(residents=1000, burn_in_weeks=52, progression_factor=factor)
+            m = CivicModel(q, seed_sequence=np.random.SeedSequence(seed))
+            m.run(156)
+            r = m.residents
+            counts.append(np.count_nonzero(r.alive & (r.level >= 3)))
+        return np.mean(counts)
+
+    assert substantial_or_worse(3.0) > 1.2 * substantial_or_worse(1.0)
+
+
 def test_admission_rises_with_need_age_missing_family_care_and_a_crisis():
     chance = resident.care_home_admission_probability
     assert chance(85, 0, 1.0, True, P) == 0.0  # no need, no care home

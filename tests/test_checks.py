@@ -203,7 +203,7 @@ def test_facilitation_money_that_vanishes_is_caught(registries, monkeypatch):
         name = "all_grants"
 
         def plan(self, model, budget):
-            return SpendPlan(paid_care=0.5 * budget, eligibility_floor=4, grants=0.5 * budget)
+            return SpendPlan(paid_care=0.0, eligibility_floor=4, grants=budget)
 
     assert run_until_error(CivicModel(strategy="all_grants", check=True, **SMALL), 3) is None
     monkeypatch.setattr(council, "fund_facilitation", forgetful)

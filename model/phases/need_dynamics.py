@@ -22,6 +22,7 @@ def change_levels(model) -> None:
     # every slot at once; only live residents move (a free slot keeps level 0)
     lonely = (r.connection < p.lonely_threshold).astype(np.float64)
     p_up = resident.deterioration_probability(r.age, r.recent_unmet, lonely, r.low_support, p)
+    p_up = resident.progression_probability(p_up, r.level, p)
     up = model.streams.happens("need_up", r.person_id, week, p_up, among=r.alive & (r.level < 4))
     moved_up = np.zeros(r.n_slots, dtype=bool)
     moved_up[up] = True
