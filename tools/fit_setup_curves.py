@@ -78,6 +78,7 @@ def fit(ages, levels, p):
 
 
 def main() -> None:
+    """Fit the curves for the parameters given with --set and print them."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--years", type=float, default=40.0)
     parser.add_argument("--seeds", type=int, default=2)
