@@ -553,7 +553,7 @@ def count_in_cells(all_counts, some_counts, x, y, some, sign):
             some_counts[x[i], y[i]] += sign
 
 
-#: The totals :func:`week_hours` returns, in order.
+#: The totals :func:`week_summary` returns, in order.
 WEEK_TOTALS = (
     "need_personal",
     "need_low",
@@ -572,11 +572,12 @@ WEEK_TOTALS = (
 
 
 @njit(
-    f"Tuple(({F64}, {F64}, {F64}, {I64}, {F64}))({BOOL}, {I8}, {F64}, "
-    f"{F64}, {F64}, {F64}, {F64}, {F64}, {F64}, {F64}, float64, {I64_2D}, {I32}, {I32}, int64)",
+    f"Tuple(({F64}, {F64}, {F64}, {I64}, {F64}, {F64}, {F64_2D}))({BOOL}, {I8}, {F64}, "
+    f"{F64}, {F64}, {F64}, {F64}, {F64}, {F64}, {F64}, float64, {I64_2D}, {I32}, {I32}, int64, "
+    f"{F64}, {BOOL}, {BOOL}, {F64})",
     cache=True,
 )
-def week_hours(
+def week_summary(
     alive,
     level,
     need_personal,
@@ -592,8 +593,13 @@ def week_hours(
     x,
     y,
     n_blocks,
+    age,
+    in_care_home,
+    council_funded,
+    carer_age,
 ):
-    """Hours not met this week per slot, by type, and the week's totals in one pass.
+    """Hours not met this week per slot, by type, the week's totals and the care counts,
+    in one pass over the slots (what the metrics read, :class:`model.metrics.Snapshot`).
 
     Unmet hours by type are those of :func:`unmet_of` (the rule
     ``agents.resident.unmet_hours``).
@@ -601,10 +607,16 @@ def week_hours(
     Returns:
         (unmet personal hours per slot, unmet low-level hours per slot, the totals named
         in :data:`WEEK_TOTALS` (with the live residents' summed ``connection`` and how
-        many are below ``lonely_below``), live residents at each need level 0-4, and the
+        many are below ``lonely_below``), live residents at each need level 0-4, the
         mean unmet hours of the live residents of each block of cells (``block_of[x, y]``
         is the block of cell (x, y), 0 .. n_blocks - 1), for blocks with anyone living
-        in them, in block order).
+        in them, in block order; then the counts of :data:`CARE_TOTALS` over the live
+        residents: residents in care homes (all, council-funded, aged 85+); at home with
+        a package and their paid hours; family carers giving care (all, aged 65+);
+        residents aged 85+, 65-69 (and with need), 80+ (with need, with unmet need);
+        residents with unmet need (above 1e-9 hours) at each level 1-4 -- and, for each
+        age band of :data:`AGE_BAND_STARTS`, a column of residents, residents with need
+        and residents with unmet need).
     """
     n = alive.size
     unmet_personal = np.empty(n)
@@ -615,6 +627,8 @@ def week_hours(
     with_unmet = connected = lonely = 0.0
     block_unmet = np.zeros(n_blocks)
     block_people = np.zeros(n_blocks, dtype=np.int64)
+    care = np.zeros(17)
+    bands = np.zeros((3, 6))
     for i in range(n):
         up, ul = unmet_of(
             need_personal[i], need_low[i], fam_personal[i], fam_low[i], paid[i], vol[i], biz[i]
@@ -630,17 +644,59 @@ def week_hours(
         t_biz += biz[i]
         t_up += up
         t_ul += ul
-        t_u += up + ul
-        if up + ul > 1e-9:
+        gap = up + ul
+        t_u += gap
+        short = gap > 1e-9
+        if short:
             with_unmet += 1.0
-        if alive[i]:
-            level_counts[level[i]] += 1
-            connected += connection[i]
-            if connection[i] < lonely_below:
-                lonely += 1.0
-            b = block_of[x[i], y[i]]
-            block_unmet[b] += up + ul
-            block_people[b] += 1
+        if not alive[i]:
+            continue
+        lv = np.int64(level[i])
+        level_counts[lv] += 1
+        connected += connection[i]
+        if connection[i] < lonely_below:
+            lonely += 1.0
+        b = block_of[x[i], y[i]]
+        block_unmet[b] += gap
+        block_people[b] += 1
+        # the care counts
+        a = age[i]
+        needy = lv > 0
+        if in_care_home[i]:
+            care[0] += 1.0
+            if council_funded[i]:
+                care[1] += 1.0
+            if a >= 85.0:
+                care[2] += 1.0
+        if paid[i] > 0.0:
+            care[3] += 1.0
+            care[4] += paid[i]
+        if fam_personal[i] + fam_low[i] > 0.0:
+            care[5] += 1.0
+            if carer_age[i] >= 65.0:
+                care[6] += 1.0
+        if a >= 85.0:
+            care[7] += 1.0
+        if a < 70.0:
+            care[8] += 1.0
+            if needy:
+                care[9] += 1.0
+        if a >= 80.0:
+            care[10] += 1.0
+            if needy:
+                care[11] += 1.0
+            if short:
+                care[12] += 1.0
+        if needy and short:
+            care[12 + lv] += 1.0
+        band = np.int64((a - 65.0) * 0.2)  # ages are 65 or more
+        if band > 5:
+            band = 5
+        bands[0, band] += 1.0
+        if needy:
+            bands[1, band] += 1.0
+        if short:
+            bands[2, band] += 1.0
     block_means = np.empty(n_blocks)
     k = 0
     for b in range(n_blocks):
@@ -664,10 +720,10 @@ def week_hours(
             lonely,
         ]
     )
-    return unmet_personal, unmet_low, totals, level_counts, block_means[:k]
+    return unmet_personal, unmet_low, totals, level_counts, block_means[:k], care, bands
 
 
-#: The counts :func:`care_summary` returns, in order.
+#: The care counts :func:`week_summary` returns, in order.
 CARE_TOTALS = (
     "in_care_home",
     "council_funded",
@@ -689,82 +745,10 @@ CARE_TOTALS = (
 )
 
 
-#: Lower ends of the age bands of :func:`care_summary` (those of ``world.AGE_BANDS``).
+#: Lower ends of the age bands of :func:`week_summary` (those of ``world.AGE_BANDS``).
 AGE_BAND_STARTS = (65.0, 70.0, 75.0, 80.0, 85.0, 90.0)
 
 
-@njit(
-    f"Tuple(({F64}, {F64_2D}))"
-    f"({BOOL}, {I8}, {F64}, {BOOL}, {BOOL}, {F64}, {F64}, {F64}, {F64}, {F64})",
-    cache=True,
-)
-def care_summary(
-    alive,
-    level,
-    age,
-    in_care_home,
-    council_funded,
-    paid,
-    fam_personal,
-    fam_low,
-    carer_age,
-    unmet,
-):
-    """The week's counts over the live residents, in one pass.
-
-    Returns:
-        (the counts of :data:`CARE_TOTALS`: residents in care homes (all, council-funded,
-        aged 85+); at home with a package and their paid hours; family carers giving care
-        (all, aged 65+); residents aged 85+, 65-69 (and with need), 80+ (with need, with
-        unmet need); residents with unmet need (``unmet`` above 1e-9 hours) at each level
-        1-4 -- and, for each age band of :data:`AGE_BAND_STARTS`, a column of residents,
-        residents with need and residents with unmet need).
-    """
-    out = np.zeros(17)
-    bands = np.zeros((3, 6))
-    for i in range(alive.size):
-        if not alive[i]:
-            continue
-        a = age[i]
-        lv = np.int64(level[i])
-        short = unmet[i] > 1e-9
-        needy = lv > 0
-        if in_care_home[i]:
-            out[0] += 1.0
-            if council_funded[i]:
-                out[1] += 1.0
-            if a >= 85.0:
-                out[2] += 1.0
-        if paid[i] > 0.0:
-            out[3] += 1.0
-            out[4] += paid[i]
-        if fam_personal[i] + fam_low[i] > 0.0:
-            out[5] += 1.0
-            if carer_age[i] >= 65.0:
-                out[6] += 1.0
-        if a >= 85.0:
-            out[7] += 1.0
-        if a < 70.0:
-            out[8] += 1.0
-            if needy:
-                out[9] += 1.0
-        if a >= 80.0:
-            out[10] += 1.0
-            if needy:
-                out[11] += 1.0
-            if short:
-                out[12] += 1.0
-        if needy and short:
-            out[12 + lv] += 1.0
-        b = np.int64((a - 65.0) * 0.2)  # ages are 65 or more
-        if b > 5:
-            b = 5
-        bands[0, b] += 1.0
-        if needy:
-            bands[1, b] += 1.0
-        if short:
-            bands[2, b] += 1.0
-    return out, bands
 
 
 @njit(
@@ -1169,7 +1153,10 @@ def carer_events(
                 if given > 0:
                     q = per_hour * given * (1.0 - effect * support)
                     q = min(max(q, 0.0), 1.0)
-                    if draw(person_id[i], salt_breakdown) < 1.0 - (1.0 - q) ** (1.0 / 52.0):
+                    u = draw(person_id[i], salt_breakdown)
+                    # the weekly chance is never above the yearly q, so a draw of at least
+                    # q needs no power (the same events: see the note on weekly chances)
+                    if u < q and u < 1.0 - (1.0 - q) ** (1.0 / 52.0):
                         stop = True
                         breakdowns += 1
                         breakdown_week[i] = t
@@ -1228,20 +1215,33 @@ def admission_draws(
     (with their missing family care and crisis), in slot order."""
     moving = np.empty(alive.size, dtype=np.int64)
     n = 0
+    base_at = np.empty(5)  # the base rate of each level (the same power, made once)
+    for lv in range(5):
+        base_at[lv] = rate / level_ratio ** (4.0 - lv)
     for i in range(alive.size):
         if not alive[i] or in_care_home[i] or level[i] <= 0:
             continue
         need = need_personal[i] + need_low[i]
         missing = 1.0 - (fam_personal[i] + fam_low[i]) / max(need, 1e-300) if need > 0 else 0.0
-        base = rate / level_ratio ** (4.0 - level[i])
+        base = base_at[level[i]]
         crisis = crisis_factor if t - breakdown_week[i] < crisis_weeks else 1.0
         yearly = base * np.exp(age_slope * (age[i] - 85.0)) * (1.0 + family_factor * missing)
         yearly = yearly * crisis
         q = min(max(yearly, 0.0), 1.0)
-        if draw(person_id[i], salt) < 1.0 - (1.0 - q) ** (1.0 / 52.0):
+        u = draw(person_id[i], salt)
+        # u >= q needs no power (the same events: see the note on weekly chances)
+        if u < q and u < 1.0 - (1.0 - q) ** (1.0 / 52.0):
             moving[n] = i
             n += 1
     return moving[:n]
+
+
+# Weekly chances in the phase kernels above: they test ``u < q`` before working out the
+# weekly form ``1 - (1 - q) ** (1 / 52)`` of a yearly probability q in [0, 1]. That form is
+# never above q, in exact arithmetic and as computed in doubles (checked on 30 million q
+# from 1e-20 to 1, and at 0, 1 and the doubles next to them), so a draw u >= q can never
+# fall below it: skipping the power there gives the same events, and most draws are far
+# above q.
 
 
 # --- which rules have a compiled copy ------------------------------------------------------

@@ -111,35 +111,33 @@ class Snapshot:
         self.vol = r.vol_low
         self.biz = r.biz_low
         block_of, n_blocks = _gini_blocks(model)
-        self.unmet_personal, self.unmet_low, totals, level_counts, self.block_unmet = (
-            kernels.week_hours(
-                r.alive,
-                r.level,
-                *(getattr(self, name) for name in _HOURS),
-                r.connection,
-                float(model.p.lonely_threshold),
-                block_of,
-                r.x,
-                r.y,
-                n_blocks,
-            )
+        (
+            self.unmet_personal,
+            self.unmet_low,
+            totals,
+            level_counts,
+            self.block_unmet,
+            care,
+            self.age_bands,
+        ) = kernels.week_summary(
+            r.alive,
+            r.level,
+            *(getattr(self, name) for name in _HOURS),
+            r.connection,
+            float(model.p.lonely_threshold),
+            block_of,
+            r.x,
+            r.y,
+            n_blocks,
+            r.age,
+            r.in_care_home,
+            r.council_funded,
+            r.carer_age,
         )
         #: Sums over residents of the arrays above, and the number with unmet need.
         self.totals = dict(zip(kernels.WEEK_TOTALS, totals.tolist(), strict=True))
         #: Live residents at each need level 0-4 (a list of ints).
         self.level_counts = level_counts.tolist()
-        care, self.age_bands = kernels.care_summary(
-            r.alive,
-            r.level,
-            r.age,
-            r.in_care_home,
-            r.council_funded,
-            r.paid_personal,
-            r.fam_personal,
-            r.fam_low,
-            r.carer_age,
-            self.unmet_personal + self.unmet_low,
-        )
         #: Counts of :data:`kernels.CARE_TOTALS` (care homes, packages, carers, ages);
         #: ``age_bands`` holds residents, with need and with unmet need by age band.
         self.care = dict(zip(kernels.CARE_TOTALS, care.tolist(), strict=True))
