@@ -102,7 +102,7 @@ class Snapshot:
 
     def __init__(self, model):
         r = model.residents
-        self.live = r.live
+        self._residents = r
         self.need_personal = r.need_personal
         self.need_low = r.need_low
         self.fam_personal = r.fam_personal
@@ -141,6 +141,12 @@ class Snapshot:
         #: Counts of :data:`kernels.CARE_TOTALS` (care homes, packages, carers, ages);
         #: ``age_bands`` holds residents, with need and with unmet need by age band.
         self.care = dict(zip(kernels.CARE_TOTALS, care.tolist(), strict=True))
+
+    @property
+    def live(self) -> np.ndarray:
+        """Slots of the live residents, ascending (looked up when asked for: the snapshot is
+        remade whenever residents come or go, so these are the snapshot's)."""
+        return self._residents.live
 
     @property
     def need(self) -> np.ndarray:
