@@ -749,8 +749,6 @@ CARE_TOTALS = (
 AGE_BAND_STARTS = (65.0, 70.0, 75.0, 80.0, 85.0, 90.0)
 
 
-
-
 @njit(
     f"float64({I64}, {F64}, float64, {F64}, {BOOL}, {BOOL}, {I32})",
     cache=True,
