@@ -52,6 +52,7 @@ TOP_KEYS = (
     "parameters",
     "screening",
     "history_matching",
+    "abc",
 )
 HM_KEYS = (
     "points_per_wave",
@@ -61,6 +62,19 @@ HM_KEYS = (
     "discrepancy_by_target",
     "candidates",
     "prior_sample",
+)
+ABC_KEYS = (
+    "populations",
+    "population_size",
+    "epsilon",
+    "alpha",
+    "initial_epsilon",
+    "min_epsilon",
+    "max_evaluations",
+    "min_acceptance_rate",
+    "distance",
+    "kernel_scale",
+    "replicates",
 )
 
 
@@ -95,6 +109,7 @@ class CalibrationSpec:
         discrepancy_by_target: Model discrepancy (standard deviation) set per target.
         candidates: Candidates tried per wave.
         prior_sample: Size of the prior sample the shares ruled out are measured on.
+        abc: The ABC-SMC refinement asked for (``[abc]``), or None.
         source: The spec file.
     """
 
@@ -120,6 +135,7 @@ class CalibrationSpec:
     discrepancy_by_target: dict[str, float] = field(default_factory=dict)
     candidates: int = 20000
     prior_sample: int = 20000
+    abc: Any = None
     source: str | None = None
 
     @property
@@ -159,6 +175,7 @@ class CalibrationSpec:
             "rule": self.rule,
             "discrepancy": self.discrepancy,
             "discrepancy_by_target": self.discrepancy_by_target,
+            "abc": None if self.abc is None else self.abc.as_dict(),
         }
 
 
@@ -265,6 +282,8 @@ def parse_calibration_spec(data: dict, source: Path | None = None) -> Calibratio
             raise _fail(f"calibration.fixed.{reserved}", "is set by its own key, not here")
     spec.ranges, spec.range_source = _parameters(data, spec.fixed)
     _history_matching(data.get("history_matching", {}), spec)
+    if "abc" in data:
+        spec.abc = _abc(data["abc"], spec)
     return spec
 
 
@@ -401,6 +420,87 @@ def _history_matching(table: Any, spec: CalibrationSpec) -> None:
     spec.prior_sample = _int(table, "prior_sample", spec.prior_sample, 100, 10**7, where)
 
 
+def _abc(table: Any, spec: CalibrationSpec):
+    """Validate ``[abc]``: the ABC-SMC refinement inside the history-matched region."""
+    import math
+
+    from experiments.abc import AbcSettings
+
+    where = "calibration.abc"
+    if not isinstance(table, dict):
+        raise _fail(where, "must be a table (for example populations = 3, population_size = 20)")
+    for key in table:
+        if key not in ABC_KEYS:
+            raise _fail(f"{where}.{key}", f"unknown key; allowed keys: {', '.join(ABC_KEYS)}")
+    settings = AbcSettings()
+    settings.populations = _int(table, "populations", settings.populations, 1, 100, where)
+    settings.population_size = _int(
+        table, "population_size", settings.population_size, 5, 100_000, where
+    )
+
+    def number(key: str, default: float, lo: float, hi: float, open_low=False) -> float:
+        value = table.get(key, default)
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if not ok or not (lo < value if open_low else lo <= value) or not value <= hi:
+            low = f"above {lo:g}" if open_low else f"from {lo:g}"
+            raise _fail(f"{where}.{key}", f"must be a number {low} to {hi:g}, got {value!r}")
+        return float(value)
+
+    settings.alpha = number("alpha", settings.alpha, 0.0, 1.0, open_low=True)
+    epsilon = table.get("epsilon", "quantile")
+    if isinstance(epsilon, list):
+        if (
+            not epsilon
+            or not all(isinstance(e, int | float) and not isinstance(e, bool) for e in epsilon)
+            or any(e <= 0 for e in epsilon)
+            or any(b > a for a, b in zip(epsilon, epsilon[1:], strict=False))
+        ):
+            raise _fail(
+                f"{where}.epsilon",
+                f"a schedule must be a non-increasing list of positive numbers, got {epsilon!r}",
+            )
+        settings.epsilon = [float(e) for e in epsilon]
+        if "populations" not in table:
+            settings.populations = len(epsilon)
+        elif settings.populations > len(epsilon):
+            raise _fail(
+                f"{where}.populations",
+                f"is {settings.populations} but the epsilon schedule has {len(epsilon)} entries",
+            )
+    elif epsilon != "quantile":
+        raise _fail(
+            f"{where}.epsilon",
+            f'must be "quantile" or a list of thresholds (one per population), got {epsilon!r}',
+        )
+    initial = table.get("initial_epsilon", "inf")
+    if initial == "inf":
+        settings.initial_epsilon = math.inf
+    elif initial == "from_sample":
+        settings.initial_epsilon = "from_sample"
+    elif isinstance(initial, int | float) and not isinstance(initial, bool) and initial > 0:
+        settings.initial_epsilon = float(initial)
+    else:
+        raise _fail(
+            f"{where}.initial_epsilon",
+            f'must be a positive number, "inf" or "from_sample", got {initial!r}',
+        )
+    if isinstance(settings.epsilon, list) and "initial_epsilon" in table:
+        raise _fail(f"{where}.initial_epsilon", "is the first entry of an epsilon schedule")
+    settings.min_epsilon = number("min_epsilon", 0.0, 0.0, 1e12)
+    settings.min_acceptance_rate = number("min_acceptance_rate", 0.0, 0.0, 1.0)
+    settings.kernel_scale = number("kernel_scale", 1.0, 0.0, 100.0, open_low=True)
+    if "max_evaluations" in table:
+        settings.max_evaluations = _int(
+            table, "max_evaluations", 0, settings.population_size, 10**8, where
+        )
+    settings.distance = table.get("distance", "euclidean")
+    if settings.distance not in ("euclidean", "max"):
+        raise _fail(f"{where}.distance", f"must be euclidean or max, got {settings.distance!r}")
+    if "replicates" in table:  # default: the calibration's (after a --replicates)
+        settings.replicates = _int(table, "replicates", 1, 1, 1000, where)
+    return settings
+
+
 # --- running -----------------------------------------------------------------------------
 @dataclass
 class RunOptions:
@@ -412,23 +512,50 @@ class RunOptions:
     progress: bool = True
 
 
-def wave_spec(spec: CalibrationSpec, index: int, points: list[dict[str, Any]]):
-    """The experiment spec of one wave: every point in every scenario the targets need,
-    on the calibration's replicate seeds (one root entropy for every wave)."""
+def points_spec(
+    spec: CalibrationSpec, name: str, about: str, out: Path, points: list[dict], replicates: int
+):
+    """The experiment spec of one batch of calibration runs: every point in every
+    scenario the targets need, on the calibration's replicate seeds (one root entropy
+    for every wave and batch: common random numbers)."""
     from experiments import spec as specs
 
     design_points = [{**p, "scenario": s} for p in points for s in spec.scenarios]
     return specs.Spec(
-        name=f"{spec.name}-wave-{index}",
-        description=f"history-matching wave {index} of {spec.name}",
+        name=name,
+        description=about,
         strategies=[spec.strategy],
-        replicates=spec.replicates,
+        replicates=replicates,
         steps=spec.steps,
         seed=spec.seed,
-        out=str(Path(spec.out) / f"wave-{index}"),
+        out=str(out),
         fixed={**spec.fixed, "residents": spec.residents},
         design=specs.Design(type="points", points=json.loads(json.dumps(design_points))),
         baseline=spec.strategy,
+    )
+
+
+def wave_spec(spec: CalibrationSpec, index: int, points: list[dict[str, Any]]):
+    """The experiment spec of one history-matching wave (``OUT/wave-K``)."""
+    return points_spec(
+        spec,
+        f"{spec.name}-wave-{index}",
+        f"history-matching wave {index} of {spec.name}",
+        Path(spec.out) / f"wave-{index}",
+        points,
+        spec.replicates,
+    )
+
+
+def abc_batch_spec(spec: CalibrationSpec, label: str, points: list[dict[str, Any]]):
+    """The experiment spec of one ABC-SMC batch (``OUT/abc/population-T/batch-B``)."""
+    return points_spec(
+        spec,
+        f"{spec.name}-abc-{label.replace('/', '-')}",
+        f"ABC-SMC {label} of {spec.name}",
+        Path(spec.out) / "abc" / label,
+        points,
+        spec.abc.replicates or spec.replicates,
     )
 
 
@@ -439,25 +566,38 @@ def run_wave(spec: CalibrationSpec, index: int, points: list[dict[str, Any]], op
     Raises:
         CalibrationError: If runs failed (finished runs stay stored; a rerun resumes).
     """
+    return run_points(spec, wave_spec(spec, index, points), points, opts, f"wave {index}")
+
+
+def run_points(spec: CalibrationSpec, sweep, points: list[dict[str, Any]], opts, label: str):
+    """Run (or resume) one batch of calibration runs through the runner and store, and
+    return every target's replicate mean and variance at each point (n x T, calibration
+    targets then held-out ones).
+
+    Raises:
+        CalibrationError: If runs failed (finished runs stay stored; a rerun resumes).
+        KeyboardInterrupt: If the sweep was interrupted (the finished runs are stored).
+    """
     from experiments import runner
     from experiments.store import Store
 
-    wave = wave_spec(spec, index, points)
     summary = runner.run_sweep(
-        wave,
-        wave.out,
+        sweep,
+        sweep.out,
         executor=opts.executor,
         workers=opts.workers,
         dask=opts.dask,
         progress=opts.progress,
     )
+    if summary.interrupted:
+        raise KeyboardInterrupt
     if summary.failed:
         raise CalibrationError(
-            f"wave {index}: {len(summary.failed)} runs failed (first {summary.failed[0]}; "
-            f"tracebacks in {wave.out}/manifest.json); the finished runs are kept and a rerun "
+            f"{label}: {len(summary.failed)} runs failed (first {summary.failed[0]}; "
+            f"tracebacks in {sweep.out}/manifest.json); the finished runs are kept and a rerun "
             "resumes"
         )
-    frame = Store(wave.out).read_runs()
+    frame = Store(sweep.out).read_runs()
     targets = spec.targets + spec.holdout
     n_scen = len(spec.scenarios)
     means = np.full((len(points), len(targets)), np.nan)
@@ -477,7 +617,7 @@ def run_wave(spec: CalibrationSpec, index: int, points: list[dict[str, Any]], op
     if len(bad):
         i, t = bad[0]
         raise CalibrationError(
-            f"target {spec.targets[t].name!r}: its statistic is not a number at wave {index} "
+            f"target {spec.targets[t].name!r}: its statistic is not a number at {label} "
             f"point {i} ({points[i]}); check the target's metric and window"
         )
     return means, variances
@@ -485,7 +625,19 @@ def run_wave(spec: CalibrationSpec, index: int, points: list[dict[str, Any]], op
 
 @dataclass
 class Calibration:
-    """A finished calibration: the spec, the history match and every target's values."""
+    """A finished calibration: the spec, the history match and every target's values.
+
+    Attributes:
+        spec: The calibration spec.
+        match: What history matching found.
+        all_means: Every target's replicate means at each wave's points.
+        ensemble: The ensemble written (ABC-SMC's if it ran, else history matching's).
+        meta: Its metadata.
+        out: The output folder.
+        history_ensemble: History matching's ensemble (the same as ``ensemble`` without
+            ABC-SMC).
+        abc: What ABC-SMC found (None if not asked for).
+    """
 
     spec: CalibrationSpec
     match: hm.HistoryMatch
@@ -493,6 +645,8 @@ class Calibration:
     ensemble: pd.DataFrame
     meta: dict[str, Any]
     out: Path
+    history_ensemble: pd.DataFrame | None = None
+    abc: Any = None
 
 
 def run_calibration(spec: CalibrationSpec, opts: RunOptions | None = None) -> Calibration:
@@ -540,14 +694,112 @@ def run_calibration(spec: CalibrationSpec, opts: RunOptions | None = None) -> Ca
     ensemble, meta = ensemble_frame(spec, match, all_means)
     from experiments.ensemble import write_ensemble
 
+    history_ensemble, abc_result = ensemble, None
+    if spec.abc is not None:
+        write_ensemble(ensemble, out / "ensemble-history-matching.parquet", meta)
+        abc_result = run_abc(spec, match, opts)
+        ensemble, meta = abc_ensemble_frame(spec, match, abc_result, meta)
     write_ensemble(ensemble, out / "ensemble.parquet", meta)
     if spec.ensemble:
         write_ensemble(ensemble, Path(spec.ensemble), meta)
-    result = Calibration(spec, match, all_means, ensemble, meta, out)
+    result = Calibration(spec, match, all_means, ensemble, meta, out, history_ensemble, abc_result)
     from experiments.calibration_report import write_calibration_report
 
     write_calibration_report(result)
     return result
+
+
+def run_abc(spec: CalibrationSpec, match: hm.HistoryMatch, opts: RunOptions):
+    """ABC-SMC (pyabc) inside the history-matched region; every batch of proposals is one
+    sweep of the runner and store in ``OUT/abc/population-T/batch-B``.
+
+    The prior is uniform on the region every wave's emulators keep (see
+    :mod:`experiments.abc`); the distance is the standardised Euclidean (or maximum)
+    distance over the calibration targets, with the same observation errors and model
+    discrepancies as history matching.
+
+    Raises:
+        CalibrationError: If a population cannot be filled (the runs made are kept).
+    """
+    from experiments import abc
+
+    def simulate(points, label):
+        sweep = abc_batch_spec(spec, label, points)
+        means, _ = run_points(spec, sweep, points, opts, f"ABC-SMC {label}")
+        return means
+
+    try:
+        return abc.abc_smc(
+            simulate,
+            match.box,
+            match.passes,
+            1.0 - match.share_ruled_out,
+            spec.observations(),
+            spec.abc,
+            seed=spec.seed,
+            database=Path(spec.out) / "abc" / "pyabc.db",
+        )
+    except abc.AbcError as exc:
+        raise CalibrationError(
+            f"calibration.abc: {exc} (the runs made so far are kept in {spec.out})"
+        ) from None
+
+
+def abc_ensemble_frame(spec: CalibrationSpec, match: hm.HistoryMatch, result, history_meta):
+    """The ensemble of ABC-SMC's last population (importance weights) and its metadata."""
+    targets = spec.targets + spec.holdout
+    n_cal = len(spec.targets)
+    replicates = spec.abc.replicates or spec.replicates
+    noise = match.waves[-1].replicate_noise * spec.replicates / replicates
+    worst = hm.max_implausibility(
+        hm.implausibility(
+            match.observations,
+            result.statistics[:, :n_cal],
+            np.zeros((len(result.values), n_cal)),
+            noise,
+        ),
+        match.rule,
+    )
+    frame = pd.DataFrame({"member": np.arange(len(result.values), dtype=np.int64)})
+    frame["weight"] = result.weights
+    frame["population"] = np.full(len(result.values), result.populations[-1].t, dtype=np.int64)
+    frame["distance"] = result.distances
+    frame["max_implausibility"] = worst
+    for j, name in enumerate(match.box.names):
+        column = result.values[:, j]
+        frame[name] = column.astype(np.int64) if match.box.integer[j] else np.round(column, 12)
+    for t, target in enumerate(targets):
+        frame[f"target:{target.name}"] = result.statistics[:, t]
+    meta = dict(history_meta)
+    meta["method"] = (
+        f"ABC-SMC (pyabc {result.pyabc_version}) inside the history-matched region "
+        "(importance weights)"
+    )
+    meta["history_matching_members"] = int(len(match.ensemble_unit))
+    meta["abc"] = {
+        "settings": spec.abc.as_dict(),
+        "replicates": replicates,
+        "prior": "uniform on the region every history-matching wave's emulators keep",
+        "distance": f"standardised {spec.abc.distance} over the calibration targets "
+        "(difference / sqrt(obs_sd^2 + discrepancy^2))",
+        "populations": [
+            {
+                "t": p.t,
+                "epsilon": p.epsilon,
+                "evaluations": p.evaluations,
+                "accepted": p.accepted,
+                "acceptance_rate": p.acceptance_rate,
+                "ess": p.ess,
+                "batches": p.batches,
+            }
+            for p in result.populations
+        ],
+        "calibration_evaluations": result.calibration_evaluations,
+        "evaluations": result.evaluations,
+        "ess": result.ess,
+        "stopped": result.stopped,
+    }
+    return frame, meta
 
 
 def regenerate_command(spec: CalibrationSpec) -> str:
@@ -606,32 +858,57 @@ def ensemble_frame(spec: CalibrationSpec, match: hm.HistoryMatch, all_means: lis
 def heldout_table(calibration: Calibration) -> pd.DataFrame:
     """How the ensemble predicts each held-out target, against the prior (wave 1).
 
+    With ABC-SMC there is a row per target for each ensemble (history matching's, equal
+    weights; ABC-SMC's, importance weights): the weighted mean and 5-95% range.
+
     Returns:
-        One row per held-out target: value, band, the ensemble's mean, 5-95% range and
-        share in band, and the same share for the wave-1 (prior) runs.
+        One row per held-out target and ensemble: value, band, the ensemble's mean,
+        5-95% range and (weighted) share in band, and the share in band of the wave-1
+        (prior) runs.
     """
     spec = calibration.spec
     rows = []
     offset = len(spec.targets)
+    ensembles = [("history matching", calibration.history_ensemble)]
+    if calibration.abc is not None:
+        ensembles.append(("ABC-SMC", calibration.ensemble))
+    if ensembles[0][1] is None:
+        ensembles[0] = ("history matching", calibration.ensemble)
     for h, target in enumerate(spec.holdout):
-        column = calibration.ensemble[f"target:{target.name}"].to_numpy(dtype=float)
         prior = calibration.all_means[0][:, offset + h]
-        lo, hi = np.quantile(column, [0.05, 0.95])
         denominator = math.sqrt(target.obs_sd**2 + (spec.discrepancy * target.obs_sd) ** 2)
-        rows.append(
-            {
-                "target": target.name,
-                "value": target.value,
-                "low": target.low,
-                "high": target.high,
-                "ensemble_mean": float(column.mean()),
-                "ensemble_p05": float(lo),
-                "ensemble_p95": float(hi),
-                "ensemble_in_band": float(
-                    np.mean((column >= target.low) & (column <= target.high))
-                ),
-                "prior_in_band": float(np.mean((prior >= target.low) & (prior <= target.high))),
-                "implausibility_of_mean": abs(float(column.mean()) - target.value) / denominator,
-            }
-        )
+        for label, frame in ensembles:
+            column = frame[f"target:{target.name}"].to_numpy(dtype=float)
+            weights = frame["weight"].to_numpy(dtype=float)
+            weights = weights / weights.sum()
+            mean, lo, hi = weighted_summary(column, weights)
+            inside = (column >= target.low) & (column <= target.high)
+            rows.append(
+                {
+                    "target": target.name,
+                    "ensemble": label,
+                    "value": target.value,
+                    "low": target.low,
+                    "high": target.high,
+                    "ensemble_mean": mean,
+                    "ensemble_p05": lo,
+                    "ensemble_p95": hi,
+                    "ensemble_in_band": float(np.sum(weights * inside)),
+                    "prior_in_band": float(np.mean((prior >= target.low) & (prior <= target.high))),
+                    "implausibility_of_mean": abs(mean - target.value) / denominator,
+                }
+            )
     return pd.DataFrame(rows)
+
+
+def weighted_summary(values: np.ndarray, weights: np.ndarray) -> tuple[float, float, float]:
+    """Mean and 5% and 95% quantiles of weighted values (numpy's quantiles when the
+    weights are equal, as history matching's are)."""
+    from experiments.abc import weighted_quantile
+
+    values = np.asarray(values, dtype=float)
+    if np.allclose(weights, weights[0]):
+        lo, hi = np.quantile(values, [0.05, 0.95])
+        return float(values.mean()), float(lo), float(hi)
+    lo, hi = weighted_quantile(values, weights, [0.05, 0.95])
+    return float(np.sum(weights * values)), float(lo), float(hi)

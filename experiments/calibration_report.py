@@ -4,10 +4,12 @@ What it says: the parameters and their prior ranges; the targets with the three 
 their implausibility denominator; each wave's runs and the share of the prior box ruled
 out after it; which targets rule out what (the share each rules out alone, and how much
 each narrows each parameter); the emulators' leave-one-out checks; the ensemble (size,
-marginal ranges against the prior, marginal and pairwise plots); the held-out targets
-against the ensemble's predictions; and the command and commit that made it. The tables
+marginal ranges against the prior, marginal and pairwise plots); with ABC-SMC, its
+populations (epsilon, proposals simulated, acceptance rate, effective sample size) and
+the weighted posterior against the history-matching ensemble; the held-out targets
+against each ensemble's predictions; and the command and commit that made it. The tables
 are also written as CSV (``waves.csv``, ``targets.csv``, ``constraints.csv``,
-``emulators.csv``, ``heldout.csv``).
+``emulators.csv``, ``heldout.csv``, and ``abc.csv`` with ABC-SMC).
 """
 
 from __future__ import annotations
@@ -70,7 +72,11 @@ def tables(calibration) -> dict[str, pd.DataFrame]:
             emulators.append(
                 {"wave": wave.index, "target": o.name, "loo_beyond_3": share, "loo_rms": rms}
             )
+    parts = {}
+    if calibration.abc is not None:
+        parts["abc"] = abc_table(calibration)
     return {
+        **parts,
         "waves": waves,
         "targets": targets,
         "constraints": constraint.reset_index(),
@@ -79,13 +85,35 @@ def tables(calibration) -> dict[str, pd.DataFrame]:
     }
 
 
+def abc_table(calibration) -> pd.DataFrame:
+    """ABC-SMC's populations: epsilon, proposals simulated, runs, acceptance, ESS."""
+    result = calibration.abc
+    spec = calibration.spec
+    runs_each = (spec.abc.replicates or spec.replicates) * len(spec.scenarios)
+    return pd.DataFrame(
+        {
+            "population": [p.t for p in result.populations],
+            "epsilon": [p.epsilon for p in result.populations],
+            "proposals_simulated": [p.evaluations for p in result.populations],
+            "runs": [p.evaluations * runs_each for p in result.populations],
+            "batches": [p.batches for p in result.populations],
+            "accepted": [p.accepted for p in result.populations],
+            "acceptance_rate": [p.acceptance_rate for p in result.populations],
+            "effective_sample_size": [p.ess for p in result.populations],
+        }
+    )
+
+
 def plot_marginals(calibration, path: Path) -> Path:
     """Histogram of each parameter: the ensemble against the non-implausible region of the
     emulators and the uniform prior."""
     match = calibration.match
     names = match.box.names
     region = match.box.from_unit(match.prior_sample[match.prior_pass[-1]])
-    members = calibration.ensemble
+    members = calibration.history_ensemble
+    if members is None:
+        members = calibration.ensemble
+    refined = calibration.ensemble if calibration.abc is not None else None
     cols = min(3, len(names))
     rows = int(np.ceil(len(names) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.9 * rows), squeeze=False)
@@ -93,14 +121,36 @@ def plot_marginals(calibration, path: Path) -> Path:
         lo, hi = match.box.low[j], match.box.high[j]
         bins = np.linspace(lo, hi, 16)
         ax.hist(region[:, j], bins=bins, density=True, alpha=0.4, label="non-implausible region")
-        ax.hist(members[name], bins=bins, density=True, histtype="step", lw=2, label="ensemble")
+        ax.hist(
+            members[name],
+            bins=bins,
+            density=True,
+            histtype="step",
+            lw=2,
+            label="history-matching ensemble" if refined is not None else "ensemble",
+        )
+        if refined is not None:
+            ax.hist(
+                refined[name],
+                bins=bins,
+                weights=refined["weight"],
+                density=True,
+                histtype="step",
+                lw=2,
+                color="crimson",
+                label="ABC-SMC posterior (weighted)",
+            )
         ax.axhline(1.0 / (hi - lo), color="grey", ls="--", lw=1, label="prior")
         ax.set_title(name, fontsize=9)
         ax.set_yticks([])
     for ax in axes.flat[len(names) :]:
         ax.set_visible(False)
     axes.flat[0].legend(fontsize=7)
-    fig.suptitle("Calibrated parameters: prior, non-implausible region and ensemble", fontsize=11)
+    fig.suptitle(
+        "Calibrated parameters: prior, non-implausible region and ensemble"
+        + (" and ABC-SMC posterior" if refined is not None else ""),
+        fontsize=11,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -115,7 +165,11 @@ def plot_pairs(calibration, path: Path) -> Path:
     k = len(names)
     region = match.box.from_unit(match.prior_sample[match.prior_pass[-1]])
     first = match.box.from_unit(match.waves[0].unit)
-    members = calibration.ensemble[list(names)].to_numpy(dtype=float)
+    shown = calibration.history_ensemble
+    if shown is None:
+        shown = calibration.ensemble
+    members = shown[list(names)].to_numpy(dtype=float)
+    refined = calibration.ensemble if calibration.abc is not None else None
     fig, axes = plt.subplots(k, k, figsize=(2.1 * k, 2.1 * k), squeeze=False)
     for i in range(k):
         for j in range(k):
@@ -139,9 +193,16 @@ def plot_pairs(calibration, path: Path) -> Path:
                 )
             ax.scatter(first[:, j], first[:, i], s=4, c="grey", alpha=0.5)
             ax.scatter(members[:, j], members[:, i], s=7, c="crimson")
+            if refined is not None:
+                size = 4 + 400 * refined["weight"].to_numpy(dtype=float)
+                ax.scatter(refined[names[j]], refined[names[i]], s=size, c="darkorange", alpha=0.6)
             ax.set_xlim(extent[:2])
             ax.set_ylim(extent[2:])
-    fig.suptitle("Pairs: region (blue), wave-1 runs (grey), ensemble (red)", fontsize=10)
+    fig.suptitle(
+        "Pairs: region (blue), wave-1 runs (grey), history-matching ensemble (red)"
+        + ("; ABC-SMC particles (orange, size = weight)" if refined is not None else ""),
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -178,14 +239,27 @@ def headline(calibration) -> list[str]:
     lines = [
         f"History matching ruled out {_pct(match.share_ruled_out)} of the prior range of "
         f"{len(match.box.names)} parameters in {len(match.waves)} waves; "
-        f"{len(calibration.ensemble)} run parameter sets are plausible (the ensemble).",
+        f"{len(match.ensemble_unit)} run parameter sets are plausible (the "
+        + ("history-matching ensemble)." if calibration.abc is not None else "ensemble)."),
         f"The targets that rule out most on their own: {strongest}.",
     ]
+    result = calibration.abc
+    if result is not None:
+        last = result.populations[-1]
+        lines.append(
+            f"ABC-SMC (pyabc {result.pyabc_version}) refined the plausible region in "
+            f"{len(result.populations)} populations of {result.settings.population_size} "
+            f"({result.evaluations} parameter sets simulated): final epsilon {_g(last.epsilon)}, "
+            f"acceptance {_pct(last.acceptance_rate)}, effective sample size {result.ess:.1f}; "
+            f"stopped: {result.stopped}. The ensemble is its last population, with "
+            "importance weights."
+        )
     held = tables_heldout(calibration)
     for row in held.itertuples():
+        which = f"the {row.ensemble} ensemble" if result is not None else "the ensemble"
         lines.append(
             f"Held out: {row.target} is {_g(row.value)} (band {_g(row.low)}-{_g(row.high)}); "
-            f"the ensemble predicts {_g(row.ensemble_mean)} (5-95%: {_g(row.ensemble_p05)}-"
+            f"{which} predicts {_g(row.ensemble_mean)} (5-95%: {_g(row.ensemble_p05)}-"
             f"{_g(row.ensemble_p95)}), {_pct(row.ensemble_in_band)} of members in band "
             f"(wave-1 prior runs: {_pct(row.prior_in_band)})."
         )
@@ -197,6 +271,71 @@ def tables_heldout(calibration) -> pd.DataFrame:
     from experiments.calibrate import heldout_table
 
     return heldout_table(calibration)
+
+
+def abc_lines(calibration, table: pd.DataFrame) -> list[str]:
+    """The section on the ABC-SMC refinement (Markdown lines)."""
+    result = calibration.abc
+    settings = result.settings
+    schedule = (
+        "thresholds " + ", ".join(f"{e:g}" for e in settings.epsilon)
+        if isinstance(settings.epsilon, list)
+        else f"each threshold the weighted {settings.alpha:g} quantile of the last "
+        "population's distances"
+        + (
+            ", the first infinite (population 0 is a sample of the prior region)"
+            if settings.initial_epsilon == float("inf")
+            else f", the first {settings.initial_epsilon}"
+        )
+    )
+    lines = [
+        "## ABC-SMC refinement",
+        "",
+        f"pyabc {result.pyabc_version} ran ABC-SMC inside the history-matched region: prior "
+        "uniform on the region every wave's emulators keep; distance the standardised "
+        f"{settings.distance} over the {len(calibration.spec.targets)} calibration targets "
+        "(each difference over sqrt(obs_sd^2 + discrepancy^2), as in the implausibility); "
+        f"{schedule}; proposals from pyabc's multivariate normal kernel (scale "
+        f"{settings.kernel_scale:g}); every proposal simulated with "
+        f"{settings.replicates or calibration.spec.replicates} replicates through the runner "
+        "and store (`abc/population-T/batch-B`). The ensemble is the last population, with "
+        f"its importance weights (effective sample size {result.ess:.1f} of "
+        f"{len(result.weights)}). Stopped: {result.stopped}.",
+        "",
+        _table(
+            [
+                "population",
+                "epsilon",
+                "proposals simulated",
+                "runs",
+                "batches",
+                "accepted",
+                "acceptance rate",
+                "effective sample size",
+            ],
+            [
+                [
+                    r.population,
+                    _g(r.epsilon),
+                    r.proposals_simulated,
+                    r.runs,
+                    r.batches,
+                    r.accepted,
+                    _pct(r.acceptance_rate),
+                    f"{r.effective_sample_size:.1f}",
+                ]
+                for r in table.itertuples()
+            ],
+        ),
+        "",
+    ]
+    if result.calibration_evaluations:
+        lines += [
+            f"pyabc's calibration sample of the first epsilon took "
+            f"{result.calibration_evaluations} more parameter sets.",
+            "",
+        ]
+    return lines
 
 
 def markdown_text(calibration, parts: dict[str, pd.DataFrame], figures: list[Path]) -> str:
@@ -227,34 +366,42 @@ def markdown_text(calibration, parts: dict[str, pd.DataFrame], figures: list[Pat
         "",
     ]
     rows = []
-    members = calibration.ensemble
+    members = calibration.history_ensemble
+    if members is None:
+        members = calibration.ensemble
+    refined = calibration.ensemble if calibration.abc is not None else None
     for j, name in enumerate(match.box.names):
         q = np.quantile(members[name], [0.05, 0.5, 0.95])
         width = (q[2] - q[0]) / (match.box.high[j] - match.box.low[j])
-        rows.append(
-            [
-                name,
-                f"{_g(match.box.low[j])} - {_g(match.box.high[j])}",
-                spec.range_source.get(name, ""),
-                _g(q[1]),
-                f"{_g(q[0])} - {_g(q[2])}",
-                _pct(width),
+        row = [
+            name,
+            f"{_g(match.box.low[j])} - {_g(match.box.high[j])}",
+            spec.range_source.get(name, ""),
+            _g(q[1]),
+            f"{_g(q[0])} - {_g(q[2])}",
+            _pct(width),
+        ]
+        if refined is not None:
+            from experiments.abc import weighted_quantile
+
+            r = weighted_quantile(refined[name], refined["weight"], [0.05, 0.5, 0.95])
+            row += [
+                f"{_g(r[1])} [{_g(r[0])} - {_g(r[2])}]",
+                _pct((r[2] - r[0]) / (match.box.high[j] - match.box.low[j])),
             ]
-        )
-    lines += [
-        _table(
-            [
-                "parameter",
-                "prior",
-                "range from",
-                "ensemble median",
-                "ensemble 5-95%",
-                "of prior width",
-            ],
-            rows,
-        ),
-        "",
+        rows.append(row)
+    header = [
+        "parameter",
+        "prior",
+        "range from",
+        "ensemble median",
+        "ensemble 5-95%",
+        "of prior width",
     ]
+    if refined is not None:
+        header[3:5] = ["history matching median", "history matching 5-95%"]
+        header += ["ABC-SMC median [5-95%]", "ABC of prior width"]
+    lines += [_table(header, rows), ""]
     lines += ["## Waves", ""]
     w = parts["waves"]
     lines += [
@@ -268,6 +415,8 @@ def markdown_text(calibration, parts: dict[str, pd.DataFrame], figures: list[Pat
         "",
     ]
     lines += match.notes and [f"- {n}" for n in match.notes] + [""] or []
+    if calibration.abc is not None:
+        lines += abc_lines(calibration, parts["abc"])
     lines += [
         "## Which targets rule out what",
         "",
@@ -330,6 +479,7 @@ def markdown_text(calibration, parts: dict[str, pd.DataFrame], figures: list[Pat
             _table(
                 [
                     "target",
+                    "ensemble",
                     "value",
                     "band",
                     "ensemble mean",
@@ -341,6 +491,7 @@ def markdown_text(calibration, parts: dict[str, pd.DataFrame], figures: list[Pat
                 [
                     [
                         r.target,
+                        r.ensemble,
                         _g(r.value),
                         f"{_g(r.low)} - {_g(r.high)}",
                         _g(r.ensemble_mean),

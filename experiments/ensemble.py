@@ -1,7 +1,9 @@
 """Ensemble files: the plausible parameter sets a calibration found, as Parquet.
 
-One row per member (a plausible world): ``member``, ``weight`` (equal weights from
-history matching; they sum to 1), ``wave``, ``max_implausibility``, one column per
+One row per member (a plausible world): ``member``, ``weight`` (they sum to 1: equal
+weights from history matching, importance weights from ABC-SMC), ``wave`` (history
+matching: the wave that ran it) or ``population`` and ``distance`` (ABC-SMC: its last
+population and each particle's distance), ``max_implausibility``, one column per
 calibrated parameter and ``target:<name>`` columns with the member's simulated target
 values (calibration and held-out targets). The Parquet file's key-value metadata (key
 ``civic_sim_ensemble``, JSON) records what made it: the model fingerprint, the git commit,
@@ -28,7 +30,7 @@ import pyarrow.parquet as pq
 META_KEY = b"civic_sim_ensemble"
 TARGET_PREFIX = "target:"
 #: Columns of an ensemble file that are not parameters.
-RESERVED_COLUMNS = ("member", "weight", "wave", "max_implausibility")
+RESERVED_COLUMNS = ("member", "weight", "wave", "population", "distance", "max_implausibility")
 
 
 class EnsembleError(ValueError):
@@ -115,17 +117,38 @@ def parameter_columns(frame: pd.DataFrame) -> list[str]:
     ]
 
 
-def choose_members(frame: pd.DataFrame, sample: int | None, seed: int) -> list[int]:
-    """Which members a design uses: all (``sample`` None) or ``sample`` of them drawn
-    without replacement with probability proportional to their weights (seeded), in
-    member order."""
+def choose_members(
+    frame: pd.DataFrame, sample: int | None, seed: int
+) -> tuple[list[int], list[float]]:
+    """Which members a design uses, and the weight each world carries in the report.
+
+    * ``sample`` None (or at least the number of members): every member, with its
+      weight.
+    * Equal weights (history matching): ``sample`` members drawn without replacement
+      (seeded), each of weight ``1 / sample``.
+    * Unequal weights (ABC-SMC's importance weights): ``sample`` draws with replacement
+      in proportion to the weights (a multinomial resample, seeded); a member drawn ``k``
+      times runs once and weighs ``k / sample``, so the worlds' weighted answers estimate
+      the same posterior expectations as the full weighted ensemble (drawing without
+      replacement by weight and then weighting again would count the weights twice).
+
+    Returns:
+        The members in member order and their weights (summing to 1).
+    """
     members = frame["member"].to_numpy()
+    raw = frame["weight"].to_numpy(dtype=float)
+    weights = raw / raw.sum()
     if sample is None or sample >= len(frame):
-        return [int(m) for m in members]
-    weights = frame["weight"].to_numpy(dtype=float)
+        keep = weights > 0
+        kept = weights[keep] / weights[keep].sum()
+        return [int(m) for m in members[keep]], [float(w) for w in kept]
     rng = np.random.default_rng(seed)
-    picked = rng.choice(len(frame), size=sample, replace=False, p=weights / weights.sum())
-    return [int(m) for m in sorted(members[picked])]
+    if np.allclose(weights, weights[0]):
+        picked = sorted(rng.choice(len(frame), size=sample, replace=False, p=weights))
+        return [int(members[i]) for i in picked], [1.0 / sample] * sample
+    counts = rng.multinomial(sample, weights)
+    drawn = np.flatnonzero(counts)
+    return [int(members[i]) for i in drawn], [float(counts[i] / sample) for i in drawn]
 
 
 def member_points(frame: pd.DataFrame, members: list[int]) -> list[dict[str, Any]]:
@@ -151,7 +174,7 @@ def parse_ensemble_design(table: dict, base: Path, parameter_value) -> dict[str,
     """Validate ``[design] type = "ensemble"`` and read its file.
 
     Keys: ``file`` (an ensemble Parquet file, relative to the spec file), ``sample``
-    (how many members to use, drawn by weight without replacement; default all),
+    (how many members to use, see :func:`choose_members`; default all),
     ``seed`` (of that draw; default 0) and ``factors`` (optional: parameter = [values]
     crossed with every member, for instance the scenarios).
 
@@ -196,7 +219,7 @@ def parse_ensemble_design(table: dict, base: Path, parameter_value) -> dict[str,
         if not isinstance(values, list) or not values:
             raise ValueError(f"{where}: must be a non-empty list of values, got {values!r}")
         checked[name] = [parameter_value(f"{where}[{i}]", name, v) for i, v in enumerate(values)]
-    members = choose_members(frame, sample, seed)
+    members, weights = choose_members(frame, sample, seed)
     calibration_fixed = {
         k: v for k, v in meta.get("calibration", {}).get("fixed", {}).items() if k not in checked
     }
@@ -208,7 +231,6 @@ def parse_ensemble_design(table: dict, base: Path, parameter_value) -> dict[str,
         for member in member_points(frame, members)
         for combo in combos
     ]
-    weights = frame.set_index("member").loc[members, "weight"].astype(float).tolist()
     record = {
         "file": str(path),
         "sample": sample,

@@ -70,10 +70,47 @@ def test_design_crosses_every_member_with_the_factors(tmp_path):
 
 def test_a_sample_is_drawn_by_weight_and_reproducibly(tmp_path):
     make_ensemble(tmp_path / "e.parquet", n=6, weights=[0.0, 0.0, 0.0, 0.5, 0.25, 0.25])
-    one = spec_with(tmp_path / "e.parquet", sample=3, seed=4).design.ensemble["members"]
-    two = spec_with(tmp_path / "e.parquet", sample=3, seed=4).design.ensemble["members"]
-    assert one == two == [3, 4, 5]  # members of weight zero are never drawn
-    assert len(spec_with(tmp_path / "e.parquet", sample=2).design.points) == 2
+    one = spec_with(tmp_path / "e.parquet", sample=3, seed=4).design.ensemble
+    two = spec_with(tmp_path / "e.parquet", sample=3, seed=4).design.ensemble
+    assert one["members"] == two["members"] and one["weights"] == two["weights"]
+    assert set(one["members"]) <= {3, 4, 5}  # members of weight zero are never drawn
+    # a member drawn k times of 3 runs once and carries weight k/3
+    assert sum(one["weights"]) == pytest.approx(1.0)
+    assert all(round(3 * w) == pytest.approx(3 * w) for w in one["weights"])
+    assert len(spec_with(tmp_path / "e.parquet", sample=2).design.points) <= 2
+    # all members: zero weights dropped, the others keep theirs
+    every = spec_with(tmp_path / "e.parquet").design.ensemble
+    assert every["members"] == [3, 4, 5] and every["weights"] == [0.5, 0.25, 0.25]
+
+
+def test_equal_weights_give_distinct_members_of_equal_weight(tmp_path):
+    make_ensemble(tmp_path / "e.parquet", n=6)
+    record = spec_with(tmp_path / "e.parquet", sample=4, seed=1).design.ensemble
+    assert len(set(record["members"])) == 4
+    assert record["weights"] == [0.25] * 4
+
+
+def test_a_weighted_sample_estimates_the_weighted_mean():
+    # importance weights of ABC-SMC: the resampled worlds' weighted mean is unbiased for
+    # the full ensemble's weighted mean (drawing by weight *and* weighting would not be)
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=40)
+    weights = np.exp(2 * values)
+    weights /= weights.sum()
+    frame = pd.DataFrame({"member": np.arange(40), "weight": weights})
+    truth = float(np.sum(weights * values))
+    estimates = []
+    for seed in range(400):
+        members, w = ens.choose_members(frame, 8, seed)
+        estimates.append(float(np.sum(np.array(w) * values[members])))
+    assert np.mean(estimates) == pytest.approx(truth, abs=0.05)
+    # the double-counting alternative is far off
+    twice = []
+    for seed in range(400):
+        members, w = ens.choose_members(frame, 8, seed)
+        ww = np.array(w) * weights[members]
+        twice.append(float(np.sum(ww / ww.sum() * values[members])))
+    assert abs(np.mean(twice) - truth) > 0.2
 
 
 def test_an_ensemble_of_another_model_is_refused(tmp_path):
