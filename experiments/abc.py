@@ -579,6 +579,7 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, q) -> np.ndarray:
     interpolated between the midpoints of each value's weight)."""
     values = np.asarray(values, dtype=float)
     weights = np.asarray(weights, dtype=float)
+    values, weights = values[weights > 0], weights[weights > 0]
     order = np.argsort(values)
     v, w = values[order], weights[order]
     cumulative = (np.cumsum(w) - 0.5 * w) / np.sum(w)

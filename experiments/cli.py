@@ -740,9 +740,14 @@ def cmd_history_match(args) -> int:
     from experiments import calibrate, runner
     from experiments.calibration_report import headline
     from experiments.ensemble import EnsembleError
+    from experiments.extras import MissingExtra, require_analysis
 
     if args.check or args.sets or args.targets:
         raise UsageError("calibrate SPEC: --check, --set and --targets are for the check only")
+    try:  # history matching's emulators
+        require_analysis("calibrate SPEC (history matching)", {"sklearn": "scikit-learn"})
+    except MissingExtra as exc:
+        raise UsageError(str(exc)) from None
     if args.executor not in runner.EXECUTORS:
         raise UsageError(
             f"--executor must be one of {', '.join(runner.EXECUTORS)}, got {args.executor!r}"
@@ -751,6 +756,11 @@ def cmd_history_match(args) -> int:
         spec = calibrate.load_calibration_spec(args.spec)
     except calibrate.CalibrationError as exc:
         raise UsageError(str(exc)) from None
+    if spec.abc is not None:
+        try:
+            require_analysis("calibrate SPEC with [abc] (ABC-SMC)", {"pyabc": "pyabc"})
+        except MissingExtra as exc:
+            raise UsageError(str(exc)) from None
     if args.out:
         spec.out = args.out
     for name in ("replicates", "residents", "steps"):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 import textwrap
 
 import pandas as pd
@@ -283,3 +285,98 @@ def test_without_parameters_the_top_invented_ones_of_a_screening_are_taken(tmp_p
     )
     with pytest.raises(cal.CalibrationError, match="name the parameters to calibrate"):
         cal.load_calibration_spec(spec)
+
+
+ABC = "\n[abc]\npopulations = 2\npopulation_size = 6\nreplicates = 1\n"
+
+
+def finished_runs(folder):
+    return {
+        str(p.relative_to(folder)): {
+            k: v["finished"] for k, v in json.loads(p.read_text())["runs"].items()
+        }
+        for p in sorted(folder.glob("**/manifest.json"))
+    }
+
+
+def test_abc_smc_refines_inside_the_region_through_the_store(calibrated, tmp_path, capsys):
+    folder, spec, _ = calibrated
+    out = tmp_path / "out"
+    for wave in ("wave-1", "wave-2"):  # history matching's runs, made once
+        shutil.copytree(folder / "out" / wave, out / wave)
+    text = spec.read_text().replace(f'out = "{folder / "out"}"', f'out = "{out}"')
+    (tmp_path / "targets.toml").write_text((folder / "targets.toml").read_text())
+    abc_spec = tmp_path / "cal_abc.toml"
+    abc_spec.write_text(text.replace('ensemble = "shipped.parquet"', "") + ABC)
+    waves = finished_runs(out)
+    assert main(["calibrate", str(abc_spec), "--executor", "serial", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "ABC-SMC (pyabc" in printed
+    runs = finished_runs(out)
+    assert {k: v for k, v in runs.items() if k.startswith("wave-")} == waves  # resumed
+    batches = [k for k in runs if k.startswith("abc/")]
+    assert batches[0] == "abc/population-0/batch-1/manifest.json"
+    assert all(len(v) for v in runs.values())
+    frame, meta = read_ensemble(out / "ensemble.parquet")
+    assert meta["method"].startswith("ABC-SMC")
+    assert [p["t"] for p in meta["abc"]["populations"]] == [0, 1]
+    assert len(frame) == 6
+    assert frame["weight"].sum() == pytest.approx(1.0)
+    assert (frame["population"] == 1).all()
+    assert frame["mortality_need_factor"].between(0.15, 0.6).all()
+    assert frame["care_home_rate"].between(0.3, 3.0).all()
+    assert "target:care homes" in frame.columns  # held-out values come along
+    history, _ = read_ensemble(out / "ensemble-history-matching.parquet")
+    assert "wave" in history.columns and len(history) >= 1
+    report = (out / "calibration.md").read_text()
+    assert "## ABC-SMC refinement" in report
+    assert "| history matching |" in report and "| ABC-SMC |" in report  # held out, both
+    table = pd.read_csv(out / "abc.csv")
+    assert list(table["population"]) == [0, 1]
+    assert table.loc[0, "acceptance_rate"] == 1.0
+    assert (table["effective_sample_size"] <= 6 + 1e-9).all()
+
+    # a calibration killed during its last batch: that batch's runs are gone; a rerun
+    # makes only them again and finds the same ensemble
+    last = out / sorted(b for b in batches)[-1].rsplit("/", 1)[0]
+    shutil.rmtree(last)
+    before = {k: v for k, v in finished_runs(out).items()}
+    assert main(["calibrate", str(abc_spec), "--executor", "serial", "--no-progress"]) == 0
+    after = finished_runs(out)
+    assert {k: after[k] for k in before} == before  # nothing else ran again
+    again, _ = read_ensemble(out / "ensemble.parquet")
+    pd.testing.assert_frame_equal(again, frame)
+
+
+def test_bad_abc_fields(tmp_path):
+    for table, message in (
+        ("popsize = 3", r"calibration\.abc\.popsize: unknown key"),
+        ("alpha = 1.5", r"calibration\.abc\.alpha: must be a number above 0 to 1"),
+        ("epsilon = [1.0, 2.0]", r"calibration\.abc\.epsilon: a schedule must be"),
+        ('epsilon = "median"', r"calibration\.abc\.epsilon: must be \"quantile\""),
+        ("population_size = 2", r"calibration\.abc\.population_size: must be an integer"),
+        ('distance = "manhattan"', r"calibration\.abc\.distance: must be euclidean or max"),
+        ("epsilon = [3.0, 2.0]\npopulations = 3", r"calibration\.abc\.populations: is 3"),
+        ("initial_epsilon = -1", r"calibration\.abc\.initial_epsilon: must be a positive"),
+    ):
+        spec = write_spec(tmp_path)
+        spec.write_text(spec.read_text() + f"\n[abc]\n{table}\n")
+        with pytest.raises(cal.CalibrationError, match=message):
+            cal.load_calibration_spec(spec)
+
+
+@pytest.mark.parametrize(
+    ("module", "label", "abc"), [("sklearn", "scikit-learn", ""), ("pyabc", "pyabc", ABC)]
+)
+def test_without_the_analysis_extra_one_line_names_it(
+    tmp_path, capsys, monkeypatch, module, label, abc
+):
+    spec = write_spec(tmp_path)
+    spec.write_text(spec.read_text() + abc)
+    monkeypatch.setitem(sys.modules, module, None)  # import raises ImportError
+    assert main(["calibrate", str(spec), "--executor", "serial", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert f"needs {label}, which is not installed" in err
+    assert "pip install 'civic-sim[analysis]'" in err and "make setup" in err
+    assert not (tmp_path / "out").exists()  # nothing started
