@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -193,3 +195,56 @@ def test_worlds_and_factor_combos_are_told_apart():
     assert table.iloc[1].p_beats_baseline == 0.0
     assert table.iloc[0].expected_difference == pytest.approx(-0.015, abs=0.001)
     assert worlds.combo_labels(design) == ["scenario=baseline", "scenario=austerity"]
+
+
+def test_make_run_after_make_calibrate_keeps_the_old_worlds_aside(tmp_path, capsys):
+    """``make run`` (sweep --rerun-changed, then report) after the ensemble file was
+    regenerated: a report over the new worlds, and the old experiment kept whole."""
+    from experiments.cli import main
+
+    ensemble = tmp_path / "calibrated.parquet"
+    make_ensemble(ensemble, n=2)
+    spec = tmp_path / "comparison.toml"
+    spec.write_text(
+        'strategies = ["direct", "facilitator"]\nreplicates = 1\nsteps = 52\nseed = 5\n'
+        '[fixed]\nresidents = 60\n[design]\ntype = "ensemble"\nfile = "calibrated.parquet"\n'
+    )
+    out = tmp_path / "results"
+    sweep = ["sweep", str(spec), "--out", str(out), "--executor", "serial", "--no-progress"]
+    make_run = sweep + ["--rerun-changed"]
+    assert main(make_run) == 0 and main(["report", str(out)]) == 0
+    old_sha = ens.file_hash(ensemble)
+    old_runs = sorted(p.name for p in (out / "runs").iterdir())
+    capsys.readouterr()
+
+    # make calibrate writes new worlds
+    frame = make_ensemble(ensemble, n=3)
+    assert ens.file_hash(ensemble) != old_sha
+    # a plain sweep refuses to mix them, in one line that says what to do
+    assert main(sweep) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "other plausible worlds" in err and "--rerun-changed" in err
+    assert sorted(p.name for p in (out / "runs").iterdir()) == old_runs  # untouched
+
+    assert main(make_run) == 0
+    assert "kept the 4 runs over the old worlds" in capsys.readouterr().err
+    assert main(["report", str(out)]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["spec"]["design"]["members"] == [0, 1, 2]
+    assert manifest["spec"]["design"]["ensemble_sha256"] == ens.file_hash(ensemble)
+    assert sum(r["status"] == "done" for r in manifest["runs"].values()) == 2 * len(frame)
+    assert "Over plausible worlds" in (out / "report.md").read_text()
+    # nothing computed is lost: the old experiment is a sweep folder of its own
+    kept = out / "superseded" / f"ensemble-{old_sha}"
+    old = json.loads((kept / "manifest.json").read_text())
+    assert old["spec"]["design"]["members"] == [0, 1]
+    assert sorted(p.name for p in (kept / "runs").iterdir()) == old_runs
+    assert (kept / "report.md").is_file()
+    assert main(["report", str(kept)]) == 0
+
+    # any other change to the spec is still a different experiment
+    spec.write_text(spec.read_text().replace("steps = 52", "steps = 60"))
+    make_ensemble(ensemble, n=2)
+    assert main(make_run) == 2
+    assert "holds a different experiment: spec.steps" in capsys.readouterr().err
