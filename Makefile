@@ -75,13 +75,16 @@ browser: $(CHROMIUM_STAMP)
 # plausible worlds `make run` compares the strategies in) and its diagnostics in
 # results/calibration/. Rerun it after a change to model/ or agents/ (the ensemble is tied
 # to the model's fingerprint; make run refuses a stale one). About 3.5 minutes on 2 cores.
+# ABC-SMC inside the plausible region: civic-sim calibrate experiments/specs/calibration_abc.toml
 calibrate: $(VENV)/.installed-dev
 	$(BIN)/civic-sim calibrate experiments/specs/calibration.toml
 
 # The main experiment and its report. OUT= puts it in another folder (`make run
 # OUT=results/my_rule` after editing a rule, then `civic-sim report --compare
 # results/strategy_comparison results/my_rule`). Runs made by an older version of the
-# model are run again; their files are kept in $(OUT)/superseded/, never overwritten.
+# model are run again; their files are kept in $(OUT)/superseded/, never overwritten. After
+# make calibrate regenerated the ensemble, the runs over the old worlds (and their report)
+# move whole to $(OUT)/superseded/ensemble-SHA/ and the new worlds run.
 OUT ?= results/strategy_comparison
 run: $(VENV)/.installed-core
 	$(BIN)/civic-sim sweep experiments/specs/strategy_comparison.toml --out $(OUT) --rerun-changed

@@ -531,6 +531,20 @@ def prepare(
     stored_reps = spec.replicates
     if manifest is not None and ensemble_changed(manifest.get("spec", {}), spec_dict):
         before = manifest["spec"]["design"].get("ensemble_sha256")
+        stored_points = [p.get("values") for p in manifest.get("points", [])]
+        if stored_points == json.loads(json.dumps(spec.design.points)):
+            # regenerated with the same worlds (the calibration is deterministic): the
+            # runs stand; the manifest now names the new file
+            notes.append(
+                f"the ensemble file was regenerated with the same worlds (sha256 {before} -> "
+                f"{spec_dict['design'].get('ensemble_sha256')}); the stored runs stand"
+            )
+            manifest.setdefault("spec_changes", []).append(
+                {"at": now(), "before": manifest["spec"], "after": spec_dict}
+            )
+            manifest["spec"] = spec_dict
+    if manifest is not None and ensemble_changed(manifest.get("spec", {}), spec_dict):
+        before = manifest["spec"]["design"].get("ensemble_sha256")
         if not rerun_changed:
             raise SweepError(
                 f"--out: {str(store.root)!r} holds runs over other plausible worlds (ensemble "

@@ -14,7 +14,7 @@ from experiments.spec import SpecError, parse_spec
 from experiments.store import model_fingerprint
 
 
-def make_ensemble(path, n=5, fingerprint=None, weights=None):
+def make_ensemble(path, n=5, fingerprint=None, weights=None, extra=None):
     frame = pd.DataFrame(
         {
             "member": np.arange(n),
@@ -31,6 +31,7 @@ def make_ensemble(path, n=5, fingerprint=None, weights=None):
         "git_commit": "abc123",
         "command": "civic-sim calibrate experiments/specs/calibration.toml",
         "calibration": {"fixed": {}},
+        **(extra or {}),
     }
     ens.write_ensemble(frame, path, meta)
     return frame
@@ -216,6 +217,19 @@ def test_make_run_after_make_calibrate_keeps_the_old_worlds_aside(tmp_path, caps
     old_sha = ens.file_hash(ensemble)
     old_runs = sorted(p.name for p in (out / "runs").iterdir())
     capsys.readouterr()
+
+    # make calibrate on the same model: the same worlds in a new file; the runs stand
+    make_ensemble(ensemble, n=2, extra={"created": "later"})
+    assert ens.file_hash(ensemble) != old_sha
+    stamps = {
+        k: v["finished"] for k, v in json.loads((out / "manifest.json").read_text())["runs"].items()
+    }
+    assert main(sweep) == 0
+    assert "regenerated with the same worlds" in capsys.readouterr().err
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {k: v["finished"] for k, v in manifest["runs"].items()} == stamps
+    assert manifest["spec"]["design"]["ensemble_sha256"] == ens.file_hash(ensemble)
+    old_sha = ens.file_hash(ensemble)
 
     # make calibrate writes new worlds
     frame = make_ensemble(ensemble, n=3)
