@@ -14,6 +14,12 @@ range). Without a ``[parameters]`` table, ``[screening]`` names a screening resu
 (``sensitivity.csv`` of a Morris or Sobol' sweep) and ``top``: the invented parameters
 ranked highest there, at their declared ranges.
 
+``extends = "other.toml"`` takes another calibration spec's keys and merges this file's
+into them (``experiments/specs/calibration_abc.toml`` is ``calibration.toml`` with
+``[abc]``). ``[abc]`` refines the history-matched region by ABC-SMC
+(:mod:`experiments.abc`); its batches of runs go through the runner and store too
+(``OUT/abc/population-T/batch-B``).
+
 Output in ``OUT``: ``ensemble.parquet`` (:mod:`experiments.ensemble`), ``calibration.md``
 and ``calibration.html`` (the diagnostics), ``figures/`` and the tables as CSV; with
 ``ensemble = "path"`` the ensemble is also copied there (the shipped file).
@@ -36,6 +42,7 @@ from experiments import history_matching as hm
 from experiments.calibration import TARGETS_FILE, Target, TargetError, load_targets
 
 TOP_KEYS = (
+    "extends",
     "name",
     "description",
     "out",
@@ -190,13 +197,45 @@ def load_calibration_spec(path: str | Path) -> CalibrationSpec:
         CalibrationError: Naming the field at fault.
     """
     path = Path(path)
+    return parse_calibration_spec(_read_with_base(path, []), path)
+
+
+#: Keys whose paths are relative to the spec file that sets them.
+PATH_KEYS = ("ensemble", "targets_file")
+
+
+def _read_with_base(path: Path, seen: list[Path]) -> dict:
+    """A spec's TOML, on top of the spec it ``extends`` (if any).
+
+    ``extends = "calibration.toml"`` (relative to this file) takes every key of that spec;
+    this file's keys replace them, and its tables (``[parameters]``, ``[abc]``, ...) are
+    merged into the base's, key by key. ``ensemble = ""`` drops a base's shipped copy.
+    """
+    where = "calibration" if not seen else "calibration.extends"
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise _fail("calibration", f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
+        raise _fail(where, f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
-        raise _fail("calibration", f"{str(path)!r} is not valid TOML: {exc}") from None
-    return parse_calibration_spec(data, path)
+        raise _fail(where, f"{str(path)!r} is not valid TOML: {exc}") from None
+    for key in PATH_KEYS:  # paths of a base spec stay relative to the base
+        if isinstance(data.get(key), str) and data[key]:
+            data[key] = str(_resolve(path.parent, data[key]))
+    base = data.pop("extends", None)
+    if base is None:
+        return data
+    if not isinstance(base, str) or not base:
+        raise _fail("calibration.extends", f"must name a calibration spec file, got {base!r}")
+    base_path = (path.parent / base).resolve()
+    if base_path in seen or base_path == path.resolve():
+        raise _fail("calibration.extends", f"{base!r} extends itself (a cycle)")
+    merged = _read_with_base(base_path, [*seen, path.resolve()])
+    for key, value in data.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
 
 
 def _int(data: dict, key: str, default: int, lo: int, hi: int, where="calibration") -> int:
@@ -232,7 +271,7 @@ def parse_calibration_spec(data: dict, source: Path | None = None) -> Calibratio
     spec = CalibrationSpec(name=str(name), source=str(source) if source else None)
     spec.description = str(data.get("description", ""))
     spec.out = str(data.get("out", "") or Path("results") / spec.name)
-    if "ensemble" in data:
+    if data.get("ensemble"):  # "" (after extends): no shipped copy
         spec.ensemble = str(_resolve(base, data["ensemble"]))
     if "targets_file" in data:
         spec.targets_file = str(_resolve(base, data["targets_file"]))

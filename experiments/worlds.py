@@ -146,7 +146,13 @@ def section(per_run: pd.DataFrame, manifest: dict, baseline: str) -> tuple[list[
         f"{baseline}: negative is better. *P(better)* is the weighted share of worlds in "
         "which the strategy leaves less need unmet; the interval of the expected "
         "difference includes parameter uncertainty (worlds resampled) and replicate noise "
-        "(runs resampled); the noise-only interval keeps the worlds fixed.",
+        "(runs resampled); the noise-only interval keeps the worlds fixed."
+        + (
+            " The worlds carry unequal weights (the ensemble's importance weights, or how "
+            "often each was drawn from it), and every share and mean here is weighted."
+            if len(set(design["weights"])) > 1
+            else ""
+        ),
         "",
     ]
     rows = []

@@ -380,3 +380,27 @@ def test_without_the_analysis_extra_one_line_names_it(
     assert f"needs {label}, which is not installed" in err
     assert "pip install 'civic-sim[analysis]'" in err and "make setup" in err
     assert not (tmp_path / "out").exists()  # nothing started
+
+
+def test_a_spec_extends_another(tmp_path):
+    base = write_spec(tmp_path)  # targets.toml and shipped.parquet relative to it
+    sub = tmp_path / "more"
+    sub.mkdir()
+    child = sub / "abc.toml"
+    child.write_text(
+        'extends = "../cal.toml"\nname = "tiny_abc"\nensemble = ""\n'
+        '[parameters]\ncarer_uptake_rate = "declared"\n'
+        "[history_matching]\ncutoff = 2.5\n" + ABC
+    )
+    parent, spec = cal.load_calibration_spec(base), cal.load_calibration_spec(child)
+    assert spec.name == "tiny_abc" and spec.ensemble is None and parent.ensemble
+    assert spec.targets_file == parent.targets_file  # the base's path, from the base
+    assert list(spec.ranges) == [*parent.ranges, "carer_uptake_rate"]  # tables merge
+    assert spec.cutoff == 2.5 and spec.points_per_wave == parent.points_per_wave
+    assert spec.abc.population_size == 6 and parent.abc is None
+    (tmp_path / "loop.toml").write_text('extends = "loop.toml"\n')
+    with pytest.raises(cal.CalibrationError, match=r"calibration\.extends: .*\(a cycle\)"):
+        cal.load_calibration_spec(tmp_path / "loop.toml")
+    (tmp_path / "gone.toml").write_text('extends = "nothere.toml"\n')
+    with pytest.raises(cal.CalibrationError, match=r"calibration\.extends: cannot read"):
+        cal.load_calibration_spec(tmp_path / "gone.toml")
