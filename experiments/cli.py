@@ -772,7 +772,14 @@ def cmd_history_match(args) -> int:
     print(
         f"calibrate {spec.name}: {len(spec.ranges)} parameters, {len(spec.targets)} targets "
         f"({len(spec.holdout)} held out), waves of {spec.points_per_wave} points x "
-        f"{spec.replicates} replicates x {len(spec.scenarios)} scenarios; output in {spec.out}",
+        f"{spec.replicates} replicates x {len(spec.scenarios)} scenarios"
+        + (
+            f", then ABC-SMC: up to {spec.abc.populations} populations of "
+            f"{spec.abc.population_size}"
+            if spec.abc is not None
+            else ""
+        )
+        + f"; output in {spec.out}",
         file=sys.stderr,
     )
     opts = calibrate.RunOptions(
