@@ -120,12 +120,13 @@ def parameter_columns(frame: pd.DataFrame) -> list[str]:
 def choose_members(
     frame: pd.DataFrame, sample: int | None, seed: int
 ) -> tuple[list[int], list[float]]:
-    """Which members a design uses, and the weight each world carries in the report.
+    """Which members a design uses, and the weight each world carries in the report
+    (the report normalises them).
 
     * ``sample`` None (or at least the number of members): every member, with its
       weight.
     * Equal weights (history matching): ``sample`` members drawn without replacement
-      (seeded), each of weight ``1 / sample``.
+      (seeded), each with its (equal) weight.
     * Unequal weights (ABC-SMC's importance weights): ``sample`` draws with replacement
       in proportion to the weights (a multinomial resample, seeded); a member drawn ``k``
       times runs once and weighs ``k / sample``, so the worlds' weighted answers estimate
@@ -133,19 +134,17 @@ def choose_members(
       replacement by weight and then weighting again would count the weights twice).
 
     Returns:
-        The members in member order and their weights (summing to 1).
+        The members in member order and their weights.
     """
     members = frame["member"].to_numpy()
     raw = frame["weight"].to_numpy(dtype=float)
-    weights = raw / raw.sum()
     if sample is None or sample >= len(frame):
-        keep = weights > 0
-        kept = weights[keep] / weights[keep].sum()
-        return [int(m) for m in members[keep]], [float(w) for w in kept]
+        return [int(m) for m in members], [float(w) for w in raw]
+    weights = raw / raw.sum()
     rng = np.random.default_rng(seed)
     if np.allclose(weights, weights[0]):
         picked = sorted(rng.choice(len(frame), size=sample, replace=False, p=weights))
-        return [int(members[i]) for i in picked], [1.0 / sample] * sample
+        return [int(members[i]) for i in picked], [float(raw[i]) for i in picked]
     counts = rng.multinomial(sample, weights)
     drawn = np.flatnonzero(counts)
     return [int(members[i]) for i in drawn], [float(counts[i] / sample) for i in drawn]

@@ -81,16 +81,17 @@ def test_a_sample_is_drawn_by_weight_and_reproducibly(tmp_path):
     assert sum(one["weights"]) == pytest.approx(1.0)
     assert all(round(3 * w) == pytest.approx(3 * w) for w in one["weights"])
     assert len(spec_with(tmp_path / "e.parquet", sample=2).design.points) <= 2
-    # all members: zero weights dropped, the others keep theirs
+    # all members, with their weights (a zero weight counts for nothing in the report)
     every = spec_with(tmp_path / "e.parquet").design.ensemble
-    assert every["members"] == [3, 4, 5] and every["weights"] == [0.5, 0.25, 0.25]
+    assert every["members"] == list(range(6))
+    assert every["weights"] == [0.0, 0.0, 0.0, 0.5, 0.25, 0.25]
 
 
 def test_equal_weights_give_distinct_members_of_equal_weight(tmp_path):
     make_ensemble(tmp_path / "e.parquet", n=6)
     record = spec_with(tmp_path / "e.parquet", sample=4, seed=1).design.ensemble
     assert len(set(record["members"])) == 4
-    assert record["weights"] == [0.25] * 4
+    assert record["weights"] == [1.0 / 6] * 4  # the members' own (equal) weights
 
 
 def test_a_weighted_sample_estimates_the_weighted_mean():
