@@ -30,6 +30,8 @@ from experiments.store import atomic_write_bytes  # noqa: E402
 
 
 def _g(value: float) -> str:
+    if np.isinf(value):
+        return "inf"
     return "n/a" if not np.isfinite(value) else f"{value:.3g}"
 
 
