@@ -11,8 +11,9 @@ of the seed and the runs before them, so a rerun asks for the same runs.
 Parameters (``[parameters]``): ``name = "declared"`` takes the range the parameter
 declares in ``model/parameters.py``; ``name = [low, high]`` sets one (within the allowed
 range). Without a ``[parameters]`` table, ``[screening]`` names a screening result
-(``sensitivity.csv`` of a Morris or Sobol' sweep) and ``top``: the invented parameters
-ranked highest there, at their declared ranges.
+(``sensitivity.csv`` of a Morris or Sobol' sweep; a group of a grouped Morris ranks each
+of its members) and ``top``: the invented parameters ranked highest there, at their
+declared ranges.
 
 ``extends = "other.toml"`` takes another calibration spec's keys and merges this file's
 into them (``experiments/specs/calibration_abc.toml`` is ``calibration.toml`` with
@@ -407,7 +408,10 @@ def _from_screening(table: Any, fixed: dict) -> tuple[dict, dict]:
         raise _fail("calibration.screening.file", "needs the columns parameter and rank")
     if "outcome" in table:
         ranking = ranking[ranking["outcome"] == table["outcome"]]
-    best = ranking.dropna(subset=["rank"]).groupby("parameter")["rank"].min().sort_values()
+    ranking = ranking.dropna(subset=["rank"])
+    if "members" in ranking.columns:  # a grouped Morris screening: a group ranks its members
+        ranking = ranking.assign(parameter=ranking["members"].str.split(";")).explode("parameter")
+    best = ranking.groupby("parameter", sort=False)["rank"].min().sort_values(kind="stable")
     ranges, source = {}, {}
     for name in best.index:
         fld = PARAMETER_FIELDS.get(name)

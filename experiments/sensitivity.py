@@ -8,6 +8,17 @@ on their grid: a Morris design only accepts integer ranges whose span is a multi
 ``levels - 1`` (every level is then a whole number); a Sobol' coordinate ``u`` maps to
 ``low + floor(u * (high - low + 1))``, each whole number equally likely.
 
+Groups. A Morris design with ``[design.groups]`` passes SALib's ``groups``: the
+parameters of a group change together at each step of a trajectory (each in its own
+random direction), so a trajectory has (groups + 1) points and the indices rank the
+groups (Campolongo, Cariboni and Saltelli 2007). A group's ``mu_star`` is the mean
+absolute change of the outcome when all its members move; with members moving in
+random directions it is at least about the largest member's own ``mu_star``, so an
+influential parameter is not hidden by its group, but which member it is stays
+unresolved. ``mu`` averages the members' signed effects; ``sigma`` is defined only for
+a group of one (SALib). ``sensitivity.csv`` then names the group in ``parameter`` and
+lists its members in ``members``.
+
 Analysis. For each outcome of :data:`experiments.analysis.OUTCOMES`, the quantity
 analysed at a design point is the mean over replicates of either one strategy's
 final-year outcome or the paired difference (strategy minus baseline, same replicate
@@ -52,9 +63,17 @@ def _is_integer(low: Any, high: Any) -> bool:
     return isinstance(low, int) and isinstance(high, int) and not isinstance(low, bool)
 
 
-def salib_problem(names: list[str]) -> dict[str, Any]:
-    """SALib's problem description in the unit cube (the mapping onto ranges is ours)."""
-    return {"num_vars": len(names), "names": list(names), "bounds": [[0.0, 1.0]] * len(names)}
+def salib_problem(names: list[str], groups: list[str] | None = None) -> dict[str, Any]:
+    """SALib's problem description in the unit cube (the mapping onto ranges is ours).
+
+    Args:
+        names: The parameters, in the order of the sample's columns.
+        groups: The group of each parameter (SALib's ``groups``), or None.
+    """
+    problem = {"num_vars": len(names), "names": list(names), "bounds": [[0.0, 1.0]] * len(names)}
+    if groups is not None:
+        problem["groups"] = list(groups)
+    return problem
 
 
 def require_salib() -> None:
@@ -79,14 +98,16 @@ def unit_sample(design, seed: int | None) -> np.ndarray:
         seed: Seed of SALib's sampler.
     """
     require_salib()
-    problem = salib_problem(list(design.ranges))
     if design.type == "morris":
         from SALib.sample import morris
+
+        problem = salib_problem(list(design.ranges), design.factor_groups())
 
         return morris.sample(problem, design.trajectories, num_levels=design.levels, seed=seed)
     if design.type == "sobol":
         from SALib.sample import sobol
 
+        problem = salib_problem(list(design.ranges))
         return sobol.sample(
             problem, design.base_samples, calc_second_order=design.second_order, seed=seed
         )
@@ -150,6 +171,7 @@ def design_from_manifest(manifest: dict):
     design.ranges_from = d.get("ranges_from")
     design.trajectories = d.get("trajectories", 0)
     design.levels = d.get("levels", 4)
+    design.groups = {k: list(v) for k, v in d.get("groups", {}).items()}
     design.base_samples = d.get("base_samples", 0)
     design.second_order = d.get("second_order", False)
     design.seed = d.get("seed")
@@ -209,12 +231,19 @@ def comparisons(strategies: list[str], baseline: str) -> list[tuple[str, str, st
 
 
 # --- the analysis --------------------------------------------------------------------------
-def morris_indices(names: list[str], unit: np.ndarray, y: np.ndarray, levels: int) -> pd.DataFrame:
-    """SALib's Morris indices of one output, one row per parameter."""
+def morris_indices(
+    names: list[str],
+    unit: np.ndarray,
+    y: np.ndarray,
+    levels: int,
+    groups: list[str] | None = None,
+) -> pd.DataFrame:
+    """SALib's Morris indices of one output, one row per parameter (or group, with
+    ``groups``: then ``members`` lists each group's parameters)."""
     from SALib.analyze import morris
 
     result = morris.analyze(
-        salib_problem(names),
+        salib_problem(names, groups),
         unit,
         np.asarray(y, dtype=float),
         num_resamples=RESAMPLES,
@@ -222,15 +251,21 @@ def morris_indices(names: list[str], unit: np.ndarray, y: np.ndarray, levels: in
         num_levels=levels,
         seed=BOOTSTRAP_SEED,
     )
-    return pd.DataFrame(
+    factors = list(result["names"])
+    table = pd.DataFrame(
         {
-            "parameter": names,
+            "parameter": factors,
             "mu": np.asarray(result["mu"], dtype=float),
             "mu_star": np.asarray(result["mu_star"], dtype=float),
             "sigma": np.asarray(result["sigma"], dtype=float),
             "mu_star_conf": np.asarray(result["mu_star_conf"], dtype=float),
         }
     )
+    if groups is not None:
+        members = {f: [n for n, g in zip(names, groups, strict=True) if g == f] for f in factors}
+        table["members"] = [";".join(members[f]) for f in factors]
+        table["group_size"] = [len(members[f]) for f in factors]
+    return table
 
 
 def sobol_indices(names: list[str], y: np.ndarray, second_order: bool) -> pd.DataFrame:
@@ -315,10 +350,11 @@ def analyse_output(design, unit: np.ndarray, values: np.ndarray) -> pd.DataFrame
     reps = full.shape[1]
     noise = noise_contrast(full) if reps >= 2 else None
     if design.type == "morris":
-        table = morris_indices(names, unit, y, design.levels)
-        rows, noise, covered = morris_noise(values, len(names) + 1, reps)
+        groups = design.factor_groups()
+        table = morris_indices(names, unit, y, design.levels, groups)
+        rows, noise, covered = morris_noise(values, len(design.morris_factors()) + 1, reps)
         table["mu_star_noise"] = (
-            morris_indices(names, unit[rows], noise, design.levels)["mu_star"].to_numpy()
+            morris_indices(names, unit[rows], noise, design.levels, groups)["mu_star"].to_numpy()
             if noise is not None
             else np.nan
         )
@@ -419,8 +455,22 @@ def above_noise(row) -> bool:
     return bool(row.ST - row.ST_noise > math.hypot(row.ST_conf, row.ST_noise_conf))
 
 
+def group_size(row) -> int:
+    """How many parameters a row ranks together (1: a parameter alone)."""
+    size = getattr(row, "group_size", 1)
+    return int(size) if size == size else 1
+
+
+def factor_label(row) -> str:
+    """A row's name in the report: the parameter, or the group and its members."""
+    if group_size(row) == 1:
+        return f"`{row.parameter}`"
+    members = ", ".join(str(row.members).split(";"))
+    return f"group `{row.parameter}` ({members})"
+
+
 def describe(table: pd.DataFrame, outcome, comparison: str, top: int = 8) -> list[str]:
-    """Markdown lines ranking the parameters of one outcome and comparison."""
+    """Markdown lines ranking the parameters (or groups) of one outcome and comparison."""
     rows = ranked(table, outcome.name, comparison)
     if not len(rows):
         return []
@@ -442,7 +492,14 @@ def describe(table: pd.DataFrame, outcome, comparison: str, top: int = 8) -> lis
     else:
         up, down = "raising it raises the outcome", "raising it lowers the outcome"
     for i, row in enumerate(rows.head(top).itertuples(index=False), start=1):
-        if row.method == "morris":
+        if row.method == "morris" and group_size(row) > 1:
+            # members move together, each in its own random direction: no direction
+            text = (
+                f"{i}. {factor_label(row)}: mu* {row.mu_star:.3g} +- {row.mu_star_conf:.2g} "
+                f"(noise alone {row.mu_star_noise:.2g}); its members move together, so "
+                "which of them acts, and in which direction, is not resolved;"
+            )
+        elif row.method == "morris":
             direction = (
                 up
                 if row.mu > 0.5 * row.mu_star
@@ -472,7 +529,8 @@ def describe(table: pd.DataFrame, outcome, comparison: str, top: int = 8) -> lis
         out.append(text)
     if noise_measured(first):
         n_clear = sum(above_noise(r) for r in rows.itertuples(index=False))
-        out += ["", f"{n_clear} of {len(rows)} parameters stand out from replicate noise.", ""]
+        what = "groups and parameters" if "group_size" in rows.columns else "parameters"
+        out += ["", f"{n_clear} of {len(rows)} {what} stand out from replicate noise.", ""]
     else:
         out += ["", "Replicate noise was not measured (it needs two replicates).", ""]
     return out
@@ -496,6 +554,20 @@ def section(
         "over replicates of a final-year outcome, or of the paired difference from "
         f"**{baseline}** on the same seeds. Intervals are 95% bootstrap intervals."
     )
+    if design.type == "morris" and design.groups:
+        factors = design.morris_factors()
+        several = [g for g, m in design.groups.items() if len(m) > 1]
+        out.append(
+            f"**The ranking is of groups.** The design has {len(design.groups)} groups "
+            f"({len(several)} of several parameters) and {len(factors) - len(design.groups)} "
+            f"parameters alone: {len(factors)} factors, {design.trajectories} trajectories "
+            f"of {len(factors) + 1} points (SALib's groups; Campolongo, Cariboni and "
+            "Saltelli 2007). A group's parameters move together, each in its own random "
+            "direction, so its mu* is at least about that of its most influential member: "
+            "a group that ranks high says one of its members (or several together) "
+            "matters, not which; a group that ranks low says none of them does. The "
+            "members of each group are in `sensitivity.csv` (`members`)."
+        )
     if design.type == "morris":
         out.append(
             "mu* is the mean absolute change of the outcome when the parameter moves across "
@@ -555,7 +627,22 @@ def plot(table: pd.DataFrame, manifest: dict, baseline: str, path: Path, top: in
     fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 5.2), squeeze=False)
     for ax, comparison in zip(axes.flat, panels, strict=True):
         rows = ranked(table, "unmet_share", comparison)
-        if rows["method"].iloc[0] == "morris":
+        if rows["method"].iloc[0] == "morris" and "group_size" in rows.columns:
+            # groups have no sigma (SALib): mu* bars with intervals and the noise band
+            rows = rows.head(top + 3).iloc[::-1]
+            y = np.arange(len(rows))
+            grouped = rows["group_size"] > 1
+            ax.barh(y, rows["mu_star"], 0.6, xerr=rows["mu_star_conf"], ecolor="#555555",
+                    color=np.where(grouped, "#08519c", "#9ecae1"))  # fmt: skip
+            sizes = zip(rows["parameter"], rows["group_size"], strict=True)
+            labels = [f"{p} ({n})" if n > 1 else p for p, n in sizes]
+            ax.set_yticks(y, labels, fontsize=8)
+            if np.isfinite(rows["mu_star_noise"]).any():  # each factor's own noise level
+                ax.scatter(rows["mu_star_noise"], y, marker="|", s=160, color="black",
+                           zorder=3, label="mu* of replicate noise alone")  # fmt: skip
+                ax.legend(loc="lower right", fontsize=8)
+            ax.set_xlabel("mu* (mean absolute effect on unmet share); dark: a group (size)")
+        elif rows["method"].iloc[0] == "morris":
             ax.errorbar(
                 rows["mu_star"], rows["sigma"], xerr=rows["mu_star_conf"], fmt="o", ms=4,
                 color="#1f77b4", ecolor="#9ecae1", lw=1,

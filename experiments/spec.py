@@ -16,7 +16,9 @@ Designs:
   the manifest).
 * ``points``: ``design.points`` is an explicit list of tables of parameter values.
 * ``morris``: SALib's Morris screening, ``trajectories`` x (k + 1) points on a grid of
-  ``levels`` levels over ``ranges``.
+  ``levels`` levels over ``ranges``; with ``[design.groups]`` (group name = [parameters])
+  the parameters of a group move together (SALib's groups, Campolongo et al. 2007) and
+  k counts the groups, each parameter not in a group being a group of its own.
 * ``sobol``: SALib's Saltelli-Sobol' sample, ``base_samples`` (a power of two) x (k + 2)
   points, or x (2k + 2) with ``second_order``.
 * ``ensemble``: the plausible worlds of a calibration (``design.file``, an ensemble
@@ -68,7 +70,7 @@ DESIGN_KEYS = {
     "full_factorial": ("type", "factors"),
     "latin_hypercube": ("type", "ranges", "samples", "seed"),
     "points": ("type", "points"),
-    "morris": ("type", "ranges", "trajectories", "levels", "seed"),
+    "morris": ("type", "ranges", "trajectories", "levels", "seed", "groups"),
     "sobol": ("type", "ranges", "base_samples", "second_order", "seed"),
     "ensemble": ("type", "file", "sample", "seed", "factors"),
 }
@@ -104,6 +106,8 @@ class Design:
         samples: Number of Latin hypercube points.
         trajectories: Morris trajectories.
         levels: Morris grid levels.
+        groups: Morris groups: group name -> the parameters that move together (empty:
+            every parameter alone); parameters in no group are groups of their own.
         base_samples: Sobol base sample size (a power of two).
         second_order: Sobol second-order indices too.
         seed: Seed of the sample (None: derived from the root entropy).
@@ -119,11 +123,25 @@ class Design:
     samples: int = 0
     trajectories: int = 0
     levels: int = 4
+    groups: dict[str, list[str]] = field(default_factory=dict)
     base_samples: int = 0
     second_order: bool = False
     seed: int | None = None
     points: list[dict[str, Any]] = field(default_factory=list)
     ensemble: dict[str, Any] | None = None
+
+    def factor_groups(self) -> list[str] | None:
+        """The group of each parameter of ``ranges``, in order, for SALib's ``groups``
+        (a parameter in no group is its own); None without groups."""
+        if not self.groups:
+            return None
+        member_of = {m: g for g, members in self.groups.items() for m in members}
+        return [member_of.get(name, name) for name in self.ranges]
+
+    def morris_factors(self) -> list[str]:
+        """What a Morris design ranks: its groups (first-seen order) or its parameters."""
+        groups = self.factor_groups()
+        return list(dict.fromkeys(groups)) if groups else list(self.ranges)
 
     def varied(self) -> list[str]:
         """Names of the parameters the design varies, in first-seen order."""
@@ -197,6 +215,8 @@ class Spec:
             elif self.design.type == "morris":
                 design["trajectories"] = self.design.trajectories
                 design["levels"] = self.design.levels
+                if self.design.groups:
+                    design["groups"] = {k: list(v) for k, v in self.design.groups.items()}
             else:
                 design["base_samples"] = self.design.base_samples
                 design["second_order"] = self.design.second_order
@@ -561,6 +581,53 @@ def _parse_ranges(design: dict, fixed: set[str]) -> tuple[dict[str, tuple], str 
     return out, None
 
 
+def _parse_groups(groups: Any, ranges: dict[str, tuple], fixed: set[str]) -> dict[str, list[str]]:
+    """Morris ``[design.groups]``: group name = [parameters of the design's ranges].
+
+    A member the spec fixes (``[fixed]``, ``--set``) leaves its group, as it leaves
+    ``ranges = "invented"``; a group left empty is dropped.
+    """
+    if groups is None:
+        return {}
+    where = "spec.design.groups"
+    if not isinstance(groups, dict) or not groups:
+        raise _fail(where, "must be a table of group name = [parameter, ...]")
+    out: dict[str, list[str]] = {}
+    seen: dict[str, str] = {}
+    for group, members in groups.items():
+        path = f"{where}.{group}"
+        if not isinstance(members, list) or not members:
+            raise _fail(path, f"must be a non-empty list of parameter names, got {members!r}")
+        for i, name in enumerate(members):
+            if isinstance(name, str) and name in fixed and name not in ranges:
+                continue
+            if not isinstance(name, str) or name not in ranges:
+                raise _fail(
+                    f"{path}[{i}]",
+                    f"must name a parameter the design varies (one of spec.design.ranges), "
+                    f"got {name!r}",
+                )
+            if name in seen:
+                raise _fail(
+                    f"{path}[{i}]",
+                    f"{name!r} is already in group {seen[name]!r}; a parameter belongs to "
+                    "one group at most",
+                )
+            seen[name] = group
+        if group in ranges and members != [group]:
+            raise _fail(
+                path,
+                f"a group may not be named after the parameter {group!r} unless it is that "
+                "parameter alone (a parameter in no group is a group of its own)",
+            )
+        kept = [m for m in members if m in ranges]
+        if kept:
+            out[group] = kept
+    if len(set(seen.get(n, n) for n in ranges)) < 2:
+        raise _fail(where, "a Morris design needs at least two groups (or parameters alone)")
+    return out
+
+
 def _is_integer_parameter(name: str) -> bool:
     return isinstance(PARAMETER_FIELDS[name].default, int) or name in ("width", "height")
 
@@ -609,6 +676,7 @@ def _parse_design(design: Any, base: Path | None = None, fixed: set[str] | None 
             if out.trajectories is None:
                 raise _fail("spec.design.trajectories", "is required for a morris design")
             out.levels = _int(design, "levels", "spec.design", 4, lo=2, hi=100)
+            out.groups = _parse_groups(design.get("groups"), out.ranges, fixed)
             for name, (low, high) in out.ranges.items():
                 if _is_integer_parameter(name) and (high - low) % (out.levels - 1):
                     where = (
@@ -653,7 +721,7 @@ def design_size(design: Design) -> int:
     if design.type == "latin_hypercube":
         return design.samples
     if design.type == "morris":
-        return design.trajectories * (len(design.ranges) + 1)
+        return design.trajectories * (len(design.morris_factors()) + 1)
     if design.type == "sobol":
         k = len(design.ranges)
         return design.base_samples * ((2 * k + 2) if design.second_order else (k + 2))

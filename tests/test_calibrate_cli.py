@@ -404,3 +404,36 @@ def test_a_spec_extends_another(tmp_path):
     (tmp_path / "gone.toml").write_text('extends = "nothere.toml"\n')
     with pytest.raises(cal.CalibrationError, match=r"calibration\.extends: cannot read"):
         cal.load_calibration_spec(tmp_path / "gone.toml")
+
+
+def test_a_grouped_screening_offers_the_members_of_its_highest_groups(tmp_path):
+    pd.DataFrame(
+        {
+            "method": "morris",
+            "outcome": "unmet_share",
+            "comparison": "direct",
+            "parameter": ["care_home_admission", "mortality_need_factor", "family_care"],
+            "members": [
+                "care_home_rate;care_home_level_ratio",
+                "mortality_need_factor",
+                "spouse_carer_share;carer_uptake_rate",
+            ],
+            "group_size": [2, 1, 2],
+            "rank": [1, 2, 3],
+        }
+    ).to_csv(tmp_path / "sensitivity.csv", index=False)
+    spec = write_spec(tmp_path)
+    spec.write_text(
+        spec.read_text().replace(
+            '[parameters]\nmortality_need_factor = "declared"\ncare_home_rate = [0.3, 3.0]\n',
+            f'[screening]\nfile = "{tmp_path / "sensitivity.csv"}"\ntop = 4\n',
+        )
+    )
+    parsed = cal.load_calibration_spec(spec)
+    # a group ranks each of its members; ties keep the group's order
+    assert list(parsed.ranges) == [
+        "care_home_rate",
+        "care_home_level_ratio",
+        "mortality_need_factor",
+        "spouse_carer_share",
+    ]

@@ -290,3 +290,35 @@ def test_shipped_specs_are_valid(name):
     specs.validate_points(spec, points)
     assert spec.seed is not None  # shipped experiments are reproducible
     assert spec.baseline == "direct"
+
+
+@pytest.mark.parametrize("name", ["screening.toml", "sensitivity.toml", "discovery.toml"])
+def test_shipped_analysis_specs_state_their_true_size(name):
+    """The header's 'N runs' (what its measured time is for) is the spec's real size."""
+    import re
+
+    path = ROOT / "experiments" / "specs" / name
+    spec = specs.load_spec(path)
+    header = " ".join(
+        line.lstrip("# ") for line in path.read_text().splitlines() if line[:1] == "#"
+    )
+    stated = {int(n.replace(",", "")) for n in re.findall(r"(\d[\d,]*) runs of", header)}
+    runs = specs.design_size(spec.design) * len(spec.strategies) * spec.replicates
+    assert stated == {runs}, f"{name}: header says {stated} runs, the spec makes {runs}"
+
+
+def test_the_shipped_screening_covers_every_invented_parameter_in_its_groups():
+    from model.parameters import parameters_of_kind
+
+    spec = specs.load_spec(ROOT / "experiments" / "specs" / "screening.toml")
+    design = spec.design
+    assert set(design.ranges) == set(parameters_of_kind("invented")) - set(spec.fixed)
+    grouped = [m for members in design.groups.values() for m in members]
+    assert len(grouped) == len(set(grouped)) and set(grouped) <= set(design.ranges)
+    assert specs.design_size(design) == design.trajectories * (len(design.morris_factors()) + 1)
+    # a member the spec fixes leaves its group; a group left empty is dropped
+    data = tomllib.loads((ROOT / "experiments" / "specs" / "screening.toml").read_text())
+    data["fixed"].update(burnout_rate=0.02, outreach_effect=1.0, outreach_half_effect_spend=20.0)
+    fixed = specs.parse_spec(data).design
+    assert "burnout_rate" not in fixed.groups["volunteer_energy"] and "outreach" not in fixed.groups
+    assert len(fixed.morris_factors()) == len(design.morris_factors()) - 1

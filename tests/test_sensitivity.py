@@ -56,9 +56,9 @@ def ishigami_morris_mu_star() -> np.ndarray:
     return np.array([mu1, mu2, mu3])
 
 
-def sweep_like(design_toml: str, noise_sd: float = 0.002, replicates: int = 2):
+def sweep_like(design_toml: str, noise_sd: float = 0.002, replicates: int = 2, f=ishigami):
     """Expand a spec's design and fake its runs: direct is pure replicate noise around
-    0.5, facilitator is direct plus Ishigami (so the paired difference is Ishigami)."""
+    0.5, facilitator is direct plus ``f`` (Ishigami: so the paired difference is it)."""
     base = f"""
 name = "ishigami"
 strategies = ["direct", "facilitator"]
@@ -79,7 +79,7 @@ seed = 1
     for r in range(replicates):
         noise = rng.normal(0.0, noise_sd, len(points))
         for strategy, extra in (("direct", 0.0), ("facilitator", 1.0)):
-            y = 0.5 + noise + extra * ishigami(v)
+            y = 0.5 + noise + extra * f(v)
             for i, value in enumerate(y):
                 rows.append(
                     {
@@ -148,6 +148,89 @@ def test_morris_ranking_of_ishigami_matches_the_analytical_mu_star():
     noise_rows = sensitivity.ranked(table, "unmet_share", "direct")
     clear = sum(sensitivity.above_noise(r) for r in noise_rows.itertuples(index=False))
     assert clear <= 1
+
+
+def test_morris_groups_rank_a_group_by_its_members_moving_together(tmp_path):
+    """SALib's groups through the same path: y = 3 v1 + 2 v2 + 1 v3 with v1 and v3 in
+    one group. A group step moves both, each in its own random direction, by 2/3 of
+    the range, so the effect per unit step is |3 s1 + 1 s3| (4 or 2, mean 3); v2 alone
+    has exactly 2 at every step."""
+
+    def linear(v):
+        return 3 * v[:, 0] + 2 * v[:, 1] + 1 * v[:, 2]
+
+    groups = '[design.groups]\nx13 = ["civic_potential", "discovery_rate"]\n'
+    design = '[design]\ntype = "morris"\ntrajectories = 400\nlevels = 4\nseed = 5\n'
+    spec, manifest, per_run, unit, v = sweep_like(design + ranges_toml() + "\n" + groups, f=linear)
+    assert spec.design.morris_factors() == ["x13", "prevention_factor"]
+    assert len(manifest["points"]) == 400 * 3 == specs.design_size(spec.design)
+    # members of a group move together in every step of a trajectory
+    steps = np.diff(unit.reshape(400, 3, 3), axis=1)
+    moved = steps != 0
+    assert (moved[:, :, 0] == moved[:, :, 2]).all() and (moved.sum(axis=2) >= 1).all()
+    # the design and its groups survive the manifest
+    assert sensitivity.design_from_manifest(manifest).groups == spec.design.groups
+    table = sensitivity.sensitivity_table(per_run, manifest, unit, "direct")
+    rows = sensitivity.ranked(table, "unmet_share", "facilitator - direct").set_index("parameter")
+    assert list(rows.index) == ["x13", "prevention_factor"]
+    assert rows.loc["x13", "mu_star"] == pytest.approx(3.0, abs=0.2)
+    assert rows.loc["prevention_factor", "mu_star"] == pytest.approx(2.0, abs=0.02)
+    assert rows.loc["x13", "members"] == "civic_potential;discovery_rate"
+    assert list(rows["group_size"]) == [2, 1]
+    assert np.isnan(rows.loc["x13", "sigma"]) and rows.loc["prevention_factor", "sigma"] < 0.05
+    # noise is measured on trajectories of groups + 1 points
+    assert rows["mu_star_noise"].iloc[0] < 0.05
+    assert all(sensitivity.above_noise(r) for r in rows.reset_index().itertuples(index=False))
+    lines = sensitivity.describe(table, _outcome(), "facilitator - direct")
+    assert lines[2].startswith("1. group `x13` (civic_potential, discovery_rate): mu* 2.99")
+    assert "not resolved" in lines[2] and "2. `prevention_factor`" in lines[3]
+    assert "2 of 2 groups and parameters stand out" in "\n".join(lines)
+    text = "\n".join(sensitivity.section(table, manifest, "direct", [], 0))
+    assert "**The ranking is of groups.** The design has 1 groups (1 of several" in text
+    assert "1 parameters alone: 2 factors, 400 trajectories of 3 points" in text
+    figures = sensitivity.plot(table, manifest, "direct", tmp_path / "s.png")
+    assert figures and figures[0].stat().st_size > 10_000
+
+
+@pytest.mark.parametrize(
+    ("groups", "message"),
+    [
+        ('x = ["budget_scale"]', "spec.design.groups.x[0]: must name a parameter the design"),
+        (
+            'a = ["civic_potential"]\nb = ["civic_potential", "discovery_rate"]',
+            "spec.design.groups.b[0]: 'civic_potential' is already in group 'a'",
+        ),
+        ("x = []", "spec.design.groups.x: must be a non-empty list of parameter names"),
+        (
+            'civic_potential = ["civic_potential", "discovery_rate"]',
+            "spec.design.groups.civic_potential: a group may not be named after the parameter",
+        ),
+        (
+            'all = ["civic_potential", "discovery_rate", "prevention_factor"]',
+            "spec.design.groups: a Morris design needs at least two groups",
+        ),
+    ],
+)
+def test_bad_morris_groups_name_the_field(groups, message):
+    import tomllib
+
+    text = (
+        'name = "g"\n[design]\ntype = "morris"\ntrajectories = 4\n'
+        + ranges_toml()
+        + "\n[design.groups]\n"
+        + groups
+    )
+    with pytest.raises(specs.SpecError) as err:
+        specs.parse_spec(tomllib.loads(text))
+    assert str(err.value).startswith(message), str(err.value)
+
+
+def test_groups_belong_to_morris_designs_only():
+    import tomllib
+
+    text = 'name = "g"\n[design]\ntype = "sobol"\nbase_samples = 8\ngroups = {}\n'
+    with pytest.raises(specs.SpecError, match="spec.design.groups: unknown key"):
+        specs.parse_spec(tomllib.loads(text + ranges_toml()))
 
 
 def test_integer_parameters_stay_on_their_grid():
