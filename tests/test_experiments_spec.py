@@ -318,7 +318,9 @@ def test_the_shipped_screening_covers_every_invented_parameter_in_its_groups():
     assert specs.design_size(design) == design.trajectories * (len(design.morris_factors()) + 1)
     # a member the spec fixes leaves its group; a group left empty is dropped
     data = tomllib.loads((ROOT / "experiments" / "specs" / "screening.toml").read_text())
-    data["fixed"].update(burnout_rate=0.02, outreach_effect=1.0, outreach_half_effect_spend=20.0)
+    data["fixed"].update(
+        burnout_rate=0.02, arrival_mean_years_over_65=0.5, cohort_growth_excess=0.0
+    )
     fixed = specs.parse_spec(data).design
-    assert "burnout_rate" not in fixed.groups["volunteer_energy"] and "outreach" not in fixed.groups
+    assert "burnout_rate" not in fixed.groups["volunteer_energy"] and "arrivals" not in fixed.groups
     assert len(fixed.morris_factors()) == len(design.morris_factors()) - 1
