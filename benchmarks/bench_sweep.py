@@ -1,11 +1,12 @@
 """A screening sweep's throughput and the share of its time spent outside the model.
 
-A small Morris screening (SALib, two trajectories over every invented parameter, so
-124 design points x 1 strategy = 124 runs of 1,000 residents over ten years, as in
-the shipped screening spec) is run
-the way a user runs one: ``civic-sim sweep`` with the default process pool (one worker
-per core), in a fresh process. Then the same 124 runs (same parameters, same seeds) run
-in a plain loop over ``CivicModel(...).run(...)`` in one fresh process. Both are
+A small Morris screening (SALib, two trajectories over every invented parameter one at
+a time, so 2 x (k + 1) design points x 1 strategy: 160 runs of 1,000 residents over ten
+years with today's 79 invented parameters, runs like those of the shipped screening
+spec, which groups the parameters) is run the way a user runs one: ``civic-sim sweep``
+with the default process pool (one worker per core), in a fresh process. Then the same
+runs (same parameters, same seeds) run in a plain loop over ``CivicModel(...).run(...)``
+in one fresh process. Both are
 measured in CPU time of the whole process tree (user + system), which other load on the
 machine disturbs far less than wall time:
 
