@@ -267,3 +267,65 @@ def test_the_family_care_and_care_home_kernels_copy_their_phases(
         # difference after ten weeks (Python 3.11, Mesa 3.3), so the same 1e-9 as the
         # whole-model comparison above; alive/dead and every count stay exact
         np.testing.assert_allclose(getattr(rf, column), getattr(rs, column), rtol=1e-9)
+
+
+def week_summary_by_numpy(alive, level, hours, connection, lonely_below, block_of, x, y,
+                          n_blocks, age, in_care_home, funded, carer_age):  # fmt: skip
+    """What :func:`kernels.week_summary` promises, worked out with plain numpy from the
+    rule ``resident.unmet_hours``: the reference its one-pass loop must match."""
+    need_p, need_l, fam_p, fam_l, paid, vol, biz = hours
+    up, ul = resident.unmet_hours(need_p, need_l, fam_p, fam_l, paid, vol, biz)
+    gap = up + ul
+    short = gap > 1e-9
+    totals = [h.sum() for h in hours] + [up.sum(), ul.sum(), gap.sum(), short.sum()]
+    live = alive
+    totals += [connection[live].sum(), (connection[live] < lonely_below).sum()]
+    levels = np.bincount(level[live], minlength=5)
+    block = block_of[x, y]
+    people = np.bincount(block[live], minlength=n_blocks)
+    unmet_in = np.bincount(block[live], weights=gap[live], minlength=n_blocks)
+    block_means = unmet_in[people > 0] / people[people > 0]
+    a, needy, home = age, level > 0, in_care_home
+    family = fam_p + fam_l > 0
+    counts = [
+        home, home & funded, home & (a >= 85), paid > 0, None, family,
+        family & (carer_age >= 65), a >= 85, a < 70, (a < 70) & needy, a >= 80,
+        (a >= 80) & needy, (a >= 80) & short,
+        *[needy & short & (level == lv) for lv in range(1, 5)],
+    ]  # fmt: skip
+    care = [paid[live & (paid > 0)].sum() if c is None else (c & live).sum() for c in counts]
+    band = np.minimum(((a - 65.0) * 0.2).astype(np.int64), 5)
+    bands = np.stack([
+        np.bincount(band[live & mask], minlength=6) for mask in (alive, needy, short)
+    ])  # fmt: skip
+    return up, ul, np.array(totals, float), levels, block_means, np.array(care, float), bands
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 120), st.integers(0, 2**32 - 1))
+def test_week_summary_counts_what_the_metrics_say(n, seed):
+    """The metrics' one-pass summary (``kernels.week_summary``) gives the unmet hours of the
+    rule, the totals, level counts, block means, care counts and age bands that plain numpy
+    gives on random slots (dead slots hold no hours, as in the model)."""
+    rng = np.random.default_rng(seed)
+    alive = rng.random(n) < 0.8
+    level = rng.integers(0, 5, n).astype(np.int8)
+    hours = [np.where(alive, rng.choice([0.0, 1.0, 2.5, 7.0], n) * rng.random(n), 0.0)
+             for _ in range(7)]  # fmt: skip
+    connection = rng.random(n)
+    side, width, height = 3, 10, 7
+    across = -(-width // side)
+    block_of = np.add.outer(np.arange(width) // side, across * (np.arange(height) // side))
+    block_of = block_of.astype(np.int64)
+    n_blocks = across * -(-height // side)
+    x = rng.integers(0, width, n).astype(np.int32)
+    y = rng.integers(0, height, n).astype(np.int32)
+    age = 65.0 + rng.random(n) * 45.0
+    home = rng.random(n) < 0.2
+    funded = home & (rng.random(n) < 0.5)
+    carer_age = 40.0 + rng.random(n) * 50.0
+    args = (connection, 0.3, block_of, x, y, n_blocks, age, home, funded, carer_age)
+    got = kernels.week_summary(alive, level, *hours, *args)
+    want = week_summary_by_numpy(alive, level, hours, *args)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-9)
