@@ -182,7 +182,7 @@ def experiment(ctx: ReportContext) -> Section:
         "strategies are compared in pairs). One run again: `civic-sim run --from "
         f"{ctx.folder} RUN_ID`."
         + (
-            f" Latin hypercube seed: {manifest['design_seed']}."
+            f" Design seed ({_design_kind(spec)} sample): {manifest['design_seed']}."
             if manifest.get("design_seed") is not None
             else ""
         ),
@@ -216,6 +216,15 @@ def experiment(ctx: ReportContext) -> Section:
             )
         )
     return Section("The experiment", "\n".join(out))
+
+
+_DESIGN_KINDS = {"latin_hypercube": "Latin hypercube", "morris": "Morris", "sobol": "Sobol'"}
+
+
+def _design_kind(spec: dict) -> str:
+    """The sampled design's name in words (``Sobol'``), for the seed of its sample."""
+    kind = spec.get("design", {}).get("type", "")
+    return _DESIGN_KINDS.get(kind, kind.replace("_", " "))
 
 
 def code_line(manifest: dict) -> str:

@@ -32,11 +32,16 @@ replicates that has the same variance as the noise in their mean but no signal
 (``y_1 - mean(y_2..y_R)``, scaled): Morris's ``mu_star`` of that contrast
 (``mu_star_noise``) is what a parameter with no effect would score, and
 ``noise_share`` is the share of the variance of the analysed quantity over the design
-points that is replicate noise. A parameter's effect is told apart from noise when
-``mu_star - mu_star_conf`` exceeds ``mu_star_noise`` (Morris), or when ``ST`` exceeds
-``ST_noise``, the total index of the contrast on the outcome's variance scale, by more
-than their combined intervals (Sobol': noise acts like an interaction with every
-parameter and adds about its share of the variance to each total index).
+points that is replicate noise. Replicate r has the same seed at every design point, so
+part of its noise is a shift of every point alike (replicate 1's world has, say, more
+frail residents than replicate 0's, wherever the parameters are); that part is no
+variance over the design and cannot be mistaken for an effect, so the noise is measured
+by the contrast's variance over the points, not its mean square. A parameter's effect
+is told apart from noise when ``mu_star - mu_star_conf`` exceeds ``mu_star_noise``
+(Morris), or when ``ST`` exceeds ``ST_noise``, the total index of the contrast on the
+outcome's variance scale, by more than their combined intervals (Sobol': noise acts like
+an interaction with every parameter and adds about its share of the variance to each
+total index).
 """
 
 from __future__ import annotations
@@ -339,8 +344,9 @@ def analyse_output(design, unit: np.ndarray, values: np.ndarray) -> pd.DataFrame
 
     Returns:
         One row per parameter with the method's indices, ``replicates``, ``output_sd``
-        (sd of the replicate means over the points), ``noise_sd`` (sd of the noise in a
-        replicate mean; NaN with one replicate), ``noise_share`` and, for Morris,
+        (sd of the replicate means over the points), ``noise_sd`` (sd over the points of
+        the noise in a replicate mean, leaving out a shift common to every point; NaN with
+        one replicate), ``noise_share`` and, for Morris,
         ``mu_star_noise`` and ``noise_trajectories``; ranked by ``mu_star`` (Morris) or
         ``ST`` (Sobol').
     """
@@ -370,7 +376,10 @@ def analyse_output(design, unit: np.ndarray, values: np.ndarray) -> pd.DataFrame
             table["ST_noise"] = table["parameter"].map(noisy["ST"] * scale)
             table["ST_noise_conf"] = table["parameter"].map(noisy["ST_conf"] * scale)
     output_var = float(np.var(y, ddof=1)) if len(y) > 1 else float("nan")
-    noise_var = float(np.mean(noise**2)) if noise is not None else float("nan")
+    # the noise's variance over the points: a replicate's seed is the same at every point
+    # (common random numbers), so part of its noise is one shift of every point alike,
+    # which is no variance over the design; a mean of squares would count it
+    noise_var = float(np.var(noise, ddof=1)) if noise is not None and noise.size > 1 else np.nan
     # the share compares like with like: the points the noise was measured on
     share_var = float(np.var(y[rows], ddof=1)) if design.type == "morris" else output_var
     table["replicates"] = reps

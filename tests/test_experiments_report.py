@@ -400,6 +400,7 @@ def test_latin_hypercube_report_has_one_effect_panel_per_parameter(tmp_path, mon
         assert len(drawn) == 2  # and the zero line
     md = (out / "report.md").read_text()
     assert "partial dependence" in md
+    assert "Design seed (Latin hypercube sample): " in md
     head = _section(md, "In short")
     assert "averaged over the 12 design points" in head and "of 12 design points" in head
 

@@ -93,6 +93,7 @@ def test_morris_sweep_and_report_rank_the_assumptions(tmp_path):
     md = (out / "report.md").read_text()
     assert "## Which assumptions decide the answer" in md
     assert "1. `" in md and "mu*" in md
+    assert f"Design seed (Morris sample): {manifest['design_seed']}." in md
     assert (out / "figures" / "sensitivity.png").exists()
 
 

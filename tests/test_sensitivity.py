@@ -56,9 +56,12 @@ def ishigami_morris_mu_star() -> np.ndarray:
     return np.array([mu1, mu2, mu3])
 
 
-def sweep_like(design_toml: str, noise_sd: float = 0.002, replicates: int = 2, f=ishigami):
+def sweep_like(
+    design_toml: str, noise_sd: float = 0.002, replicates: int = 2, f=ishigami, shift=0.0
+):
     """Expand a spec's design and fake its runs: direct is pure replicate noise around
-    0.5, facilitator is direct plus ``f`` (Ishigami: so the paired difference is it)."""
+    0.5, facilitator is direct plus ``f`` (Ishigami: so the paired difference is it).
+    Replicate r is moved by ``r * shift`` at every point (a seed shared by the points)."""
     base = f"""
 name = "ishigami"
 strategies = ["direct", "facilitator"]
@@ -77,7 +80,7 @@ seed = 1
     rng = np.random.default_rng(3)
     rows = []
     for r in range(replicates):
-        noise = rng.normal(0.0, noise_sd, len(points))
+        noise = rng.normal(0.0, noise_sd, len(points)) + r * shift
         for strategy, extra in (("direct", 0.0), ("facilitator", 1.0)):
             y = 0.5 + noise + extra * f(v)
             for i, value in enumerate(y):
@@ -339,6 +342,20 @@ def test_kinds_follow_the_sources():
     assert plausible_range("budget_scale") == (0.5, 3.0)
     with pytest.raises(ValueError, match="kind must be one of"):
         parameters_of_kind("guessed")
+
+
+@pytest.mark.parametrize("kind", ["sobol", "morris"])
+def test_a_shift_shared_by_every_point_is_not_counted_as_noise(kind):
+    """Replicate r's seed is the same at every design point, so its world can move every
+    point alike (here by 2, against Ishigami's variance of about 13.8): that is no
+    variance over the design, and the noise share stays that of the point-to-point noise."""
+    size = "base_samples = 256" if kind == "sobol" else "trajectories = 40\nlevels = 4"
+    design = f'[design]\ntype = "{kind}"\n{size}\nseed = 7\n' + ranges_toml()
+    spec, manifest, per_run, unit, v = sweep_like(design, shift=2.0)
+    table = sensitivity.sensitivity_table(per_run, manifest, unit, "direct")
+    level = sensitivity.ranked(table, "unmet_share", "facilitator")
+    assert level["noise_share"].iloc[0] < 0.001  # the mean square would give about 0.07
+    assert level["noise_sd"].iloc[0] == pytest.approx(0.002 / math.sqrt(2), rel=0.25)
 
 
 def test_an_unfinished_second_replicate_still_measures_noise():
