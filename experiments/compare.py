@@ -110,9 +110,10 @@ def write_comparison(
     )
     lines.append("")
     values = {p["index"]: p["values"] for p in b.manifest["points"]}
+    titles = b.manifest.get("strategy_titles")
     for (point, strategy), rows in table.groupby(["point", "strategy"], sort=False):
         lines.append(
-            f"- **In {point_words(values[point])}, under {strategy_title(strategy)}, B "
+            f"- **In {point_words(values[point])}, under {strategy_title(strategy, titles)}, B "
             f"instead of A:** {comparison_sentence(rows)}"
         )
     lines += ["", tolerance_note(), "", uncertainty_note(b)]

@@ -19,8 +19,16 @@ from experiments.analysis import OUTCOMES, mean_ci, verdict
 HEADLINE_OUTCOMES = ("unmet_share", "residents_with_unmet_need", "spend_total")
 
 
-def strategy_title(name: str) -> str:
-    """A strategy's title (``Facilitator hub``), or its name if it is not registered."""
+def strategy_title(name: str, titles: dict[str, str] | None = None) -> str:
+    """A strategy's title (``Facilitator hub``), or its name if it is not registered.
+
+    Args:
+        name: The strategy's name.
+        titles: The titles a sweep recorded (its manifest's ``strategy_titles``); the
+            model's registry is looked up (and the model imported) only without them.
+    """
+    if titles and name in titles:
+        return titles[name]
     try:
         from model.strategies import strategy_classes
 

@@ -483,6 +483,15 @@ def run_tasks(
             raise KeyboardInterrupt
 
 
+def strategy_titles(names: list[str]) -> dict[str, str]:
+    """Each strategy's title as registered when the sweep runs (plugins included), for the
+    manifest: the report reads them there instead of importing the model."""
+    from model.strategies import strategy_classes
+
+    classes = strategy_classes()
+    return {name: getattr(classes.get(name), "title", "") or name for name in names}
+
+
 def prepare(
     spec: specs.Spec,
     store: Store,
@@ -637,6 +646,7 @@ def prepare(
     manifest["versions"] = package_versions()
     manifest["git_commit"] = git_commit()
     manifest["model_fingerprint"] = fingerprint
+    manifest["strategy_titles"] = strategy_titles(spec.strategies)
     from model.plugins import loaded_plugins
 
     manifest["plugins"] = [p.as_dict() for p in loaded_plugins() if p.name in plugin_keys]

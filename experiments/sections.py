@@ -110,7 +110,8 @@ def headline(ctx: ReportContext) -> Section | None:
     lines: list[str] = [w for w in (replicate_warning(ctx), _unfinished_warning(ctx)) if w]
     if lines:
         lines.append("")
-    base = strategy_title(ctx.baseline)
+    titles = ctx.manifest.get("strategy_titles")
+    base = strategy_title(ctx.baseline, titles)
     others = [s for s in ctx.strategies if s != ctx.baseline and s in set(paired["strategy"])]
     if not len(paired) or not others:
         lines.append(
@@ -128,7 +129,7 @@ def headline(ctx: ReportContext) -> Section | None:
                 rows = paired[(paired["point"] == point) & (paired["strategy"] == strategy)]
                 if len(rows):
                     lines.append(
-                        f"- **In {point_words(values[point])}, {strategy_title(strategy)} "
+                        f"- **In {point_words(values[point])}, {strategy_title(strategy, titles)} "
                         f"instead of {base}:** {comparison_sentence(rows)}"
                     )
     else:
@@ -151,7 +152,7 @@ def headline(ctx: ReportContext) -> Section | None:
                 ]
             )
             lines.append(
-                f"- **{strategy_title(strategy)} instead of {base}:** "
+                f"- **{strategy_title(strategy, titles)} instead of {base}:** "
                 f"{comparison_sentence(rows)} Per design point: "
                 f"{verdict_counts(paired, strategy)}."
             )

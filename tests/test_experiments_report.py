@@ -548,3 +548,26 @@ def test_headline_sentences_in_plain_words():
         "No clear difference in the share of needed care hours unmet (50.0% to 49.0%; 95% CI "
         "-3.0 to +1.0 points)."
     )
+
+
+def test_the_report_reads_strategy_titles_from_the_manifest_without_the_model(sweep, tmp_path):
+    """The sweep records each strategy's title; writing the report (in a fresh process)
+    then never imports the model, which costs about a second of a report."""
+    import subprocess
+    import sys
+
+    out, _paths = sweep
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["strategy_titles"] == {
+        "direct": "Direct delivery", "facilitator": "Facilitator hub", "hybrid": "Hybrid"
+    }  # fmt: skip
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    code = (
+        "import sys; from experiments.report import write_report; "
+        f"write_report({str(copy)!r}); print('model.civic_model' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "False"
+    assert "Facilitator hub instead of Direct delivery" in (copy / "report.md").read_text()
