@@ -33,7 +33,7 @@ import sys
 from pathlib import Path
 from experiments import spec as specs
 from experiments.runner import execute_run, prepare
-from experiments.store import Store, now
+from experiments.store import Store, columns_signature, now
 out = Path(sys.argv[1])
 spec_path = out.parent / "bench_report.toml"
 spec_path.write_text('''name = "bench_report"
@@ -60,7 +60,8 @@ for task in tasks:
     frame["replicate"] = task.replicate
     store.write_run(task.run_id, frame)
     manifest["runs"][task.run_id].update(status="done", finished=now(), wall_time=1.0,
-        model_fingerprint=manifest["model_fingerprint"], git_commit=manifest["git_commit"])
+        model_fingerprint=manifest["model_fingerprint"], git_commit=manifest["git_commit"],
+        columns=columns_signature(frame))  # as the runner records a finished run
 store.write_manifest(manifest)
 """
 

@@ -51,6 +51,7 @@ from experiments.executors import (
 from experiments.lock import LOCK_NAME, FolderLock, LockError
 from experiments.store import (
     Store,
+    columns_signature,
     explain_fingerprint_change,
     fingerprint_parts,
     git_commit,
@@ -854,6 +855,7 @@ def _record(store, manifest, entry, result: RunResult, summary) -> None:
         )
     if result.status == "done":
         store.write_run(result.run_id, result.frame)
+        entry["columns"] = columns_signature(result.frame)
         entry["status"] = "done"
         entry["traceback"] = None
         summary.done += 1

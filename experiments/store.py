@@ -32,6 +32,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.version import Version
@@ -305,6 +306,14 @@ def write_frame(frame: pd.DataFrame, path: Path, tmp_dir: Path | None = None) ->
         raise
 
 
+def columns_signature(frame: pd.DataFrame) -> str:
+    """A short hash of a run table's column names and types, recorded with the run in the
+    manifest: runs with the same signature have the same Parquet schema, so reading a
+    store inspects one file of each signature instead of every file's footer."""
+    text = "|".join(f"{name}:{dtype}" for name, dtype in frame.dtypes.items())
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
 class Store:
     """An experiment folder: the runs and the manifest.
 
@@ -390,21 +399,32 @@ class Store:
         Raises:
             ValueError: If the store holds no finished run.
         """
+        manifest = manifest if manifest is not None else self.read_manifest()
         ids = tuple(sorted(self.done_run_ids(manifest)))
         if not ids:
             raise ValueError(f"{str(self.root)!r} holds no finished runs")
         if self._dataset is not None and self._dataset[0] == ids:
             return self._dataset[1]
+        partition = pa.schema([("run_id", pa.string())])
         factory = ds.FileSystemDatasetFactory(
             pafs.LocalFileSystem(),
             [self.run_path(run_id).as_posix() for run_id in ids],
             ds.ParquetFileFormat(),
             ds.FileSystemFactoryOptions(
                 partition_base_dir=self.runs_dir.as_posix(),
-                partitioning=ds.partitioning(pa.schema([("run_id", pa.string())]), flavor="hive"),
+                partitioning=ds.partitioning(partition, flavor="hive"),
             ),
         )
-        dataset = factory.finish(factory.inspect(promote_options="permissive"))
+        # one file of each column signature the manifest records (every file's footer when
+        # a run has none: a store written before signatures were recorded)
+        signatures = [manifest["runs"][run_id].get("columns") for run_id in ids]
+        if all(signatures):
+            first = dict(zip(signatures, ids, strict=True))
+            schemas = [pq.read_schema(self.run_path(run_id)) for run_id in first.values()]
+            schema = pa.unify_schemas([*schemas, partition], promote_options="permissive")
+        else:
+            schema = factory.inspect(promote_options="permissive")
+        dataset = factory.finish(schema)
         self._dataset = (ids, dataset)
         return dataset
 

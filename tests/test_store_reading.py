@@ -62,15 +62,28 @@ def test_read_runs_is_every_file_in_run_order_with_only_the_columns_asked(swept)
         store.read_runs(["no_such_metric"])
 
 
-def test_runs_with_different_columns_read_as_their_union(swept, tmp_path):
+@pytest.mark.parametrize("signatures", ["recorded", "older store without them"])
+def test_runs_with_different_columns_read_as_their_union(swept, tmp_path, signatures):
     # e.g. runs made before and after a plugin added a metric (spec 'metrics' left open)
     copy = tmp_path / "copy"
     shutil.copytree(swept, copy)
     store = Store(copy)
+    manifest = store.read_manifest()
+    assert all(len(run["columns"]) == 16 for run in manifest["runs"].values())
     first = sorted(store.done_run_ids())[0]
     frame = pd.read_parquet(store.run_path(first))
     frame["extra_metric"] = 1.5
     store.write_run(first, frame)
+    if signatures == "recorded":  # as the runner records the run it writes
+        manifest["runs"][first]["columns"] = store_module.columns_signature(frame)
+        assert (
+            manifest["runs"][first]["columns"]
+            != manifest["runs"][sorted(manifest["runs"])[1]]["columns"]
+        )
+    else:
+        for run in manifest["runs"].values():
+            del run["columns"]
+    store.write_manifest(manifest)
     both = Store(copy).read_runs()
     extra = both.set_index("run_id")["extra_metric"]
     assert (extra.loc[first] == 1.5).all()
