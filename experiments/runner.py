@@ -487,10 +487,9 @@ def run_tasks(
 def strategy_titles(names: list[str]) -> dict[str, str]:
     """Each strategy's title as registered when the sweep runs (plugins included), for the
     manifest: the report reads them there instead of importing the model."""
-    from model.strategies import strategy_classes
+    from experiments.headline import strategy_title
 
-    classes = strategy_classes()
-    return {name: getattr(classes.get(name), "title", "") or name for name in names}
+    return {name: strategy_title(name) for name in names}
 
 
 def prepare(

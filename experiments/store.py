@@ -419,8 +419,8 @@ class Store:
         # a run has none: a store written before signatures were recorded)
         signatures = [manifest["runs"][run_id].get("columns") for run_id in ids]
         if all(signatures):
-            first = dict(zip(signatures, ids, strict=True))
-            schemas = [pq.read_schema(self.run_path(run_id)) for run_id in first.values()]
+            one_of_each = dict(zip(signatures, ids, strict=True))  # a run of each signature
+            schemas = [pq.read_schema(self.run_path(run_id)) for run_id in one_of_each.values()]
             schema = pa.unify_schemas([*schemas, partition], promote_options="permissive")
         else:
             schema = factory.inspect(promote_options="permissive")
