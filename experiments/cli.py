@@ -381,7 +381,13 @@ def cmd_run_from(args) -> int:
     import pandas as pd
 
     from experiments import runner
-    from experiments.store import Store, explain_fingerprint_change, fingerprint_parts
+    from experiments.reproduce import compare_runs
+    from experiments.store import (
+        Store,
+        cpu_code_paths,
+        explain_fingerprint_change,
+        fingerprint_parts,
+    )
 
     given = [
         flag
@@ -442,20 +448,35 @@ def cmd_run_from(args) -> int:
         return EXIT_OK
     stored = pd.read_parquet(stored_path)
     again = pd.read_parquet(io.BytesIO(frame.to_parquet(index=False)))  # as stored
-    differ = [
-        c
-        for c in sorted(set(stored.columns) | set(again.columns))
-        if c not in stored or c not in again or not stored[c].equals(again[c])
-    ]
-    if not differ:
+    found = compare_runs(stored, again)
+    size = f"{len(stored)} weeks x {len(stored.columns)} columns"
+    if found.identical:
+        print(f"identical to the stored run, bit for bit: {size}")
+        return EXIT_OK
+    if not found.differ:
+        made_on, now_on = manifest.get("versions", {}).get("cpu"), cpu_code_paths()
+        where = (
+            f"stored on {made_on}, now {now_on}"
+            if made_on and made_on != now_on
+            else f"this machine: {now_on}"
+        )
         print(
-            f"identical to the stored run, bit for bit: {len(stored)} weeks x "
-            f"{len(stored.columns)} columns"
+            f"the same events as the stored run ({size}): every count identical; "
+            f"{len(found.last_bits)} float columns differ only in their last bits (at most "
+            f"{found.largest:.1e} relative: {_listed(found.last_bits)}), as a run on "
+            f"another CPU does ({where}; docs/experiments.md)"
         )
         return EXIT_OK
-    shown = ", ".join(differ[:6]) + (" ..." if len(differ) > 6 else "")
-    print(f"DIFFERS from the stored run in {len(differ)} columns: {shown}", file=sys.stderr)
+    print(
+        f"DIFFERS from the stored run in {len(found.differ)} columns: {_listed(found.differ)}",
+        file=sys.stderr,
+    )
     return EXIT_FAILED_RUNS
+
+
+def _listed(columns: list[str], most: int = 6) -> str:
+    """The first ``most`` column names, and ``...`` if there are more."""
+    return ", ".join(columns[:most]) + (" ..." if len(columns) > most else "")
 
 
 SUMMARY_ROWS = (

@@ -238,6 +238,8 @@ def code_line(manifest: dict) -> str:
         f"{v.get('mesa', '?')}, numpy {v.get('numpy', '?')}, numba {v.get('numba', '?')}, "
         f"pandas {v.get('pandas', '?')}."
     )
+    if v.get("cpu"):
+        line += f" CPU: {v['cpu']}."
     lock = v.get(LOCK_FILE)
     if lock:
         line += f" Lock file `{LOCK_FILE}`: {lock} (`make setup` installs from it)."

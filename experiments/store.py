@@ -64,7 +64,23 @@ def package_versions() -> dict[str, str]:
         except PackageNotFoundError:
             versions[name] = "not installed"
     versions[LOCK_FILE] = lock_file_status()
+    versions["cpu"] = cpu_code_paths()
     return versions
+
+
+def cpu_code_paths() -> str:
+    """The machine and the faster code paths numpy chose on it at run time, e.g.
+    ``"x86_64; numpy X86_V3 X86_V4 AVX512_ICL AVX512_SPR"``: numpy's ``exp``, ``pow`` and
+    sums (and glibc's) differ in their last bits between such paths, so a run repeated on
+    another CPU has the same events but may differ there (docs/experiments.md)."""
+    try:
+        from numpy._core import _multiarray_umath as umath
+    except ImportError:  # numpy 1.x
+        from numpy.core import _multiarray_umath as umath
+    dispatch = getattr(umath, "__cpu_dispatch__", [])
+    features = getattr(umath, "__cpu_features__", {})
+    paths = " ".join(f for f in dispatch if features.get(f)) or "baseline only"
+    return f"{platform.machine() or 'unknown machine'}; numpy {paths}"
 
 
 def lock_file_status(path: Path | None = None) -> str:

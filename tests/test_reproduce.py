@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import shutil
 import stat
 import subprocess
@@ -12,10 +13,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from experiments import spec as specs
+from experiments.reproduce import compare_runs
 from experiments.runner import run_sweep
 
 CLI = [sys.executable, "-m", "experiments.cli"]
@@ -80,6 +83,45 @@ def test_run_from_says_when_the_stored_result_differs(sweep, tmp_path):
     done = cli("run", "--from", copy, "p000-direct-r000", "--no-progress")
     assert done.returncode == 1
     assert "DIFFERS from the stored run in 1 columns: unmet_share" in done.stderr
+
+
+def _stored_copy(sweep, tmp_path, run_id):
+    """A copy of the sweep folder, and the path and table of one of its stored runs."""
+    copy = tmp_path / "copy"
+    shutil.copytree(sweep, copy)
+    path = copy / "runs" / f"run_id={run_id}" / "part.parquet"
+    return copy, path, pd.read_parquet(path)
+
+
+def test_run_from_tells_last_bit_differences_from_real_ones(sweep, tmp_path):
+    """A float that differs in its last bits (as on another CPU) is the same run; a count
+    or a float beyond 1e-12 is not."""
+    copy, path, frame = _stored_copy(sweep, tmp_path, "p001-direct-r000")
+    manifest = json.loads((copy / "manifest.json").read_text())
+    assert manifest["versions"]["cpu"].startswith(platform.machine())
+    share = frame["unmet_share"].to_numpy()
+    frame["unmet_share"] = np.nextafter(share, 2.0)  # one unit in the last place, every week
+    frame.to_parquet(path, index=False)
+    done = cli("run", "--from", copy, "p001-direct-r000", "--no-progress")
+    assert done.returncode == 0, done.stderr
+    assert "the same events as the stored run (60 weeks x" in done.stdout
+    assert "every count identical; 1 float columns differ only in their last bits" in done.stdout
+    assert "unmet_share), as a run on another CPU does (this machine: " in done.stdout
+    count = next(c for c in frame.columns if pd.api.types.is_integer_dtype(frame[c]))
+    frame.loc[5, count] += 1
+    frame.to_parquet(path, index=False)
+    done = cli("run", "--from", copy, "p001-direct-r000", "--no-progress")
+    assert done.returncode == 1
+    assert f"DIFFERS from the stored run in 1 columns: {count}" in done.stderr
+
+
+def test_compare_runs_sorts_columns_into_identical_last_bits_and_different():
+    stored = pd.DataFrame({"n": [1, 2], "x": [0.5, 0.0], "y": [1.0, 2.0], "z": [3.0, 4.0]})
+    again = stored.assign(x=[np.nextafter(0.5, 1.0), 1e-300], z=[3.0, 4.0 + 1e-9])
+    found = compare_runs(stored, again.drop(columns="n").assign(m=[1, 2]))
+    assert found.differ == ["m", "n", "z"] and found.last_bits == ["x"]
+    assert found.largest == pytest.approx(2.0**-52)  # one ulp of 0.5, relative
+    assert compare_runs(stored, stored.copy()).identical
 
 
 def test_run_seed_and_replicate_is_the_sweep_replicate(sweep, tmp_path):

@@ -177,6 +177,7 @@ def test_manifest_and_report_name_the_lock_file_and_whether_the_environment_matc
     assert versions["python"].count(".") == 2
     md = (swept / "report.md").read_text(encoding="utf-8")
     assert f"sha256:{digest}" in md and "Python " in md
+    assert versions["cpu"] and f"CPU: {versions['cpu']}." in md
 
 
 def test_lock_status_says_what_differs(tmp_path):
