@@ -439,6 +439,20 @@ COORDINATOR_TASKS = (
 )
 
 
+#: The columns of the store that name a run's week.
+RUN_KEYS = ("point", "point_label", "strategy", "replicate", "step")
+
+
+def report_columns(held: list[str]) -> list[str]:
+    """The columns the report reads, of those a store ``held``: the run keys, the
+    metrics of :data:`OUTCOMES`, the budget and coordinator hours and their splits (far
+    less than every metric of every run)."""
+    wanted = [*RUN_KEYS, *(o.metric for o in OUTCOMES)]
+    wanted += ["budget", "coordinator_hours"]
+    wanted += [metric for metric, _ in SPEND_LINES + COORDINATOR_TASKS]
+    return [c for c in dict.fromkeys(wanted) if c in held or c in RUN_KEYS]
+
+
 def budget_split(frame: pd.DataFrame) -> pd.DataFrame:
     """Where the money went: each spend line as a share of the budget, over all weeks of
     all replicates, per design point and strategy; ``not spent`` is what remains of the

@@ -61,9 +61,6 @@ blockquote {{ border-left: 4px solid #d55e00; margin: 1em 0; padding: 0.2em 1em;
 """
 #: Fewer replicates than this per strategy and design point get a warning.
 MIN_REPLICATES = 5
-#: The columns of the store that name a run's week; the report reads these and the
-#: metrics of :data:`experiments.analysis.OUTCOMES`, not every metric.
-RUN_KEYS = ("point", "point_label", "strategy", "replicate", "step")
 
 
 @dataclass
@@ -132,11 +129,7 @@ class ReportContext:
         if "unmet_share" not in held:
             raise ValueError("the store does not hold the metric 'unmet_share'")
         # only what the report uses: far less to read than every metric of every run
-        needed = [*RUN_KEYS, *(o.metric for o in analysis.OUTCOMES if o.metric in held)]
-        money_and_time = ["budget", "coordinator_hours"]
-        money_and_time += [m for m, _ in analysis.SPEND_LINES + analysis.COORDINATOR_TASKS]
-        needed += [m for m in money_and_time if m in held]
-        self.frame = self.store.read_runs(list(dict.fromkeys(needed)), manifest)
+        self.frame = self.store.read_runs(analysis.report_columns(held), manifest)
 
     # --- tables --------------------------------------------------------------------------
     @cached_property

@@ -5,13 +5,18 @@ Layout of an experiment folder::
     DIR/manifest.json                       spec, seeds, versions, every run's status
     DIR/runs/run_id=<id>/part.parquet       one finished run (Hive-style partition)
     DIR/tmp/                                files being written (never read)
+    DIR/cache/runs-<hash>.parquet           the columns last read, for the next reader
 
 Every write goes to a temporary file first and is moved into place with
 :func:`os.replace`, so a reader (or a resumed sweep) never sees half a file.
 :meth:`Store.read_runs` reads every finished run in one ``pyarrow.dataset`` call (only
-the columns asked for); the store also reads with ``pandas.read_parquet(DIR / "runs")``
-or with DuckDB's ``read_parquet('DIR/runs/*/*.parquet', hive_partitioning = true)``; the
-partition gives the ``run_id`` column.
+the columns asked for) and keeps what it read in one file under ``cache/``, named by a
+hash of the finished runs' ids, sizes and modification times: the next reader of the
+same runs (the report run again, say) reads that one file instead of one per run, and
+any change to the runs makes a new hash, so a stale cache is never read. The store
+also reads with ``pandas.read_parquet(DIR / "runs")`` or with DuckDB's
+``read_parquet('DIR/runs/*/*.parquet', hive_partitioning = true)``; the partition gives
+the ``run_id`` column.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
@@ -42,6 +48,8 @@ MANIFEST = "manifest.json"
 LOCK_FILE = "requirements.lock"
 RUNS = "runs"
 PART = "part.parquet"
+#: Folder of :meth:`Store.read_runs`' cache of the columns it read (safe to delete).
+CACHE = "cache"
 FORMAT = 1
 
 
@@ -322,6 +330,13 @@ def write_frame(frame: pd.DataFrame, path: Path, tmp_dir: Path | None = None) ->
         raise
 
 
+def _ascending(values: pa.ChunkedArray) -> bool:
+    """Whether a column's values never decrease."""
+    if len(values) < 2:
+        return True
+    return bool(pc.all(pc.less_equal(values[:-1], values[1:])).as_py())
+
+
 def columns_signature(frame: pd.DataFrame) -> str:
     """A short hash of a run table's column names and types, recorded with the run in the
     manifest: runs with the same signature have the same Parquet schema, so reading a
@@ -461,13 +476,85 @@ class Store:
         Raises:
             ValueError: If the store holds no finished run, or not a requested column.
         """
+        manifest = manifest if manifest is not None else self.read_manifest()
+        asked = None if columns is None else [c for c in dict.fromkeys(columns) if c != "run_id"]
+        key = self._runs_key(manifest) if asked is not None else None
+        cached = self._cached_table(key)
+        if cached is not None:
+            try:
+                if set(asked) <= set(pq.read_schema(cached).names):
+                    table = pq.read_table(cached, columns=["run_id", *asked])
+                    return table.select(["run_id", *asked]).to_pandas()
+            except (OSError, pa.ArrowException):
+                pass  # a damaged cache file: read the runs (and write it anew)
         dataset = self.dataset(manifest)
         held = [n for n in dataset.schema.names if n != "run_id"]
-        wanted = held if columns is None else [c for c in columns if c != "run_id"]
+        wanted = held if asked is None else asked
         missing = [c for c in wanted if c not in held]
         if missing:
             raise ValueError(f"the store does not hold the column(s) {', '.join(missing)}")
-        frame = dataset.to_table(columns=["run_id", *wanted]).to_pandas()
-        if not frame["run_id"].is_monotonic_increasing:  # fragments come back in order
-            frame = frame.sort_values("run_id", kind="stable", ignore_index=True)
-        return frame
+        # what an earlier read cached stays cached (one file serves the report and others),
+        # read again from the runs if they changed since
+        kept = [c for c in self._cached_names() if c in held]
+        table = dataset.to_table(columns=list(dict.fromkeys(["run_id", *wanted, *kept])))
+        if not _ascending(table.column("run_id")):  # fragments come back in order
+            table = table.sort_by("run_id")  # a stable sort
+        if key is not None:
+            self._write_cache(key, table)
+        return table.select(["run_id", *wanted]).to_pandas()
+
+    # --- a cache of the columns read, for the next reader ---------------------------------
+    @property
+    def cache_dir(self) -> Path:
+        """Folder of :meth:`read_runs`' cache (safe to delete at any time)."""
+        return self.root / CACHE
+
+    def _runs_key(self, manifest: dict[str, Any] | None) -> str | None:
+        """A hash of the finished runs as they are on disk: each one's id, file size and
+        modification time (so a run rerun, replaced or edited by hand changes it); None
+        if a run's file cannot be read."""
+        digest = hashlib.sha256(f"format {FORMAT}\n".encode())
+        try:
+            for run_id in sorted(self.done_run_ids(manifest)):
+                info = os.stat(self.run_path(run_id))
+                digest.update(f"{run_id}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+        except OSError:
+            return None
+        return digest.hexdigest()[:20]
+
+    def _cached_table(self, key: str | None) -> Path | None:
+        """The cache file made for exactly these finished runs, if there is one."""
+        if key is None:
+            return None
+        path = self.cache_dir / f"runs-{key}.parquet"
+        return path if path.is_file() else None
+
+    def _cached_names(self) -> list[str]:
+        """The columns of the cache file there is, whichever runs it was made for."""
+        for path in sorted(self.cache_dir.glob("runs-*.parquet")):
+            try:
+                return pq.read_schema(path).names
+            except (OSError, pa.ArrowException):
+                continue
+        return []
+
+    def _write_cache(self, key: str, table: pa.Table) -> None:
+        """Keep ``table`` (the finished runs' columns just read) for the next reader, in
+        place of any older cache; nothing is written where the folder is read-only."""
+        path = self.cache_dir / f"runs-{key}.parquet"
+        try:
+            self.cache_dir.mkdir(exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=self.cache_dir)
+            os.close(fd)
+            try:
+                pq.write_table(table, tmp)
+                os.chmod(tmp, FILE_MODE)
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            for old in self.cache_dir.glob("runs-*.parquet"):
+                if old != path:
+                    old.unlink(missing_ok=True)
+        except OSError:
+            return  # a read-only folder: readers simply read the runs again

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from scipy import stats
 
@@ -187,3 +188,72 @@ def test_lock_status_says_what_differs(tmp_path):
     assert status.startswith("sha256:") and "environment differs: numpy " in status
     assert "0.0.1 locked" in status and "no-such-package" not in status
     assert lock_file_status(tmp_path / "missing.lock") == "not found"
+
+
+# --- the cache of the columns read ---------------------------------------------------------
+def _cache_files(folder: Path) -> list[Path]:
+    return sorted((folder / "cache").glob("runs-*.parquet"))
+
+
+def test_a_finished_sweep_leaves_the_report_columns_cached(swept):
+    (cache,) = _cache_files(swept)
+    held = Store(swept).columns()
+    assert pq.read_schema(cache).names == ["run_id", *analysis.report_columns(held)]
+
+
+def test_the_cache_reads_back_exactly_what_the_runs_hold(swept, tmp_path, monkeypatch):
+    copy = tmp_path / "copy"
+    shutil.copytree(swept, copy)
+    shutil.rmtree(copy / "cache")
+    wanted = ["step", "unmet_share", "strategy"]
+    from_runs = Store(copy).read_runs(wanted)
+    assert len(_cache_files(copy)) == 1
+    # a new reader (the report run again) reads the one cache file, not the runs
+    monkeypatch.setattr(Store, "dataset", lambda *a, **k: pytest.fail("read the runs"))
+    from_cache = Store(copy).read_runs(wanted)
+    pd.testing.assert_frame_equal(from_cache, from_runs, check_exact=True)
+    assert list(from_cache.columns) == ["run_id", *wanted]
+
+
+def test_a_changed_run_is_never_read_from_an_old_cache(swept, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(swept, copy)
+    (before,) = _cache_files(copy)
+    store = Store(copy)
+    run_id = sorted(store.done_run_ids())[2]
+    frame = pd.read_parquet(store.run_path(run_id))
+    frame["unmet_share"] = 0.25  # as if rerun, or edited by hand
+    store.write_run(run_id, frame)
+    again = Store(copy).read_runs(["unmet_share"])
+    assert (again.loc[again["run_id"] == run_id, "unmet_share"] == 0.25).all()
+    (after,) = _cache_files(copy)  # the old cache is gone, the new one holds the change
+    assert after != before and not before.exists()
+    # and what was cached before (the report's columns) stays cached with the new read
+    assert set(pq.read_schema(after).names) >= {
+        "unmet_share",
+        *analysis.report_columns(Store(copy).columns()),
+    }
+
+
+def test_reading_works_where_no_cache_can_be_written(swept, tmp_path, monkeypatch):
+    copy = tmp_path / "copy"
+    shutil.copytree(swept, copy)
+    shutil.rmtree(copy / "cache")
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(store_module.tempfile, "mkstemp", refuse)
+    frame = Store(copy).read_runs(["unmet_share"])
+    assert len(frame) == 6 * 56 and not _cache_files(copy)
+
+
+def test_a_damaged_cache_file_is_read_past(swept, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(swept, copy)
+    expected = Store(copy).read_runs(["unmet_share"])
+    (cache,) = _cache_files(copy)
+    cache.write_bytes(cache.read_bytes()[:100])  # cut short, e.g. by a full disk
+    frame = Store(copy).read_runs(["unmet_share"])
+    pd.testing.assert_frame_equal(frame, expected, check_exact=True)
+    assert pq.read_schema(cache).names  # written anew
