@@ -542,17 +542,10 @@ class Store:
         """Keep ``table`` (the finished runs' columns just read) for the next reader, in
         place of any older cache; nothing is written where the folder is read-only."""
         path = self.cache_dir / f"runs-{key}.parquet"
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink)
         try:
-            self.cache_dir.mkdir(exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=self.cache_dir)
-            os.close(fd)
-            try:
-                pq.write_table(table, tmp)
-                os.chmod(tmp, FILE_MODE)
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            atomic_write_bytes(path, sink.getvalue().to_pybytes())
             for old in self.cache_dir.glob("runs-*.parquet"):
                 if old != path:
                     old.unlink(missing_ok=True)
