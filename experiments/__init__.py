@@ -15,6 +15,14 @@ and robustness (:mod:`experiments.robustness`) add report sections
 :mod:`experiments.ema` wraps it for the EMA Workbench.
 """
 
-from experiments.evaluation import evaluate
-
 __all__ = ["evaluate"]
+
+
+def __getattr__(name: str):
+    """``experiments.evaluate``, imported when first asked for: every command imports
+    this package, and :func:`evaluate` brings SciPy's statistics with it (0.4 s)."""
+    if name == "evaluate":
+        from experiments.evaluation import evaluate
+
+        return evaluate
+    raise AttributeError(f"module 'experiments' has no attribute {name!r}")
