@@ -464,7 +464,7 @@ def cmd_run_from(args) -> int:
             f"the same events as the stored run ({size}): every count identical; "
             f"{len(found.last_bits)} float columns differ only in their last bits (at most "
             f"{found.largest:.1e} relative: {_listed(found.last_bits)}), as a run on "
-            f"another CPU does ({where}; docs/experiments.md)"
+            f"another CPU or numpy/glibc build does ({where}; docs/experiments.md)"
         )
         return EXIT_OK
     print(

@@ -106,7 +106,9 @@ def test_run_from_tells_last_bit_differences_from_real_ones(sweep, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "the same events as the stored run (60 weeks x" in done.stdout
     assert "every count identical; 1 float columns differ only in their last bits" in done.stdout
-    assert "unmet_share), as a run on another CPU does (this machine: " in done.stdout
+    assert "unmet_share), as a run on another CPU or numpy/glibc build does (this machine: " in (
+        done.stdout
+    )
     count = next(c for c in frame.columns if pd.api.types.is_integer_dtype(frame[c]))
     frame.loc[5, count] += 1
     frame.to_parquet(path, index=False)
