@@ -76,18 +76,23 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def cpu_code_paths() -> str:
-    """The machine and the faster code paths numpy chose on it at run time, e.g.
-    ``"x86_64; numpy X86_V3 X86_V4 AVX512_ICL AVX512_SPR"``: numpy's ``exp``, ``pow`` and
-    sums (and glibc's) differ in their last bits between such paths, so a run repeated on
-    another CPU has the same events but may differ there (docs/experiments.md)."""
+def numpy_code_paths() -> list[str]:
+    """The faster code paths (CPU features beyond its baseline: AVX2, AVX-512, ...) numpy
+    chose at run time on this machine; empty where it runs its baseline code only."""
     try:
         from numpy._core import _multiarray_umath as umath
     except ImportError:  # numpy 1.x
         from numpy.core import _multiarray_umath as umath
-    dispatch = getattr(umath, "__cpu_dispatch__", [])
     features = getattr(umath, "__cpu_features__", {})
-    paths = " ".join(f for f in dispatch if features.get(f)) or "baseline only"
+    return [f for f in getattr(umath, "__cpu_dispatch__", []) if features.get(f)]
+
+
+def cpu_code_paths() -> str:
+    """The machine and :func:`numpy_code_paths`, e.g.
+    ``"x86_64; numpy X86_V3 X86_V4 AVX512_ICL AVX512_SPR"``: numpy's ``exp``, ``pow`` and
+    sums (and glibc's) differ in their last bits between such paths, so a run repeated on
+    another CPU has the same events but may differ there (docs/experiments.md)."""
+    paths = " ".join(numpy_code_paths()) or "baseline only"
     return f"{platform.machine() or 'unknown machine'}; numpy {paths}"
 
 
@@ -479,14 +484,10 @@ class Store:
         manifest = manifest if manifest is not None else self.read_manifest()
         asked = None if columns is None else [c for c in dict.fromkeys(columns) if c != "run_id"]
         key = self._runs_key(manifest) if asked is not None else None
-        cached = self._cached_table(key)
-        if cached is not None:
-            try:
-                if set(asked) <= set(pq.read_schema(cached).names):
-                    table = pq.read_table(cached, columns=["run_id", *asked])
-                    return table.select(["run_id", *asked]).to_pandas()
-            except (OSError, pa.ArrowException):
-                pass  # a damaged cache file: read the runs (and write it anew)
+        if key is not None:
+            cached = self._read_cache(key, asked)
+            if cached is not None:
+                return cached
         dataset = self.dataset(manifest)
         held = [n for n in dataset.schema.names if n != "run_id"]
         wanted = held if asked is None else asked
@@ -510,24 +511,36 @@ class Store:
         return self.root / CACHE
 
     def _runs_key(self, manifest: dict[str, Any] | None) -> str | None:
-        """A hash of the finished runs as they are on disk: each one's id, file size and
-        modification time (so a run rerun, replaced or edited by hand changes it); None
-        if a run's file cannot be read."""
+        """A hash of the finished runs as they are on disk (those of
+        :meth:`done_run_ids`): each one's id, file size and modification time (so a run
+        rerun, replaced or edited by hand changes it); None if a run's file cannot be
+        read."""
+        runs = (manifest or {}).get("runs", {})
         digest = hashlib.sha256(f"format {FORMAT}\n".encode())
-        try:
-            for run_id in sorted(self.done_run_ids(manifest)):
-                info = os.stat(self.run_path(run_id))
-                digest.update(f"{run_id}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
-        except OSError:
-            return None
+        for run_id in sorted(r for r, run in runs.items() if run.get("status") == "done"):
+            try:
+                info = os.stat(self.run_path(run_id))  # one call: exists, size and time
+            except FileNotFoundError:
+                continue  # recorded as done but not stored: not a finished run
+            except OSError:
+                return None
+            digest.update(f"{run_id}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
         return digest.hexdigest()[:20]
 
-    def _cached_table(self, key: str | None) -> Path | None:
-        """The cache file made for exactly these finished runs, if there is one."""
-        if key is None:
-            return None
+    def _read_cache(self, key: str, columns: list[str]) -> pd.DataFrame | None:
+        """``run_id`` and ``columns`` from the cache file made for exactly these finished
+        runs; None if there is none, it lacks a column, or it is damaged (then the runs
+        are read, and the cache written anew)."""
         path = self.cache_dir / f"runs-{key}.parquet"
-        return path if path.is_file() else None
+        if not path.is_file():
+            return None
+        try:
+            if not set(columns) <= set(pq.read_schema(path).names):
+                return None
+            table = pq.read_table(path, columns=["run_id", *columns])
+        except (OSError, pa.ArrowException):
+            return None
+        return table.select(["run_id", *columns]).to_pandas()
 
     def _cached_names(self) -> list[str]:
         """The columns of the cache file there is, whichever runs it was made for."""

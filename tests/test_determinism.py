@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from experiments.store import numpy_code_paths
 from model.civic_model import CivicModel
 
 SCRIPT = """
@@ -109,21 +110,9 @@ frames = [
 import pandas as pd
 import pytest
 pd.concat(frames, ignore_index=True).to_parquet(sys.argv[1])
-try:
-    from numpy._core import _multiarray_umath as umath
-except ImportError:  # numpy 1.x
-    from numpy.core import _multiarray_umath as umath
-print(" ".join(f for f in umath.__cpu_dispatch__ if umath.__cpu_features__.get(f)))
+from experiments.store import numpy_code_paths
+print(" ".join(numpy_code_paths()))
 """
-
-
-def _faster_cpu_paths() -> list[str]:
-    """numpy's runtime-dispatched CPU features (AVX2, AVX-512, ...) this machine has."""
-    try:
-        from numpy._core import _multiarray_umath as umath
-    except ImportError:  # numpy 1.x
-        from numpy.core import _multiarray_umath as umath
-    return [f for f in umath.__cpu_dispatch__ if umath.__cpu_features__.get(f)]
 
 
 def _run_on(tmp_path, name: str, env: dict) -> tuple[pd.DataFrame, str]:
@@ -147,7 +136,7 @@ def test_same_events_on_a_cpu_without_avx(tmp_path):
     identical and every other metric within 1e-12 (measured on 12 runs of 2,000 residents
     and 780 weeks: no count differs; 4 of 54 float metrics do, by at most 8e-16 relative;
     docs/design-notes.md, "The same numbers on another CPU")."""
-    faster = _faster_cpu_paths()
+    faster = numpy_code_paths()
     if not faster:
         pytest.skip("this CPU has no faster numpy code paths to switch off")
     here, paths_here = _run_on(tmp_path, "here", {})
